@@ -1,0 +1,5 @@
+import sys
+
+from segmap.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,57 @@
+"""Entry point: builds the argument parser from the command modules.
+
+Exit codes, shared by every command: 0 success, 1 the input had problems
+(errors in a mapping, failed envelopes, failed tests), 2 usage or I/O
+problems.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# Order is the order shown in --help. Each module defines register(subparsers).
+COMMAND_MODULES = [
+    "segmap.cli.cmd_check",
+    "segmap.cli.cmd_run",
+    "segmap.cli.cmd_init",
+]
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse exits 2 on usage errors; keep that, with help pointer
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n(see `{self.prog} --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="segmap",
+        description="Turn Dodo Payments webhooks into Segment calls from a checked, compiled mapping file.",
+        epilog="Run `segmap COMMAND --help` for the options of one command.",
+    )
+    from segmap import __version__
+
+    parser.add_argument("--version", action="version", version=f"segmap {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
