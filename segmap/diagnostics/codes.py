@@ -183,6 +183,55 @@ plain string constant must be quoted: `'"pro"'`.
 plan: pro                    # write '"pro"' for the text pro
 """)
 
+_code("E207", "function value outside map()", """
+`x => expression` describes what to do with each item of a list and is
+only allowed as the second argument of `map(list, x => ...)`.
+""", """
+products: 'p => p.product_id'
+""")
+
+# --- E3xx: types and null-safety -------------------------------------------
+_code("E301", "wrong type", """
+The value has a type the operation cannot take: arithmetic on text (a
+dispute's `amount` is a string), a condition that is not true/false, an
+object where text is expected, and so on. Types come from the Dodo SDK's
+models.
+""", """
+properties:
+  amount: data.amount / 100        # Dispute.amount is a string: number(data.amount) / 100
+""")
+_code("E302", "comparison can never be true", """
+An enum field is compared with a value outside the enum (a typo such as
+"succeded"), so the comparison is always false (or, with `!=`, always
+true). The note lists the allowed values.
+""", """
+when: data.status == "succeded"
+""")
+_code("E303", "identity can be null or absent", """
+`userId`, `anonymousId`, `groupId`, `previousId` and a track's event name
+must be present on every call, or Segment drops it. The value here comes
+from a field the SDK marks as nullable or optional. Give a default with
+`??`, or guard the call with `when: <field> != null`.
+""", """
+- track: Refund Issued
+  userId: data.customer_id         # optional on this model
+""")
+_code("W303", "default never used", """
+The left side of `??` can never be null or absent according to the SDK's
+models, so the default is dead code (often a sign of a wrong field).
+""", """
+currency: data.currency ?? "USD"   # Payment.currency is always present
+""")
+_code("W202", "pattern shadowed", """
+Every event a glob pattern matches already has its own rule (an exact
+event name wins over a pattern, and an earlier pattern over a later one),
+so the pattern's calls never run.
+""", """
+events:
+  subscription.*: ...
+  subscription.*ed: ...            # every match already taken by subscription.*
+""")
+
 # --- E4xx: Segment rules ---------------------------------------------------
 _code("E401", "call has no user identity", """
 Every Segment call except alias needs `userId` or `anonymousId` (give one

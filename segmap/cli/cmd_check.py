@@ -1,0 +1,84 @@
+"""`segmap check`: every problem in one run, located at file:line:col."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "check",
+        help="check mapping files and report every problem",
+        description="Check mapping files against the Dodo event models and the Segment spec. "
+        "Exit status: 0 no errors (warnings allowed), 1 errors found, 2 a file could not be read.",
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="mapping file(s) to check")
+    p.add_argument("--format", choices=("text", "json", "github"), default="text",
+                   help="text for people (default), json for tools, github for workflow annotations")
+    p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                   help="colour the text output (auto: only on a terminal, and not when NO_COLOR is set)")
+    p.add_argument("--coverage", action="store_true", help="also list the Dodo event types the file leaves unmapped")
+    p.add_argument("--strict", action="store_true", help="treat warnings as errors (exit 1)")
+    p.set_defaults(handler=run)
+
+
+def _use_colour(choice: str) -> bool:
+    if choice == "always":
+        return True
+    if choice == "never":
+        return False
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def run(args: argparse.Namespace) -> int:
+    from segmap.compiler.api import MappingError, check_source, read_mapping_text
+    from segmap.diagnostics.model import SourceMap
+    from segmap.diagnostics.render import render_summary, write_diagnostics
+
+    all_diags = []
+    sources = SourceMap()
+    io_failed = False
+    coverage: dict[str, list[str]] = {}
+    for path in args.files:
+        try:
+            text, name = read_mapping_text(path)
+        except OSError as exc:
+            print(f"segmap check: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+            io_failed = True
+            continue
+        except MappingError as exc:
+            all_diags.extend(exc.diagnostics)
+            continue
+        result = check_source(text, name)
+        sources.update(result.sources)
+        all_diags.extend(result.diagnostics)
+        if args.coverage:
+            from segmap.compiler.types import event_types
+
+            mapped = set(result.plan.calls) if result.plan else set()
+            coverage[name] = [e for e in event_types() if e not in mapped]
+    colour = _use_colour(args.color)
+    write_diagnostics(all_diags, sources, args.format, sys.stdout, colour)
+    errors = sum(1 for d in all_diags if d.is_error)
+    if args.format == "text":
+        for name, unmapped in coverage.items():
+            from segmap.compiler.types import event_types
+
+            total = len(event_types())
+            print(f"{name}: {total - len(unmapped)} of {total} Dodo event types mapped" + (":" if unmapped else ""))
+            for e in unmapped:
+                print(f"  unmapped: {e}")
+        summary = render_summary(all_diags)
+        checked = len(args.files) - (1 if io_failed else 0)
+        print(f"{'checked' if errors == 0 else 'failed'}: {summary} in {checked} file{'s' if checked != 1 else ''}",
+              file=sys.stderr if errors else sys.stdout)
+    elif args.format == "json" and coverage:
+        import json
+
+        print(json.dumps({"coverage": {n: {"unmapped": u} for n, u in coverage.items()}}, indent=2))
+    if io_failed:
+        return 2
+    if errors or (args.strict and all_diags):
+        return 1
+    return 0

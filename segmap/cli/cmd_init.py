@@ -1,0 +1,38 @@
+"""`segmap init`: write the starter mapping."""
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib import resources
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "init",
+        help="write a starter mapping file",
+        description="Write a starter mapping (default segmap.yaml) reproducing Dodo Payments' three Segment "
+        "transformation examples. Refuses to overwrite an existing file unless --force is given.",
+    )
+    p.add_argument("path", nargs="?", default="segmap.yaml", metavar="PATH", help="where to write (default: segmap.yaml)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.set_defaults(handler=run)
+
+
+def starter_text() -> str:
+    return resources.files("segmap.cli").joinpath("starter.yaml").read_text(encoding="utf-8")
+
+
+def run(args: argparse.Namespace) -> int:
+    import os
+
+    if os.path.exists(args.path) and not args.force:
+        print(f"segmap init: {args.path} already exists (use --force to overwrite)", file=sys.stderr)
+        return 2
+    try:
+        with open(args.path, "w", encoding="utf-8") as fh:
+            fh.write(starter_text())
+    except OSError as exc:
+        print(f"segmap init: cannot write {args.path}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.path}; check it with `segmap check {args.path}`")
+    return 0

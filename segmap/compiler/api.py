@@ -1,0 +1,154 @@
+"""The pipeline in one place: load -> check -> generate -> compile once."""
+from __future__ import annotations
+
+import itertools
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from segmap.diagnostics.model import Diagnostic, Severity, SourceMap, Span
+from segmap.runtime.calls import Call
+from segmap.runtime.values import MappingRuntimeError
+
+_counter = itertools.count()
+
+
+class MappingError(Exception):
+    """The mapping has errors; ``diagnostics`` lists all of them (and the warnings)."""
+
+    def __init__(self, diagnostics: list[Diagnostic], sources: SourceMap):
+        self.diagnostics = diagnostics
+        self.sources = sources
+        errors = [d for d in diagnostics if d.is_error]
+        first = errors[0] if errors else diagnostics[0]
+        where = f"{first.span}: " if first.span else ""
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        super().__init__(f"{where}{first.code}: {first.message}{more}")
+
+
+@dataclass
+class CheckResult:
+    diagnostics: list[Diagnostic]
+    sources: SourceMap
+    mapping: Any = None  # ast.MappingFile
+    plan: Any = None  # checker.Plan
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.is_error for d in self.diagnostics)
+
+
+def check_source(text: str, filename: str) -> CheckResult:
+    from segmap.compiler.checker import Checker
+    from segmap.dsl.loader import load_mapping
+
+    sources = SourceMap({filename: text})
+    mapping, diags = load_mapping(text, filename)
+    plan = None
+    if mapping is not None:
+        checker = Checker(mapping)
+        more, plan = checker.check()
+        diags = diags + more
+    return CheckResult(sorted(diags, key=Diagnostic.sort_key), sources, mapping, plan)
+
+
+def read_mapping_text(path) -> tuple[str, str]:
+    p = Path(path)
+    data = p.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MappingError([Diagnostic("E001", Severity.ERROR, f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})",
+                                       Span(str(path), 1, 1))], SourceMap()) from None
+    return text.lstrip("\ufeff"), str(path)
+
+
+def check_file(path) -> list[Diagnostic]:
+    try:
+        text, name = read_mapping_text(path)
+    except MappingError as exc:
+        return exc.diagnostics
+    return check_source(text, name).diagnostics
+
+
+@dataclass
+class CompiledMapping:
+    """A compiled mapping: ``apply(envelope)`` returns the Segment calls for it."""
+
+    file: str
+    source: str  # the generated Python source
+    diagnostics: list[Diagnostic]
+    event_types: tuple[str, ...]
+    _dispatch: dict = field(repr=False, default_factory=dict)
+    _line_spans: dict = field(repr=False, default_factory=dict)
+    _code_name: str = ""
+    check: Any = field(repr=False, default=None)
+
+    def apply(self, envelope: dict) -> list[Call]:
+        """Calls for one envelope (empty for unmapped event types).
+
+        Raises MappingRuntimeError, located at the mapping's file:line:col,
+        when an expression fails on this envelope.
+        """
+        try:
+            fn = self._dispatch.get(envelope["type"])
+        except (KeyError, TypeError):
+            if not isinstance(envelope, dict):
+                raise MappingRuntimeError(f"an envelope must be a JSON object, got {type(envelope).__name__}",
+                                          self.file) from None
+            raise MappingRuntimeError("the envelope has no `type`", self.file) from None
+        if fn is None:
+            return []
+        try:
+            return fn(envelope)
+        except MappingRuntimeError as exc:
+            exc.location = self._locate(exc.__traceback__) or exc.location or self.file
+            raise
+        except RecursionError:  # pragma: no cover - bounded inputs make this unreachable
+            raise MappingRuntimeError("envelope too deeply nested", self.file) from None
+        except Exception as exc:  # an internal bug: never let it pass as a mapping result
+            loc = self._locate(exc.__traceback__) or self.file
+            raise MappingRuntimeError(f"internal error in generated code: {type(exc).__name__}: {exc}", loc) from exc
+
+    def handles(self, event_type: str) -> bool:
+        return event_type in self._dispatch
+
+    def _locate(self, tb) -> str | None:
+        line = None
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == self._code_name:
+                line = tb.tb_lineno
+            tb = tb.tb_next
+        if line is None:
+            return None
+        span = self._line_spans.get(line)
+        return str(span) if span else None
+
+
+def _compile_checked(result: CheckResult, filename: str, strict_warnings: bool = False) -> CompiledMapping:
+    from segmap import __version__
+    from segmap.compiler import pygen
+    from segmap.compiler.function_types import python_name
+
+    if not result.ok or (strict_warnings and result.diagnostics):
+        raise MappingError(result.diagnostics, result.sources)
+    generated = pygen.generate(result.plan, filename, __version__, python_name)
+    code_name = f"<segmap:{filename}#{next(_counter)}>"
+    namespace: dict = {"__name__": f"segmap_generated_{next(_counter)}"}
+    exec(compile(generated.source, code_name, "exec"), namespace)  # noqa: S102 - our own generated source
+    # make tracebacks show generated lines
+    import linecache
+
+    linecache.cache[code_name] = (len(generated.source), None, generated.source.splitlines(True), code_name)
+    return CompiledMapping(filename, generated.source, result.diagnostics, tuple(result.plan.calls),
+                           namespace["DISPATCH"], generated.line_spans, code_name, result)
+
+
+def compile_source(text: str, filename: str = "<mapping>", strict_warnings: bool = False) -> CompiledMapping:
+    return _compile_checked(check_source(text, filename), filename, strict_warnings)
+
+
+def compile_file(path, strict_warnings: bool = False) -> CompiledMapping:
+    text, name = read_mapping_text(path)
+    return compile_source(text, name, strict_warnings)

@@ -1,0 +1,455 @@
+"""Meaning checks: events, paths, functions, types and Segment rules.
+
+The checker walks the AST once per Dodo event type a rule applies to
+(a glob rule is checked against every event it matches), infers a type for
+every expression from the SDK models, and collects every problem. Problems
+found identically for several events are reported once, naming the events.
+Its output, besides diagnostics, is the *plan*: event type -> the calls to
+make, with defaults merged, which is all the generators need.
+"""
+from __future__ import annotations
+
+import difflib
+import fnmatch
+from dataclasses import dataclass, field
+
+from segmap.compiler import types as T
+from segmap.compiler.types import Ty
+from segmap.diagnostics.model import Diagnostic, Severity, Span
+from segmap.dsl import ast
+from segmap.dsl.segment_fields import CALL_FIELDS, IDENTITY_FIELDS
+
+KNOWN_FUNCTIONS_EXTRA = ("map",)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedCall:
+    spec: ast.CallSpec
+    fields: tuple[ast.FieldSpec, ...]  # call fields then defaults, in output order
+
+
+@dataclass
+class Plan:
+    """event type -> calls; ``rules`` says which rule each event came from."""
+
+    calls: dict[str, tuple[PlannedCall, ...]] = field(default_factory=dict)
+    rule_of: dict[str, ast.EventRule] = field(default_factory=dict)
+
+
+def suggest(word: str, options, cutoff: float = 0.6) -> str | None:
+    found = difflib.get_close_matches(word, list(options), n=1, cutoff=cutoff)
+    return found[0] if found else None
+
+
+def path_text(expr: ast.Expr) -> str | None:
+    """`data.customer.email` for a chain of names and fields, else None."""
+    parts = []
+    while isinstance(expr, ast.Field):
+        parts.append(expr.name)
+        expr = expr.obj
+    if isinstance(expr, ast.Name):
+        parts.append(expr.name)
+        return ".".join(reversed(parts))
+    return None
+
+
+class _Scope:
+    """What names mean inside one expression: the envelope, lambda variables, narrowed paths."""
+
+    def __init__(self, event: str, variables: dict[str, Ty] | None = None, non_null: frozenset = frozenset()):
+        self.event = event
+        self.variables = variables or {}
+        self.non_null = non_null
+
+    def bind(self, name: str, ty: Ty) -> "_Scope":
+        return _Scope(self.event, {**self.variables, name: ty}, self.non_null)
+
+    def narrowed(self, paths) -> "_Scope":
+        return _Scope(self.event, self.variables, self.non_null | frozenset(paths))
+
+
+class Checker:
+    def __init__(self, mapping: ast.MappingFile):
+        self.mapping = mapping
+        self._diags: dict[tuple, Diagnostic] = {}
+        self._events_for: dict[tuple, list[str]] = {}
+        self.all_events = T.event_types()
+        self.current_event = ""
+        self._context = None  # the expression being checked, to tell which events a problem concerns
+        self._context_of: dict[tuple, object] = {}
+        self._context_events: dict[object, set[str]] = {}
+
+    # --- reporting ----------------------------------------------------------
+    def report(self, code: str, message: str, span: Span | None, **kw) -> None:
+        key = (code, span, message)
+        self._context_of.setdefault(key, self._context)
+        if key in self._diags:
+            self._events_for[key].append(self.current_event)
+            return
+        sev = Severity.WARNING if code.startswith("W") else Severity.ERROR
+        self._diags[key] = Diagnostic(code, sev, message, span, **kw)
+        self._events_for[key] = [self.current_event]
+
+    def diagnostics(self) -> list[Diagnostic]:
+        out = []
+        for key, d in self._diags.items():
+            events = [e for e in dict.fromkeys(self._events_for[key]) if e]
+            checked = self._context_events.get(self._context_of.get(key), set())
+            if events and len(checked) > 1 and set(events) != checked:
+                shown = ", ".join(events[:6]) + (f" and {len(events) - 6} more" if len(events) > 6 else "")
+                d = Diagnostic(d.code, d.severity, d.message, d.span,
+                               d.notes + (f"for event{'s' if len(events) > 1 else ''} {shown}",),
+                               d.suggestion, d.hint, d.label)
+            out.append(d)
+        return sorted(out, key=Diagnostic.sort_key)
+
+    # --- events -------------------------------------------------------------
+    def resolve_events(self) -> Plan:
+        plan = Plan()
+        exact: dict[str, ast.EventRule] = {}
+        globs: list[tuple[ast.EventRule, list[str]]] = []
+        for rule in self.mapping.rules:
+            if rule.is_glob:
+                matched = [e for e in self.all_events if fnmatch.fnmatchcase(e, rule.pattern)]
+                if not matched:
+                    self.report("E202", f"pattern `{rule.pattern}` matches no Dodo event type", rule.span,
+                                suggestion=suggest(rule.pattern, self._glob_suggestions()),
+                                notes=("event families: " + ", ".join(sorted({e.split('.')[0] + '.*' for e in self.all_events})),))
+                globs.append((rule, matched))
+            elif rule.pattern in self.all_events:
+                exact[rule.pattern] = rule
+            else:
+                self.report("E201", f"unknown Dodo event type `{rule.pattern}`", rule.span,
+                            suggestion=suggest(rule.pattern, self.all_events),
+                            hint="`segmap check --coverage` lists every event type")
+        for ev in self.all_events:
+            rule = exact.get(ev)
+            if rule is None:
+                rule = next((r for r, m in globs if ev in m), None)
+            if rule is None:
+                continue
+            plan.rule_of[ev] = rule
+            calls = []
+            for spec in rule.calls:
+                allowed = CALL_FIELDS[spec.kind]
+                have = {f.name for f in spec.fields}
+                merged = list(spec.fields) + [d for d in self.mapping.defaults if d.name in allowed and d.name not in have]
+                calls.append(PlannedCall(spec, tuple(merged)))
+            plan.calls[ev] = tuple(calls)
+        for rule, matched in globs:
+            if matched and not any(plan.rule_of.get(e) is rule for e in matched):
+                self.report("W202", f"pattern `{rule.pattern}` is shadowed: every event it matches has its own rule or an earlier pattern",
+                            rule.span)
+        return plan
+
+    def _glob_suggestions(self):
+        fams = {e.split(".")[0] for e in self.all_events}
+        return [f"{f}.*" for f in fams] + list(self.all_events)
+
+    # --- the whole file -----------------------------------------------------
+    def check(self) -> tuple[list[Diagnostic], Plan]:
+        plan = self.resolve_events()
+        for ev, calls in plan.calls.items():
+            self.current_event = ev
+            for pc in calls:
+                self.check_call(ev, pc)
+        self.current_event = ""
+        return self.diagnostics(), plan
+
+    def check_call(self, event: str, pc: PlannedCall) -> None:
+        spec = pc.spec
+        scope = _Scope(event)
+        self._enter(spec.span)
+        if spec.when is not None:
+            self._enter(spec.when.span)
+            wt = self.infer(spec.when, scope)
+            self.expect_bool(spec.when, wt, "a `when:` guard")
+            scope = scope.narrowed(non_null_paths(spec.when, True))
+        names = {f.name for f in pc.fields}
+        if spec.kind == "alias":
+            missing = [f for f in ("previousId", "userId") if f not in names]
+            if missing:
+                self.report("E403", f"alias call needs {' and '.join('`' + m + '`' for m in missing)}", spec.span)
+        elif "userId" not in names and "anonymousId" not in names:
+            self.report("E401", f"{spec.kind} call has no `userId` or `anonymousId`", spec.span,
+                        hint="add `userId: data.customer.customer_id` (or an anonymousId) to the call or to `defaults:`")
+        if spec.kind == "track" and "event" not in names:
+            self.report("E402", "track call has no event name", spec.span,
+                        hint="write the name after the key: `- track: Order Completed`")
+        if spec.kind == "group" and "groupId" not in names:
+            self.report("E403", "group call needs `groupId`", spec.span)
+        self._enter(spec.span)
+        for f in pc.fields:
+            self._enter(f.value.span)
+            ty = self.infer(f.value, scope)
+            self.check_field(spec, f, ty)
+
+    def _enter(self, context: Span) -> None:
+        self._context = context
+        self._context_events.setdefault(context, set()).add(self.current_event)
+
+    def check_field(self, spec: ast.CallSpec, f: ast.FieldSpec, ty: Ty) -> None:
+        """Segment's expectations of one field's value (extended by the Segment rules module)."""
+        from segmap.compiler import segment_rules
+
+        segment_rules.check_field(self, spec, f, ty)
+
+    # --- expressions ------------------------------------------------------
+    def expect_bool(self, expr: ast.Expr, ty: Ty, what: str) -> None:
+        if not ty.could_be(lambda t: t.kind == "bool") and ty.kind not in ("null", "never"):
+            self.report("E301", f"{what} must be true or false, but this is {ty.describe()}", expr.span,
+                        hint="compare it: `x == \"value\"` or `x != null`")
+
+    def infer(self, expr: ast.Expr, scope: _Scope) -> Ty:
+        method = getattr(self, "_infer_" + type(expr).__name__)
+        return method(expr, scope)
+
+    def _infer_Literal(self, e: ast.Literal, scope: _Scope) -> Ty:
+        v = e.value
+        if v is None:
+            return T.NULL
+        if isinstance(v, bool):
+            return T.BOOL
+        if isinstance(v, int):
+            return T.INT
+        if isinstance(v, float):
+            return T.NUM
+        return Ty("str", (v,))  # remember the constant for enum comparisons
+
+    def _infer_Name(self, e: ast.Name, scope: _Scope) -> Ty:
+        if e.name in scope.variables:
+            return scope.variables[e.name]
+        env = T.envelope_type(scope.event)
+        for key, ty in env.args:
+            if key == e.name:
+                return ty
+        options = list(scope.variables) + list(T.ENVELOPE_ROOTS)
+        self.report("E206", f"unknown name `{e.name}`", e.span, suggestion=suggest(e.name, options),
+                    notes=("names are the envelope fields business_id, type, timestamp, data"
+                           + (" and the map() variable" + ("s " if len(scope.variables) > 1 else " ") + ", ".join(scope.variables) if scope.variables else ""),),
+                    hint=f"for the text {e.name}, quote it inside the expression: '\"{e.name}\"'")
+        return T.ANY
+
+    def _infer_Field(self, e: ast.Field, scope: _Scope) -> Ty:
+        obj = self.infer(e.obj, scope)
+        ty = self.member(obj, e, scope)
+        if ty.maybe_empty and path_text(e) in scope.non_null:
+            ty = ty.required()
+        return ty
+
+    def member(self, obj: Ty, e: ast.Field, scope: _Scope) -> Ty:
+        through_empty = obj.maybe_empty
+        base = obj.required()
+        result: Ty
+        if base.kind == "any" or base.kind == "never":
+            result = T.ANY
+        elif base.kind == "null":
+            self.report("E301", f"`{e.name}` is read from a value that is always null", e.span)
+            result = T.ANY
+        elif base.kind == "model":
+            fields = T.model_fields(base.name)
+            if e.name in fields:
+                result = fields[e.name]
+            else:
+                self.unknown_field(e, base, list(fields), scope)
+                result = T.ANY
+        elif base.kind == "object":
+            fields = dict(base.args)
+            if e.name in fields:
+                result = fields[e.name]
+            else:
+                self.unknown_field(e, base, list(fields), scope)
+                result = T.ANY
+        elif base.kind == "dict":
+            result = base.args[0].with_flags(optional=True)
+        elif base.kind == "union":
+            opts = []
+            missing_somewhere = False
+            for o in base.args:
+                if o.kind == "model" and e.name in T.model_fields(o.name):
+                    opts.append(T.model_fields(o.name)[e.name])
+                elif o.kind in ("dict", "any"):
+                    opts.append(o.args[0] if o.kind == "dict" else T.ANY)
+                    missing_somewhere = True
+                else:
+                    missing_somewhere = True
+            if not opts:
+                self.report("E203", f"no field `{e.name}` on {base.describe()}", e.name_span)
+                return T.ANY
+            result = T.union(*opts).with_flags(optional=missing_somewhere or T.union(*opts).optional)
+        else:
+            where = path_text(e.obj) or "this value"
+            self.report("E203", f"`{where}` is {base.describe()}, which has no field `{e.name}`", e.name_span)
+            return T.ANY
+        if through_empty:
+            result = result.with_flags(optional=True)
+        return result
+
+    def unknown_field(self, e: ast.Field, base: Ty, fields: list[str], scope: _Scope) -> None:
+        notes = []
+        full = path_text(e)
+        if full and full.startswith("data."):
+            others = [ev for ev in self.all_events if ev != scope.event and self._path_exists(ev, full)]
+            if others:
+                shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+                notes.append(f"`{full}` exists on {shown}")
+        where = path_text(e.obj) or "this object"
+        self.report("E203", f"`{where}` has no field `{e.name}`", e.name_span, suggestion=suggest(e.name, fields),
+                    notes=tuple(notes) + (f"the fields of {base.describe()}: " + ", ".join(sorted(fields)[:12])
+                                           + (", ..." if len(fields) > 12 else ""),))
+
+    def _path_exists(self, event: str, path: str) -> bool:
+        parts = path.split(".")
+        ty = dict(T.envelope_type(event).args).get(parts[0])
+        for p in parts[1:]:
+            if ty is None:
+                return False
+            ty = ty.required()
+            if ty.kind == "model":
+                ty = T.model_fields(ty.name).get(p)
+            elif ty.kind in ("dict", "any"):
+                return True
+            else:
+                return False
+        return ty is not None
+
+    def _infer_Index(self, e: ast.Index, scope: _Scope) -> Ty:
+        obj = self.infer(e.obj, scope)
+        idx = self.infer(e.index, scope)
+        base = obj.required()
+        if base.kind == "list":
+            if not idx.could_be(lambda t: t.kind == "int" or (t.kind == "float")) and idx.kind != "any":
+                self.report("E301", f"a list index must be an integer, but this is {idx.describe()}", e.index.span)
+            return base.args[0].with_flags(optional=True)
+        if base.kind in ("dict",):
+            return base.args[0].with_flags(optional=True)
+        if base.kind in ("any", "model", "object", "union", "never"):
+            return T.ANY.with_flags(optional=True)
+        self.report("E301", f"`{path_text(e.obj) or 'this value'}` is {base.describe()} and cannot be indexed", e.span)
+        return T.ANY
+
+    def _infer_Unary(self, e: ast.Unary, scope: _Scope) -> Ty:
+        t = self.infer(e.operand, scope)
+        if e.op == "not":
+            self.expect_bool(e.operand, t, "the operand of `not`")
+            return T.BOOL
+        if not t.could_be(lambda x: x.is_numeric):
+            self.report("E301", f"cannot negate {t.describe()}", e.operand.span)
+            return T.NUM
+        return (T.INT if t.required().kind == "int" else T.NUM).with_flags(t.nullable, t.optional)
+
+    def _infer_Binary(self, e: ast.Binary, scope: _Scope) -> Ty:
+        op = e.op
+        if op == "??":
+            left = self.infer(e.left, scope)
+            right = self.infer(e.right, scope)
+            if not left.maybe_empty and left.kind != "any":
+                self.report("W303", f"`??` default is never used: `{path_text(e.left) or 'the left side'}` is never null or absent",
+                            e.op_span, hint="remove the default, or check the field name")
+            return T.union(left.required(), right)
+        if op in ("and", "or"):
+            left = self.infer(e.left, scope)
+            self.expect_bool(e.left, left, f"the left side of `{op}`")
+            inner = scope.narrowed(non_null_paths(e.left, True)) if op == "and" else scope
+            right = self.infer(e.right, inner)
+            self.expect_bool(e.right, right, f"the right side of `{op}`")
+            return T.BOOL
+        left = self.infer(e.left, scope)
+        right = self.infer(e.right, scope)
+        if op in ("==", "!="):
+            self.check_enum_compare(e.left, left, e.right, right)
+            self.check_enum_compare(e.right, right, e.left, left)
+            return T.BOOL
+        if op in ("<", "<=", ">", ">="):
+            lb, rb = left.required(), right.required()
+            ok = (lb.could_be(lambda t: t.is_numeric) and rb.could_be(lambda t: t.is_numeric)) or (
+                lb.could_be(lambda t: t.is_stringy) and rb.could_be(lambda t: t.is_stringy))
+            if not ok and "null" not in (lb.kind, rb.kind):
+                self.report("E301", f"cannot compare {left.describe()} with {right.describe()} using `{op}`", e.op_span)
+            return T.BOOL
+        flags = dict(nullable=left.nullable or right.nullable, optional=left.optional or right.optional)
+        if op == "+" and left.could_be(lambda t: t.is_stringy) and right.could_be(lambda t: t.is_stringy) and not (
+                left.could_be(lambda t: t.is_numeric) or right.could_be(lambda t: t.is_numeric)):
+            return T.STR.with_flags(**flags)
+        for side, t in ((e.left, left), (e.right, right)):
+            if not t.could_be(lambda x: x.is_numeric) and t.kind not in ("null", "never"):
+                what = "text" if t.could_be(lambda x: x.is_stringy) else t.describe()
+                hint = None
+                if t.could_be(lambda x: x.is_stringy):
+                    hint = f"convert it first: number({path_text(side) or '...'})"
+                self.report("E301", f"arithmetic `{op}` on {what}: `{path_text(side) or 'this value'}` is {t.describe()}",
+                            side.span, hint=hint)
+                return T.NUM.with_flags(**flags)
+        if op != "/" and left.required().kind == "int" and right.required().kind == "int":
+            return T.INT.with_flags(**flags)
+        return T.NUM.with_flags(**flags)
+
+    def check_enum_compare(self, a: ast.Expr, at: Ty, b: ast.Expr, bt: Ty) -> None:
+        base = at.required()
+        if base.kind != "enum" or not isinstance(b, ast.Literal) or not isinstance(b.value, str):
+            return
+        if b.value not in base.args:
+            allowed = ", ".join(f'"{v}"' for v in base.args[:12]) + (", ..." if len(base.args) > 12 else "")
+            self.report("E302", f"`{path_text(a) or 'this value'}` is never \"{b.value}\"", b.span,
+                        suggestion=suggest(b.value, [str(v) for v in base.args]),
+                        notes=(f"allowed values: {allowed}",))
+
+    def _infer_Cond(self, e: ast.Cond, scope: _Scope) -> Ty:
+        t = self.infer(e.test, scope)
+        self.expect_bool(e.test, t, "an `if` condition")
+        then = self.infer(e.then, scope.narrowed(non_null_paths(e.test, True)))
+        orelse = self.infer(e.orelse, scope.narrowed(non_null_paths(e.test, False)))
+        return T.union(then, orelse)
+
+    def _infer_Template(self, e: ast.Template, scope: _Scope) -> Ty:
+        for part in e.parts:
+            if isinstance(part, str):
+                continue
+            t = self.infer(part, scope)
+            if t.required().kind in ("list", "dict", "model", "object"):
+                self.report("E301", f"cannot put {t.describe()} into text", part.span)
+        return T.STR
+
+    def _infer_ObjectLit(self, e: ast.ObjectLit, scope: _Scope) -> Ty:
+        fields = []
+        for entry in e.entries:
+            fields.append((entry.key, self.infer(entry.value, scope)))
+        return Ty("object", tuple(fields))
+
+    def _infer_ListLit(self, e: ast.ListLit, scope: _Scope) -> Ty:
+        items = [self.infer(i, scope) for i in e.items]
+        return Ty("list", (T.union(*items) if items else T.ANY,))
+
+    def _infer_Lambda(self, e: ast.Lambda, scope: _Scope) -> Ty:
+        self.report("E207", "`x => ...` is only allowed as the second argument of map()", e.span)
+        return T.ANY
+
+    def _infer_Call(self, e: ast.Call, scope: _Scope) -> Ty:
+        from segmap.compiler import function_types
+
+        return function_types.infer_call(self, e, scope)
+
+
+def non_null_paths(expr: ast.Expr, truthy: bool) -> list[str]:
+    """Paths known to be non-null when ``expr`` evaluates to ``truthy``."""
+    if isinstance(expr, ast.Binary):
+        if expr.op == "and" and truthy:
+            return non_null_paths(expr.left, True) + non_null_paths(expr.right, True)
+        if expr.op == "or" and not truthy:
+            return non_null_paths(expr.left, False) + non_null_paths(expr.right, False)
+        if expr.op in ("!=", "==", "<", "<=", ">", ">="):
+            positive = (expr.op != "==") == truthy if expr.op in ("!=", "==") else truthy
+            for side, other in ((expr.left, expr.right), (expr.right, expr.left)):
+                p = path_text(side)
+                if p is None:
+                    continue
+                other_is_null = isinstance(other, ast.Literal) and other.value is None
+                if expr.op in ("!=", "==") and other_is_null and positive:
+                    return [p]
+                if expr.op == "==" and truthy and isinstance(other, ast.Literal) and other.value is not None:
+                    return [p]
+                if expr.op in ("<", "<=", ">", ">=") and truthy:
+                    return [p]
+    if isinstance(expr, ast.Unary) and expr.op == "not":
+        return non_null_paths(expr.operand, not truthy)
+    return []

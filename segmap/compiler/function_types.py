@@ -1,0 +1,136 @@
+"""Type rules for function calls, driven by the function registry.
+
+The registry (``segmap.compiler.functions``) is the single description of
+each function: arity, parameter kinds, result kind, null behaviour. This
+module turns those kinds into checks and result types; a few functions
+whose result type depends on their arguments (coalesce, fallback) get a
+precise rule here.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from segmap.compiler import types as T
+from segmap.compiler.types import Ty
+from segmap.dsl import ast
+
+if TYPE_CHECKING:  # pragma: no cover
+    from segmap.compiler.checker import Checker, _Scope
+
+
+def registry():
+    from segmap.compiler.functions import FUNCTIONS
+
+    return {name: spec for name, spec in FUNCTIONS.items() if not getattr(spec, "internal", False)}
+
+
+def python_name(func: str) -> str:
+    from segmap.compiler.functions import FUNCTIONS
+
+    return FUNCTIONS[func].py_name
+
+
+_KIND_CHECKS = {
+    "number": (lambda t: t.is_numeric, "a number"),
+    "integer": (lambda t: t.kind == "int", "an integer (minor units)"),
+    "string": (lambda t: t.is_stringy, "text"),
+    "currency": (lambda t: t.is_stringy, "a currency code"),
+    "bool": (lambda t: t.kind == "bool", "true or false"),
+    "list": (lambda t: t.kind == "list", "a list"),
+    "any": (lambda t: True, "any value"),
+}
+
+_RESULT = {"number": T.NUM, "integer": T.INT, "string": T.STR, "bool": T.BOOL, "list": Ty("list", (T.ANY,)),
+           "currency": T.STR, "any": T.ANY, "datetime": T.DATETIME}
+
+
+def infer_call(checker: "Checker", e: ast.Call, scope: "_Scope") -> Ty:
+    from segmap.compiler.checker import path_text, suggest
+
+    funcs = registry()
+    if e.func == "map":
+        return _infer_map(checker, e, scope)
+    spec = funcs.get(e.func)
+    if spec is None:
+        for a in e.args:
+            if not isinstance(a, ast.Lambda):
+                checker.infer(a, scope)
+        checker.report("E204", f"unknown function `{e.func}`", e.name_span,
+                       suggestion=suggest(e.func, list(funcs) + ["map"]),
+                       notes=("functions: " + ", ".join(sorted(list(funcs) + ["map"])),))
+        return T.ANY
+    n = len(e.args)
+    if n < spec.min_args or (spec.max_args is not None and n > spec.max_args):
+        want = (f"{spec.min_args}" if spec.max_args == spec.min_args else
+                f"at least {spec.min_args}" if spec.max_args is None else f"{spec.min_args} to {spec.max_args}")
+        checker.report("E205", f"`{e.func}` takes {want} argument{'s' if want != '1' else ''}, got {n}", e.span,
+                       notes=(f"usage: {e.func}({', '.join(spec.params)})",))
+    arg_types = []
+    for i, a in enumerate(e.args):
+        if isinstance(a, ast.Lambda):
+            checker.report("E207", "`x => ...` is only allowed as the second argument of map()", a.span)
+            arg_types.append(T.ANY)
+            continue
+        t = checker.infer(a, scope)
+        arg_types.append(t)
+        kind = spec.kinds[min(i, len(spec.kinds) - 1)] if spec.kinds else "any"
+        pred, what = _KIND_CHECKS.get(kind, _KIND_CHECKS["any"])
+        base = t.required()
+        if base.kind in ("any", "null", "never"):
+            continue
+        if not base.could_be(pred):
+            hint = None
+            if kind in ("integer", "number") and base.could_be(lambda x: x.is_stringy):
+                hint = f"this field is text; convert it with number({path_text(a) or '...'}) first"
+            elif kind == "integer" and base.could_be(lambda x: x.is_numeric):
+                hint = "to_major() converts integer minor units; this value is already a decimal number"
+            checker.report("E301", f"`{e.func}` expects {what} as `{spec.params[min(i, len(spec.params) - 1)]}`, "
+                           f"but `{path_text(a) or 'this value'}` is {t.describe()}", a.span, hint=hint)
+        if kind == "currency" and base.kind == "str" and base.args:
+            from segmap.runtime.currency import EXPONENTS
+
+            if base.args[0] not in EXPONENTS:
+                checker.report("E301", f"`{base.args[0]}` is not an ISO 4217 currency code that Dodo uses", a.span,
+                               suggestion=suggest(str(base.args[0]).upper(), list(EXPONENTS)))
+    return _result(e.func, spec, arg_types)
+
+
+def _result(name: str, spec, args: list[Ty]) -> Ty:
+    if name == "coalesce":
+        if not args:
+            return T.ANY
+        out = args[-1]
+        for t in reversed(args[:-1]):
+            out = T.union(t.required(), out)
+        return out
+    if name == "fallback" and len(args) == 2:
+        return T.union(args[0].required(), args[1])
+    result = _RESULT.get(spec.returns, T.ANY)
+    if spec.propagates and args:
+        result = result.with_flags(nullable=args[0].nullable, optional=args[0].optional)
+    return result
+
+
+def _infer_map(checker: "Checker", e: ast.Call, scope: "_Scope") -> Ty:
+    from segmap.compiler.checker import path_text
+
+    if len(e.args) != 2 or not isinstance(e.args[1], ast.Lambda):
+        checker.report("E205", "`map` takes a list and a function: map(list, item => expression)", e.span)
+        for a in e.args:
+            if not isinstance(a, ast.Lambda):
+                checker.infer(a, scope)
+        return Ty("list", (T.ANY,))
+    seq, lam = e.args
+    st = checker.infer(seq, scope)
+    base = st.required()
+    if base.kind == "list":
+        item = base.args[0]
+    elif base.kind in ("any", "never", "null"):
+        item = T.ANY
+    else:
+        checker.report("E301", f"`map` needs a list, but `{path_text(seq) or 'this value'}` is {st.describe()}", seq.span)
+        item = T.ANY
+    if lam.param in T.ENVELOPE_ROOTS:
+        checker.report("E206", f"`{lam.param}` is an envelope field; name the map() variable something else", lam.param_span)
+    body = checker.infer(lam.body, scope.bind(lam.param, item))
+    return Ty("list", (body.with_flags(optional=False),), None, st.nullable, st.optional)

@@ -1,0 +1,373 @@
+"""Expression text -> AST, with spans in the mapping file.
+
+Lark parses with the LALR grammar in ``segmap/grammar/expr.lark``; a
+transformer turns its tree into the frozen nodes of ``segmap.dsl.ast``.
+Input is bounded (length and nesting) before any recursive step so that no
+expression can raise RecursionError.
+"""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+
+from lark import Lark, Token, Transformer, Tree, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from segmap.diagnostics.model import Diagnostic, Severity, Span
+from segmap.dsl import ast
+from segmap.dsl.yaml_source import YScalar
+
+MAX_EXPR_CHARS = 4000
+MAX_EXPR_DEPTH = 48
+
+_TERMINAL_NAMES = {
+    "NAME": "a name", "NUMBER": "a number", "STRING": "a string", "TEMPLATE": "a template f\"...\"",
+    "LPAR": "`(`", "RPAR": "`)`", "LSQB": "`[`", "RSQB": "`]`", "LBRACE": "`{`", "RBRACE": "`}`",
+    "COMMA": "`,`", "DOT": "`.`", "COLON": "`:`", "COMP_OP": "a comparison", "ADD_OP": "`+` or `-`",
+    "MUL_OP": "`*`, `/` or `%`", "MINUS": "`-`", "IF": "`if`", "THEN": "`then`", "ELSE": "`else`",
+    "AND": "`and`", "OR": "`or`", "NOT": "`not`", "TRUE": "`true`", "FALSE": "`false`", "NULL": "`null`",
+    "$END": "the end of the expression", "__ANON_0": "`??`", "__ANON_1": "`=>`",
+}
+
+
+@lru_cache(maxsize=1)
+def parser() -> Lark:
+    grammar = resources.files("segmap.grammar").joinpath("expr.lark").read_text(encoding="utf-8")
+    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+
+
+def _describe_expected(expected) -> str:
+    names = sorted({_TERMINAL_NAMES.get(t, None) or _literal_name(t) for t in expected})
+    if len(names) > 6:
+        names = names[:6] + ["..."]
+    return ", ".join(names)
+
+
+def _literal_name(term: str) -> str:
+    try:
+        pat = parser().get_terminal(term).pattern
+        return f"`{pat.value}`" if pat.type == "str" else term
+    except Exception:  # noqa: BLE001 - unknown terminal: show its name
+        return term
+
+
+class _Builder(Transformer):
+    """Lark tree -> ast nodes. ``span(start, end)`` maps expression offsets to the file."""
+
+    def __init__(self, span_of, sub_parse):
+        super().__init__()
+        self._span_of = span_of
+        self._sub_parse = sub_parse
+
+    def _sp(self, meta) -> Span:
+        return self._span_of(meta.start_pos, meta.end_pos)
+
+    def _tsp(self, tok: Token) -> Span:
+        return self._span_of(tok.start_pos, tok.end_pos)
+
+    @v_args(meta=True)
+    def cond(self, meta, c):
+        return ast.Cond(c[0], c[1], c[2], self._sp(meta))
+
+    @v_args(meta=True)
+    def coalesce(self, meta, c):
+        left, right = c
+        return ast.Binary("??", left, right, self._sp(meta), self._between(left, right))
+
+    def _between(self, left, right) -> Span:
+        # the operator sits between the operands; point at the gap
+        return Span(left.span.file, left.span.end_line, left.span.end_col, right.span.line, right.span.col)
+
+    @v_args(meta=True)
+    def or_(self, meta, c):
+        return ast.Binary("or", c[0], c[1], self._sp(meta), self._between(c[0], c[1]))
+
+    @v_args(meta=True)
+    def and_(self, meta, c):
+        return ast.Binary("and", c[0], c[1], self._sp(meta), self._between(c[0], c[1]))
+
+    @v_args(meta=True)
+    def not_(self, meta, c):
+        return ast.Unary("not", c[0], self._sp(meta))
+
+    @v_args(meta=True)
+    def compare(self, meta, c):
+        return ast.Binary(str(c[1]), c[0], c[2], self._sp(meta), self._tsp(c[1]))
+
+    @v_args(meta=True)
+    def binary(self, meta, c):
+        return ast.Binary(str(c[1]), c[0], c[2], self._sp(meta), self._tsp(c[1]))
+
+    @v_args(meta=True)
+    def neg(self, meta, c):
+        operand = c[0]
+        if isinstance(operand, ast.Literal) and type(operand.value) in (int, float):
+            return ast.Literal(-operand.value, self._sp(meta))
+        return ast.Unary("-", operand, self._sp(meta))
+
+    @v_args(meta=True)
+    def field(self, meta, c):
+        obj, name_tok = c
+        return ast.Field(obj, str(name_tok), self._sp(meta), self._tsp(name_tok))
+
+    def field_name(self, c):
+        return c[0]
+
+    @v_args(meta=True)
+    def index(self, meta, c):
+        obj, idx = c
+        if isinstance(idx, ast.Literal) and isinstance(idx.value, str):
+            return ast.Field(obj, idx.value, self._sp(meta), idx.span)
+        return ast.Index(obj, idx, self._sp(meta))
+
+    @v_args(meta=True)
+    def call(self, meta, c):
+        name_tok = c[0]
+        args = tuple(c[1]) if len(c) > 1 and c[1] is not None else ()
+        return ast.Call(str(name_tok), args, self._sp(meta), self._tsp(name_tok))
+
+    def args(self, c):
+        return list(c)
+
+    @v_args(meta=True)
+    def lambda_(self, meta, c):
+        return ast.Lambda(str(c[0]), c[1], self._sp(meta), self._tsp(c[0]))
+
+    def name(self, c):
+        tok = c[0]
+        return ast.Name(str(tok), self._tsp(tok))
+
+    def string(self, c):
+        tok = c[0]
+        return ast.Literal(decode_string(str(tok)), self._tsp(tok))
+
+    def number(self, c):
+        tok = c[0]
+        text = str(tok)
+        value: object
+        if any(ch in text for ch in ".eE"):
+            value = float(text)
+            if value.is_integer() and abs(value) < 2**53:
+                value = int(value)
+        else:
+            value = int(text)
+        return ast.Literal(value, self._tsp(tok))
+
+    def template(self, c):
+        tok = c[0]
+        return self._sub_parse(tok)
+
+    @v_args(meta=True)
+    def true(self, meta, c):
+        return ast.Literal(True, self._sp(meta))
+
+    @v_args(meta=True)
+    def false(self, meta, c):
+        return ast.Literal(False, self._sp(meta))
+
+    @v_args(meta=True)
+    def null(self, meta, c):
+        return ast.Literal(None, self._sp(meta))
+
+    @v_args(meta=True)
+    def list_(self, meta, c):
+        items = tuple(c[0]) if c and c[0] is not None else ()
+        return ast.ListLit(items, self._sp(meta))
+
+    def items(self, c):
+        return list(c)
+
+    @v_args(meta=True)
+    def object_(self, meta, c):
+        entries = tuple(c[0]) if c and c[0] is not None else ()
+        return ast.ObjectLit(entries, self._sp(meta))
+
+    def entries(self, c):
+        return list(c)
+
+    def entry(self, c):
+        key_tok, value = c
+        key = decode_string(str(key_tok)) if key_tok.type == "STRING" else str(key_tok)
+        return ast.ObjectEntry(key, value, self._tsp(key_tok))
+
+
+def decode_string(text: str) -> str:
+    """Decode a quoted string literal; single-quoted strings use the same escapes as JSON."""
+    body = text[1:-1]
+    if text[0] == "'":
+        body = body.replace("\\'", "'").replace('"', '\\"')
+    try:
+        return json.loads('"' + body + '"')
+    except ValueError as exc:  # bad escape such as \q: report as a syntax error upstream
+        raise _BadEscape(str(exc)) from None
+
+
+class _BadEscape(ValueError):
+    pass
+
+
+def _tree_depth_ok(tree) -> bool:
+    stack = [(tree, 1)]
+    while stack:
+        node, d = stack.pop()
+        if d > MAX_EXPR_DEPTH:
+            return False
+        if isinstance(node, Tree):
+            stack.extend((ch, d + 1) for ch in node.children)
+    return True
+
+
+def _bracket_depth(text: str) -> int:
+    depth = best = 0
+    for ch in text:
+        if ch in "([{":
+            depth += 1
+            best = max(best, depth)
+        elif ch in ")]}":
+            depth -= 1
+    return best
+
+
+class ExpressionParser:
+    """Parses the expressions of one YAML scalar."""
+
+    def __init__(self, scalar: YScalar):
+        self.scalar = scalar
+        self.diagnostics: list[Diagnostic] = []
+
+    def span(self, start: int, end: int, base: int = 0) -> Span:
+        return self.scalar.sub_span(base + start, base + end)
+
+    def parse(self, text: str | None = None, base: int = 0) -> ast.Expr | None:
+        text = self.scalar.value if text is None else text
+        if not text.strip():
+            self.diagnostics.append(Diagnostic("E101", Severity.ERROR, "empty expression", self.scalar.span,
+                                               hint='write a value, or "" for an empty string'))
+            return None
+        if len(text) > MAX_EXPR_CHARS or _bracket_depth(text) > MAX_EXPR_DEPTH // 2:
+            self.diagnostics.append(Diagnostic("E005", Severity.ERROR,
+                                               f"expression too long or too deeply nested (limits: {MAX_EXPR_CHARS} characters, "
+                                               f"{MAX_EXPR_DEPTH // 2} levels of brackets)", self.span(0, len(text), base)))
+            return None
+        try:
+            tree = parser().parse(text)
+        except UnexpectedInput as exc:
+            self.diagnostics.append(self._syntax_error(exc, text, base))
+            return None
+        if not _tree_depth_ok(tree):
+            self.diagnostics.append(Diagnostic("E005", Severity.ERROR,
+                                               f"expression nested deeper than {MAX_EXPR_DEPTH} levels",
+                                               self.span(0, len(text), base)))
+            return None
+        try:
+            return _Builder(lambda s, e: self.span(s, e, base), lambda tok: self._template(tok, base)).transform(tree)
+        except Exception as exc:  # lark wraps transformer errors in VisitError
+            inner = getattr(exc, "orig_exc", exc)
+            if isinstance(inner, (_BadEscape, _TemplateError)):
+                self.diagnostics.append(Diagnostic("E101", Severity.ERROR, f"invalid string: {inner}",
+                                                   self.span(0, len(text), base)))
+                return None
+            raise
+
+    def _template(self, tok: Token, base: int) -> ast.Expr:
+        raw = str(tok)
+        body_start = tok.start_pos + 2  # after f"
+        parts: list = []
+        text_buf: list[str] = []
+        i, n = 0, len(raw) - 3  # body is raw[2:-1]
+        body = raw[2:-1]
+        while i < n:
+            ch = body[i]
+            if ch == "\\":
+                esc = body[i:i + 2]
+                if esc[1:] == "u":
+                    esc = body[i:i + 6]
+                try:
+                    text_buf.append(json.loads('"' + esc + '"'))
+                except ValueError:
+                    raise _TemplateError(f"bad escape {esc!r} in template") from None
+                i += len(esc)
+            elif body.startswith("{{", i) or body.startswith("}}", i):
+                text_buf.append(ch)
+                i += 2
+            elif ch == "{":
+                end = _hole_end(body, i)
+                if text_buf:
+                    parts.append("".join(text_buf))
+                    text_buf = []
+                inner = body[i + 1:end]
+                expr = self.parse(inner, base + body_start + i + 1)
+                if expr is None:
+                    raise _TemplateError("bad expression in template hole")
+                parts.append(expr)
+                i = end + 1
+            else:
+                text_buf.append(ch)
+                i += 1
+        if text_buf:
+            parts.append("".join(text_buf))
+        sp = self.span(tok.start_pos, tok.end_pos, base)
+        if all(isinstance(p, str) for p in parts):
+            return ast.Literal("".join(parts), sp)
+        return ast.Template(tuple(parts), sp)
+
+    def _syntax_error(self, exc: UnexpectedInput, text: str, base: int) -> Diagnostic:
+        pos = getattr(exc, "pos_in_stream", None)
+        if pos is None:
+            pos = len(text)
+        if isinstance(exc, UnexpectedCharacters):
+            what = f"unexpected character `{text[pos]}`" if pos < len(text) else "unexpected end"
+            expected = _describe_expected(exc.allowed or [])
+        elif isinstance(exc, UnexpectedEOF):
+            what = "the expression ends too early"
+            pos = len(text)
+            expected = _describe_expected(exc.expected or [])
+        elif isinstance(exc, UnexpectedToken):
+            tok = exc.token
+            if tok.type == "$END":
+                what = "the expression ends too early"
+                pos = len(text)
+            else:
+                what = f"unexpected {_TERMINAL_NAMES.get(tok.type, 'token').split(' ')[-1] if tok.type in ('NAME','NUMBER','STRING') else ''}`{tok}`".replace("name`", "name `").replace("number`", "number `").replace("string`", "string `")
+                pos = tok.start_pos
+            expected = _describe_expected(exc.accepts or exc.expected or [])
+        else:  # pragma: no cover
+            what, expected = "syntax error", ""
+        end = min(len(text), pos + 1)
+        sp = self.span(pos, max(end, pos + 1), base) if pos < len(text) else self.span(max(0, len(text) - 1), len(text), base)
+        hint = None
+        if isinstance(exc, UnexpectedToken) and exc.token.type == "NAME" and " " in text.strip():
+            hint = 'a plain string constant must be quoted inside the expression, e.g. \'"Payment Completed"\' in YAML'
+        return Diagnostic("E101", Severity.ERROR, f"expression syntax error: {what}",
+                          sp, notes=(f"expected {expected}",) if expected else (), hint=hint)
+
+
+class _TemplateError(ValueError):
+    pass
+
+
+def _hole_end(body: str, i: int) -> int:
+    """Index of the `}` closing the hole that opens at ``i`` (quotes skipped)."""
+    j = i + 1
+    quote = None
+    while j < len(body):
+        ch = body[j]
+        if quote:
+            if ch == "\\":
+                j += 2
+                continue
+            if ch == quote:
+                quote = None
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "}":
+            return j
+        j += 1
+    raise _TemplateError("unclosed `{` in template")
+
+
+def parse_scalar(scalar: YScalar) -> tuple[ast.Expr | None, list[Diagnostic]]:
+    p = ExpressionParser(scalar)
+    expr = p.parse()
+    return expr, p.diagnostics

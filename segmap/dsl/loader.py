@@ -1,0 +1,198 @@
+"""YAML node tree -> MappingFile AST.
+
+Validates the *shape* of the file (keys, call kinds, Segment field names)
+and parses every expression, collecting all problems instead of stopping
+at the first. Meaning (events, paths, types) is the checker's job.
+"""
+from __future__ import annotations
+
+import difflib
+
+from segmap.diagnostics.model import Diagnostic, Severity, Span
+from segmap.dsl import ast
+from segmap.dsl.expressions import ExpressionParser
+from segmap.dsl.segment_fields import CALL_FIELDS, NAME_FIELD, RESERVED_FIELDS
+from segmap.dsl.yaml_source import YMap, YNode, YScalar, YSeq, load_yaml
+from segmap.runtime.calls import CALL_TYPES
+
+TOP_LEVEL_KEYS = ("version", "defaults", "events", "tests")
+SUPPORTED_VERSIONS = ("1",)
+
+
+def _suggest(word: str, options) -> str | None:
+    found = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def _kind(node: YNode) -> str:
+    return "a mapping" if isinstance(node, YMap) else "a list" if isinstance(node, YSeq) else "text"
+
+
+class _Loader:
+    def __init__(self, file: str):
+        self.file = file
+        self.diags: list[Diagnostic] = []
+
+    def err(self, code: str, message: str, span: Span, **kw) -> None:
+        self.diags.append(Diagnostic(code, Severity.ERROR, message, span, **kw))
+
+    # --- values ---------------------------------------------------------
+    def value(self, node: YNode) -> ast.Expr | None:
+        """A value slot: text is an expression, a YAML mapping/list builds an object/list."""
+        if isinstance(node, YScalar):
+            if node.value == "" and node.style is None:
+                self.err("E102", "missing value", node.span, hint='write an expression, or "" for an empty string')
+                return None
+            p = ExpressionParser(node)
+            expr = p.parse()
+            self.diags.extend(p.diagnostics)
+            return expr
+        if isinstance(node, YMap):
+            entries = []
+            for k, v in node.items:
+                val = self.value(v)
+                if val is not None:
+                    entries.append(ast.ObjectEntry(k.value, val, k.span))
+            return ast.ObjectLit(tuple(entries), node.span)
+        items = []
+        for item in node.items:
+            val = self.value(item)
+            if val is not None:
+                items.append(val)
+        return ast.ListLit(tuple(items), node.span)
+
+    def fields(self, items, kind: str | None, where: str) -> list[ast.FieldSpec]:
+        allowed = CALL_FIELDS[kind] if kind else tuple(sorted({f for fs in CALL_FIELDS.values() for f in fs}))
+        out = []
+        for key, val in items:
+            name = key.value
+            if name in RESERVED_FIELDS:
+                self.err("E021", f"`{name}` is set by segmap and cannot be mapped", key.span,
+                         hint="messageId is derived from the webhook id so that retries are deduplicated" if name == "messageId" else None)
+                continue
+            if name not in allowed:
+                other = [k for k, fs in CALL_FIELDS.items() if name in fs]
+                notes = (f"`{name}` belongs to {', '.join(other)} calls",) if other else ()
+                self.err("E021", f"unknown Segment field `{name}` for {where}", key.span,
+                         suggestion=_suggest(name, allowed), notes=notes)
+                continue
+            expr = self.value(val)
+            if expr is not None:
+                out.append(ast.FieldSpec(name, expr, key.span))
+        return out
+
+    # --- calls ----------------------------------------------------------
+    def call(self, node: YNode, rule_id: str) -> ast.CallSpec | None:
+        if not isinstance(node, YMap):
+            self.err("E010", f"a call must be a mapping such as `track: Order Completed`, found {_kind(node)}", node.span)
+            return None
+        kinds = [(k, v) for k, v in node.items if k.value in CALL_TYPES]
+        if len(kinds) != 1:
+            if not kinds:
+                first = node.items[0][0] if node.items else None
+                sug = _suggest(first.value, CALL_TYPES) if first else None
+                self.err("E020", "a call needs exactly one of track, identify, group, page, screen, alias",
+                         first.span if first else node.span, suggestion=sug)
+            else:
+                self.err("E020", f"a call has one call key, found {', '.join(k.value for k, _ in kinds)}", kinds[1][0].span,
+                         hint="make each call its own list item")
+            return None
+        key, head = kinds[0]
+        kind = key.value
+        body_items = [(k, v) for k, v in node.items if k is not key]
+        fields: list[ast.FieldSpec] = []
+        if isinstance(head, YMap):
+            if body_items and any(k.value != "when" for k, _ in body_items):
+                k0 = next(k for k, _ in body_items if k.value != "when")
+                self.err("E010", f"give the fields of `{kind}` either below it or beside it, not both", k0.span)
+            body_items = list(head.items) + body_items
+        elif isinstance(head, YScalar):
+            if head.value != "" or head.style is not None:
+                if kind not in NAME_FIELD:
+                    self.err("E010", f"`{kind}:` takes no name; put its fields below it", head.span,
+                             hint=f"for example `- {kind}:` followed by `userId: ...` on the next lines")
+                else:
+                    fields.append(ast.FieldSpec(NAME_FIELD[kind], ast.Literal(head.value, head.span), key.span))
+        else:
+            self.err("E010", f"`{kind}:` takes a name or a mapping of fields, found a list", head.span)
+        when = None
+        rest = []
+        for k, v in body_items:
+            if k.value == "when":
+                if not isinstance(v, YScalar):
+                    self.err("E102", "`when:` takes an expression", v.span)
+                else:
+                    when = self.value(v)
+            else:
+                rest.append((k, v))
+        for f in self.fields(rest, kind, f"a {kind} call"):
+            if any(x.name == f.name for x in fields):
+                self.err("E022", f"`{f.name}` is given twice", f.span,
+                         notes=(f"`{kind}: <name>` already sets `{f.name}`",))
+                continue
+            fields.append(f)
+        return ast.CallSpec(kind, tuple(fields), when, key.span, rule_id)
+
+    # --- file -----------------------------------------------------------
+    def mapping(self, root: YNode | None) -> ast.MappingFile | None:
+        if root is None:
+            if not self.diags:
+                self.err("E010", "the mapping file is empty", Span(self.file, 1, 1),
+                         hint="start with `version: 1` and an `events:` mapping; `segmap init` writes a starter")
+            return None
+        if not isinstance(root, YMap):
+            self.err("E010", f"the mapping file must be a YAML mapping, found {_kind(root)}", root.span)
+            return None
+        for k, _ in root.items:
+            if k.value not in TOP_LEVEL_KEYS:
+                self.err("E011", f"unknown top-level key `{k.value}`", k.span, suggestion=_suggest(k.value, TOP_LEVEL_KEYS),
+                         notes=("top-level keys are: " + ", ".join(TOP_LEVEL_KEYS),))
+        version_node = root.get("version")
+        version = 1
+        if version_node is None:
+            self.err("E012", "missing `version: 1`", root.span)
+        elif not isinstance(version_node, YScalar) or version_node.value not in SUPPORTED_VERSIONS:
+            self.err("E012", f"unsupported version `{getattr(version_node, 'value', '?')}`; this segmap reads version 1",
+                     version_node.span)
+        defaults: list[ast.FieldSpec] = []
+        dnode = root.get("defaults")
+        if dnode is not None:
+            if isinstance(dnode, YMap):
+                defaults = [ast.FieldSpec(f.name, f.value, f.span, from_defaults=True)
+                            for f in self.fields(dnode.items, None, "defaults")]
+            elif not (isinstance(dnode, YScalar) and dnode.value == ""):
+                self.err("E010", f"`defaults:` must be a mapping of Segment fields, found {_kind(dnode)}", dnode.span)
+        rules: list[ast.EventRule] = []
+        enode = root.get("events")
+        if enode is None:
+            self.err("E010", "missing `events:` (a mapping of Dodo event type -> Segment calls)", root.span)
+        elif isinstance(enode, YMap):
+            for key, val in enode.items:
+                pattern = key.value
+                items = val.items if isinstance(val, YSeq) else (val,) if isinstance(val, YMap) else ()
+                if isinstance(val, YScalar):
+                    if val.value == "" and val.style is None:
+                        self.err("E010", f"`{pattern}` maps to no calls", key.span,
+                                 hint="list one or more calls, or remove the event")
+                    else:
+                        self.err("E010", f"`{pattern}` must map to a call or a list of calls, found text", val.span,
+                                 hint=f"write `- track: {val.value}` on the next line")
+                calls = []
+                for i, item in enumerate(items):
+                    c = self.call(item, f"{pattern}#{i}")
+                    if c is not None:
+                        calls.append(c)
+                rules.append(ast.EventRule(pattern, any(ch in pattern for ch in "*?["), tuple(calls), key.span))
+        elif not (isinstance(enode, YScalar) and enode.value == ""):
+            self.err("E010", f"`events:` must be a mapping of event type -> calls, found {_kind(enode)}", enode.span)
+        return ast.MappingFile(self.file, version, tuple(defaults), tuple(rules), root.get("tests"), root.span)
+
+
+def load_mapping(text: str, file: str) -> tuple[ast.MappingFile | None, list[Diagnostic]]:
+    root, diags = load_yaml(text, file)
+    loader = _Loader(file)
+    loader.diags.extend(diags)
+    if any(d.code in ("E001", "E005") for d in diags):
+        return None, loader.diags
+    mapping = loader.mapping(root)
+    return mapping, loader.diags
