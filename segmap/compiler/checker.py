@@ -418,7 +418,7 @@ class Checker:
 
     def _infer_ListLit(self, e: ast.ListLit, scope: _Scope) -> Ty:
         items = [self.infer(i, scope) for i in e.items]
-        return Ty("list", (T.union(*items) if items else T.ANY,))
+        return Ty("list", (T.union(*items) if items else T.NEVER,))
 
     def _infer_Lambda(self, e: ast.Lambda, scope: _Scope) -> Ty:
         self.report("E207", "`x => ...` is only allowed as the second argument of map()", e.span)

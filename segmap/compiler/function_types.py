@@ -21,13 +21,13 @@ if TYPE_CHECKING:  # pragma: no cover
 def registry():
     from segmap.compiler.functions import FUNCTIONS
 
-    return {name: spec for name, spec in FUNCTIONS.items() if not getattr(spec, "internal", False)}
+    return FUNCTIONS
 
 
 def python_name(func: str) -> str:
     from segmap.compiler.functions import FUNCTIONS
 
-    return FUNCTIONS[func].py_name
+    return FUNCTIONS[func].py
 
 
 _KIND_CHECKS = {
@@ -60,11 +60,11 @@ def infer_call(checker: "Checker", e: ast.Call, scope: "_Scope") -> Ty:
                        notes=("functions: " + ", ".join(sorted(list(funcs) + ["map"])),))
         return T.ANY
     n = len(e.args)
-    if n < spec.min_args or (spec.max_args is not None and n > spec.max_args):
-        want = (f"{spec.min_args}" if spec.max_args == spec.min_args else
-                f"at least {spec.min_args}" if spec.max_args is None else f"{spec.min_args} to {spec.max_args}")
+    if not spec.accepts_arity(n):
+        want = (f"{spec.min_arity}" if spec.max_arity == spec.min_arity else
+                f"at least {spec.min_arity}" if spec.max_arity is None else f"{spec.min_arity} to {spec.max_arity}")
         checker.report("E205", f"`{e.func}` takes {want} argument{'s' if want != '1' else ''}, got {n}", e.span,
-                       notes=(f"usage: {e.func}({', '.join(spec.params)})",))
+                       notes=(f"usage: {spec.signature}",))
     arg_types = []
     for i, a in enumerate(e.args):
         if isinstance(a, ast.Lambda):
@@ -73,7 +73,8 @@ def infer_call(checker: "Checker", e: ast.Call, scope: "_Scope") -> Ty:
             continue
         t = checker.infer(a, scope)
         arg_types.append(t)
-        kind = spec.kinds[min(i, len(spec.kinds) - 1)] if spec.kinds else "any"
+        kinds = spec.param_kinds
+        kind = kinds[min(i, len(kinds) - 1)] if kinds else "any"
         pred, what = _KIND_CHECKS.get(kind, _KIND_CHECKS["any"])
         base = t.required()
         if base.kind in ("any", "null", "never"):
@@ -84,7 +85,7 @@ def infer_call(checker: "Checker", e: ast.Call, scope: "_Scope") -> Ty:
                 hint = f"this field is text; convert it with number({path_text(a) or '...'}) first"
             elif kind == "integer" and base.could_be(lambda x: x.is_numeric):
                 hint = "to_major() converts integer minor units; this value is already a decimal number"
-            checker.report("E301", f"`{e.func}` expects {what} as `{spec.params[min(i, len(spec.params) - 1)]}`, "
+            checker.report("E301", f"`{e.func}` expects {what} as `{spec.param_names[min(i, len(spec.params) - 1)].strip()}`, "
                            f"but `{path_text(a) or 'this value'}` is {t.describe()}", a.span, hint=hint)
         if kind == "currency" and base.kind == "str" and base.args:
             from segmap.runtime.currency import EXPONENTS
@@ -106,8 +107,9 @@ def _result(name: str, spec, args: list[Ty]) -> Ty:
     if name == "fallback" and len(args) == 2:
         return T.union(args[0].required(), args[1])
     result = _RESULT.get(spec.returns, T.ANY)
-    if spec.propagates and args:
-        result = result.with_flags(nullable=args[0].nullable, optional=args[0].optional)
+    if args:
+        result = result.with_flags(nullable=spec.propagates_null and args[0].nullable,
+                                   optional=spec.propagates_missing and args[0].optional)
     return result
 
 

@@ -346,13 +346,13 @@ class _FunctionGen:
             required.append(("groupId",))
         for alternatives in required:
             present = [by_name[n] for n in alternatives if n in by_name]
-            if not present or all(isinstance(f.value, ast.Literal) and f.value.value not in (None, "") for f, _ in present):
+            if not present or all(isinstance(f.value, ast.Literal) and f.value.value is not None for f, _ in present):
                 continue
-            cond = " and ".join(f"({v} is _M or {v} is None or {v} == '')" for _, v in present)
+            cond = " and ".join(f"({v} is _M or {v} is None)" for _, v in present)
             names = " or ".join(alternatives)
             srcs = ", ".join(_describe_source(f.value) for f, _ in present)
             o.emit(f"if {cond}:", present[0][0].value.span)
-            o.emit(f"    raise _Err({lit(f'{spec.kind} call has no {names}: {srcs} was null, empty or absent')})",
+            o.emit(f"    raise _Err({lit(f'{spec.kind} call has no {names}: {srcs} was null or absent')})",
                    present[0][0].value.span)
 
 

@@ -127,6 +127,10 @@ def union(*types: Ty) -> Ty:
         return opts[0].with_flags(nullable, optional)
     if all(o.kind in ("int", "float") for o in opts):
         return NUM.with_flags(nullable, optional)
+    if all(o.kind == "list" for o in opts):
+        return Ty("list", (union(*(o.args[0] for o in opts)),), None, nullable, optional)
+    if all(o.kind == "dict" for o in opts):
+        return Ty("dict", (union(*(o.args[0] for o in opts)),), None, nullable, optional)
     if all(o.kind == "enum" for o in opts):
         vals = tuple(sorted({v for o in opts for v in o.args}, key=str))
         return Ty("enum", vals, None, nullable, optional)

@@ -218,6 +218,10 @@ def _tree_depth_ok(tree) -> bool:
     return True
 
 
+def _bracket_balance(text: str) -> int:
+    return sum(text.count(c) for c in "([{") - sum(text.count(c) for c in ")]}")
+
+
 def _bracket_depth(text: str) -> int:
     depth = best = 0
     for ch in text:
@@ -337,7 +341,10 @@ class ExpressionParser:
         end = min(len(text), pos + 1)
         sp = self.span(pos, max(end, pos + 1), base) if pos < len(text) else self.span(max(0, len(text) - 1), len(text), base)
         hint = None
-        if isinstance(exc, UnexpectedToken) and exc.token.type == "NAME" and " " in text.strip():
+        if self.scalar.in_flow and self.scalar.style is None and _bracket_balance(text) != 0:
+            hint = ("inside a YAML flow mapping `{...}` a comma ends the value: write the mapping in block style "
+                    "(one `key: value` per line) or quote the whole expression")
+        elif isinstance(exc, UnexpectedToken) and exc.token.type == "NAME" and " " in text.strip():
             hint = 'a plain string constant must be quoted inside the expression, e.g. \'"Payment Completed"\' in YAML'
         return Diagnostic("E101", Severity.ERROR, f"expression syntax error: {what}",
                           sp, notes=(f"expected {expected}",) if expected else (), hint=hint)

@@ -29,6 +29,7 @@ class YScalar:
     span: Span
     style: str | None  # None plain, "'" or '"' quoted, "|" or ">" block
     offsets: tuple[tuple[int, int], ...] = field(repr=False, default=())
+    in_flow: bool = False  # inside a YAML flow collection {...} / [...], where a comma ends the value
     # offsets[i] = (line, col) of value[i] in the file; empty when unknown
 
     def pos(self, i: int) -> tuple[int, int]:
@@ -153,7 +154,8 @@ def load_yaml(text: str, file: str) -> tuple[YNode | None, list[Diagnostic]]:
                 if isinstance(ev, yaml.ScalarEvent):
                     sp = _span(file, ev.start_mark, ev.end_mark)
                     offs = _offsets(text, ev.start_mark.index, ev.end_mark.index, ev.value, ev.style)
-                    node = YScalar(ev.value, sp, ev.style, offs)
+                    in_flow = bool(stack) and bool(stack[-1][1].flow_style)
+                    node = YScalar(ev.value, sp, ev.style or None, offs, in_flow)
                 else:
                     if len(stack) >= MAX_DEPTH:
                         diags.append(Diagnostic("E005", Severity.ERROR, f"YAML nested deeper than {MAX_DEPTH} levels",

@@ -112,3 +112,9 @@ def test_bad_escape_is_a_syntax_error():
 def test_deep_or_long_expressions_are_bounded(text):
     expr, diags = parse(text)
     assert expr is None and [d.code for d in diags] == ["E005"]
+
+
+def test_comma_in_yaml_flow_mapping_gets_a_hint(check_text):
+    diags = check_text("version: 1\nevents:\n  payment.succeeded:\n    - track: X\n      userId: business_id\n"
+                       "      properties: {revenue: to_major(data.total_amount, data.currency)}\n")
+    assert diags[0].code == "E101" and "flow mapping" in diags[0].hint

@@ -1,0 +1,731 @@
+"""The function registry: one entry per mapping function and operator helper.
+
+This is the single source the checker (names, arity, argument kinds,
+null behaviour), both code generators (which Python and JavaScript helper
+to call), ``segmap explain`` and the README use. Each entry also carries
+executable examples; the tests run every example on both targets.
+
+Three tables, all of :class:`FunctionSpec`:
+
+- :data:`FUNCTIONS` -- what a mapping may call, keyed by name
+  (``to_major(amount, currency)``).
+- :data:`OPERATORS` -- what a binary operator compiles to, keyed by its
+  symbol (``"+"`` -> ``add``); :data:`UNARY_OPERATORS` for prefix ``-``.
+  ``and``, ``or``, ``not``, ``if`` and ``when:`` are not helpers: the
+  generators emit the short-circuit themselves and pass every operand
+  through the ``truth`` helper.
+- :data:`INTERNAL` -- helpers only the generators use (``truth``,
+  ``index``, ``template_part``, ``num``), keyed by name.
+
+The Python implementation of an entry is ``segmap.runtime.functions.<py>``
+and its JavaScript twin is the declaration ``<js>`` in ``js_runtime.js``;
+:func:`js_runtime_source` returns the declarations a handler needs,
+dependencies included, in file order.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from types import MappingProxyType
+from typing import Any, Literal
+
+from segmap.runtime import functions as _rt
+from segmap.runtime.values import MISSING
+
+Kind = Literal["number", "integer", "string", "bool", "any", "list", "currency"]
+Role = Literal["function", "operator", "internal"]
+KINDS: tuple[str, ...] = ("number", "integer", "string", "bool", "any", "list", "currency")
+
+
+class _Raises:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "RAISES"
+
+
+#: Expected result of an example that must fail (MappingRuntimeError / throw).
+RAISES: Any = _Raises()
+
+Example = tuple[tuple[Any, ...], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """One parameter: its name (for messages and docs) and its kind."""
+
+    name: str
+    kind: Kind
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FunctionSpec:
+    """Everything the checker, the generators and the docs know of a helper.
+
+    ``max_arity`` is None for a variadic helper, whose last parameter
+    repeats. ``propagates_missing`` / ``propagates_null``: MISSING / None as
+    the first argument is returned unchanged (for operators: either
+    operand, MISSING winning over None). ``examples`` pairs argument
+    tuples with the expected result, :data:`RAISES` for a failure.
+    """
+
+    name: str
+    params: tuple[Param, ...]
+    returns: Kind
+    min_arity: int
+    max_arity: int | None
+    propagates_missing: bool
+    propagates_null: bool
+    doc: str
+    examples: tuple[Example, ...]
+    py: str
+    js: str
+    role: Role = "function"
+    symbol: str | None = None
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.params)
+
+    @property
+    def param_kinds(self) -> tuple[Kind, ...]:
+        return tuple(p.kind for p in self.params)
+
+    @property
+    def variadic(self) -> bool:
+        return self.max_arity is None
+
+    @property
+    def signature(self) -> str:
+        """``to_major(amount: integer, currency: currency) -> number``."""
+        parts = [f"{p.name}: {p.kind}" for p in self.params]
+        if self.variadic:
+            parts[-1] += ", ..."
+        return f"{self.name}({', '.join(parts)}) -> {self.returns}"
+
+    def kind_of_arg(self, position: int) -> Kind:
+        """The kind expected at ``position`` (0-based), variadics included."""
+        if position < len(self.params):
+            return self.params[position].kind
+        if self.variadic:
+            return self.params[-1].kind
+        raise IndexError(f"{self.name}() takes at most {self.max_arity} arguments")
+
+    def accepts_arity(self, n: int) -> bool:
+        return n >= self.min_arity and (self.max_arity is None or n <= self.max_arity)
+
+    def py_callable(self) -> Callable[..., Any]:
+        """The implementation in :mod:`segmap.runtime.functions`."""
+        fn: Callable[..., Any] = getattr(_rt, self.py)
+        return fn
+
+
+def _spec(
+    name: str,
+    params: str,
+    returns: Kind,
+    doc: str,
+    examples: Iterable[Example],
+    *,
+    propagates: str = "both",
+    variadic: bool = False,
+    min_arity: int | None = None,
+    py: str | None = None,
+    role: Role = "function",
+    symbol: str | None = None,
+) -> FunctionSpec:
+    """Build a spec; ``params`` is ``"name:kind, name:kind"``."""
+    plist = tuple(
+        Param(n.strip(), k.strip())  # type: ignore[arg-type]
+        for n, k in (p.split(":") for p in params.split(",") if p.strip())
+    )
+    for p in plist:
+        assert p.kind in KINDS, (name, p)
+    n = len(plist)
+    return FunctionSpec(
+        name=name,
+        params=plist,
+        returns=returns,
+        min_arity=n if min_arity is None else min_arity,
+        max_arity=None if variadic else n,
+        propagates_missing=propagates in ("both", "missing"),
+        propagates_null=propagates == "both",
+        doc=" ".join(doc.split()),
+        examples=tuple(examples),
+        py=py or name,
+        js="__sm_" + (py or name).rstrip("_"),
+        role=role,
+        symbol=symbol,
+    )
+
+
+_FUNCTION_LIST = (
+    _spec(
+        "to_major", "amount:integer, currency:currency", "number",
+        """Converts an amount in minor units (what Dodo sends: cents, yen,
+        fils) to major units by the currency's ISO 4217 exponent:
+        `amount / 10^decimals(currency)`. The amount must be a whole number;
+        the currency must be one of Dodo's 145 codes in upper case, anything
+        else (including null) is an error. A null or missing amount is
+        passed through.""",
+        [
+            ((1999, "USD"), 19.99),
+            ((500, "JPY"), 500),
+            ((12345, "KWD"), 12.345),
+            ((0, "EUR"), 0),
+            ((-250, "USD"), -2.5),
+            ((1999.0, "USD"), 19.99),
+            ((MISSING, "USD"), MISSING),
+            ((None, "USD"), None),
+            ((1999, "usd"), RAISES),
+            ((1999, "XYZ"), RAISES),
+            ((1999, None), RAISES),
+            ((19.99, "USD"), RAISES),
+            (("1999", "USD"), RAISES),
+            ((True, "USD"), RAISES),
+        ],
+    ),
+    _spec(
+        "decimals", "currency:currency", "integer",
+        """The ISO 4217 exponent of a Dodo currency code: 0 (JPY, KRW, ...),
+        3 (BHD, IQD, JOD, KWD, LYD, OMR, TND) or 2 (all others, including
+        the withdrawn ANG, BGN, HRK, SLL). Unknown codes are an error.""",
+        [
+            (("USD",), 2),
+            (("JPY",), 0),
+            (("TND",), 3),
+            (("HRK",), 2),
+            ((MISSING,), MISSING),
+            (("jpy",), RAISES),
+            (("constructor",), RAISES),
+            ((2,), RAISES),
+        ],
+    ),
+    _spec(
+        "fixed", "x:number, digits:integer", "string",
+        """Formats a number with exactly `digits` (0-100) digits after the
+        point, exactly like JavaScript `x.toFixed(digits)`: the exact binary
+        value is rounded half away from zero (so `fixed(1.005, 2)` is
+        `"1.00"`, because 1.005 is really 1.00499...), and numbers of
+        magnitude 1e21 or more print as `String(x)`. Gives a string; use
+        `round` for a number.""",
+        [
+            ((1.005, 2), "1.00"),
+            ((2.5, 0), "3"),
+            ((-2.5, 0), "-3"),
+            ((0.125, 2), "0.13"),
+            ((1.45, 1), "1.4"),
+            ((-0.0, 2), "0.00"),
+            ((-0.0001, 2), "-0.00"),
+            ((1e21, 2), "1e+21"),
+            ((19.99, 2), "19.99"),
+            ((7, 3), "7.000"),
+            ((None, 2), None),
+            ((1.5, 101), RAISES),
+            ((1.5, 1.5), RAISES),
+            ((1.5, -1), RAISES),
+            (("1.5", 2), RAISES),
+        ],
+    ),
+    _spec(
+        "round", "x:number, digits:integer", "number",
+        """Rounds a number to `digits` (0-100) decimal places, as JavaScript
+        `Number(x.toFixed(digits))` does: half away from zero on the exact
+        binary value (`round(1.005, 2)` is 1, `round(2.5, 0)` is 3).""",
+        [
+            ((1.005, 2), 1),
+            ((1.006, 2), 1.01),
+            ((2.5, 0), 3),
+            ((-2.5, 0), -3),
+            ((19.999, 2), 20),
+            ((42, 2), 42),
+            ((-0.0001, 2), 0),
+            ((MISSING, 2), MISSING),
+            ((1.5, 101), RAISES),
+            ((True, 0), RAISES),
+        ],
+        py="round_",
+    ),
+    _spec(
+        "lower", "s:string", "string",
+        """Lower-cases a string like JavaScript `s.toLowerCase()`
+        (locale-independent, full Unicode case mapping, final sigma).""",
+        [
+            (("Hello World",), "hello world"),
+            (("ÄÖÜ ΟΔΟΣ",), "äöü οδος"),
+            (("İ",), "i\u0307"),
+            ((None,), None),
+            ((5,), RAISES),
+        ],
+    ),
+    _spec(
+        "upper", "s:string", "string",
+        """Upper-cases a string like JavaScript `s.toUpperCase()`
+        (locale-independent, full Unicode case mapping: `ß` becomes `SS`).""",
+        [
+            (("Hello",), "HELLO"),
+            (("straße",), "STRASSE"),
+            ((MISSING,), MISSING),
+            (([],), RAISES),
+        ],
+    ),
+    _spec(
+        "trim", "s:string", "string",
+        """Removes leading and trailing whitespace like JavaScript
+        `s.trim()`: tab, line feed, vertical tab, form feed, carriage
+        return, space, no-break space, U+1680, U+2000-U+200A, U+2028,
+        U+2029, U+202F, U+205F, U+3000 and the BOM U+FEFF (not U+0085 or
+        U+180E, which Python's `str.strip()` would remove).""",
+        [
+            (("  a b \n",), "a b"),
+            (("\ufeff\u3000x\u2029",), "x"),
+            (("\x85x\u180e",), "\x85x\u180e"),
+            ((None,), None),
+            ((1,), RAISES),
+        ],
+    ),
+    _spec(
+        "iso_time", "x:any", "string",
+        """Normalises a timestamp to ISO-8601 UTC with milliseconds,
+        `YYYY-MM-DDTHH:MM:SS.sssZ` (the shape of JavaScript
+        `toISOString()`). Accepts `YYYY-MM-DD` and
+        `YYYY-MM-DD[T| ]HH:MM[:SS[.fraction]]` followed by `Z`, `z`,
+        `+HH:MM`, `-HH:MM`, `+HHMM`, `-HHMM` or nothing (UTC), years
+        0000-9999; the fraction is truncated to milliseconds. A number is
+        Unix epoch seconds (fractional milliseconds truncated toward
+        negative infinity). Anything else, including impossible dates, is
+        an error.""",
+        [
+            (("2025-01-01T00:48:46.533095Z",), "2025-01-01T00:48:46.533Z"),
+            (("2025-01-01",), "2025-01-01T00:00:00.000Z"),
+            (("2025-01-01 05:30+05:30",), "2025-01-01T00:00:00.000Z"),
+            (("2024-12-31T23:00:00-0230",), "2025-01-01T01:30:00.000Z"),
+            ((1735692526,), "2025-01-01T00:48:46.000Z"),
+            ((1735692526.5339,), "2025-01-01T00:48:46.533Z"),
+            ((-0.0005,), "1969-12-31T23:59:59.999Z"),
+            ((None,), None),
+            (("2025-02-30",), RAISES),
+            (("2025-01-01T24:00:00Z",), RAISES),
+            (("2025-01-01T00:00:00+01",), RAISES),
+            (("Wed, 01 Jan 2025 00:00:00 GMT",), RAISES),
+            ((True,), RAISES),
+        ],
+    ),
+    _spec(
+        "coalesce", "values:any", "any",
+        """The first argument that is neither missing nor null; when all
+        are, the last argument (so `coalesce(a, b)` is JavaScript
+        `a ?? b`).""",
+        [
+            ((MISSING, None, "x", "y"), "x"),
+            ((0, 1), 0),
+            (("", "d"), ""),
+            ((False, True), False),
+            ((MISSING, None), None),
+            ((None, MISSING), MISSING),
+            ((None,), None),
+        ],
+        propagates="none",
+        variadic=True,
+        min_arity=1,
+    ),
+    _spec(
+        "fallback", "x:any, default:any", "any",
+        """`default` when `x` is missing, null or the empty string, else `x`
+        (JavaScript `x || default` for strings; unlike `coalesce`, `0` and
+        `false` are kept).""",
+        [
+            (("", "n/a"), "n/a"),
+            ((None, "n/a"), "n/a"),
+            ((MISSING, "n/a"), "n/a"),
+            (("x", "n/a"), "x"),
+            ((0, 5), 0),
+            ((False, True), False),
+        ],
+        propagates="none",
+    ),
+    _spec(
+        "string", "x:any", "string",
+        """Converts a scalar to a string like JavaScript `String(x)`:
+        numbers in JavaScript's shortest form (`1e+21`, `1e-7`,
+        `0.000001`), booleans as `true`/`false`, null as `"null"`. A missing
+        value stays missing; lists and objects are an error.""",
+        [
+            ((12,), "12"),
+            ((19.99,), "19.99"),
+            ((1e21,), "1e+21"),
+            ((1e-7,), "1e-7"),
+            ((123456789012345680000,), "123456789012345680000"),
+            ((0.000001,), "0.000001"),
+            ((-0.0,), "0"),
+            ((True,), "true"),
+            ((None,), "null"),
+            ((MISSING,), MISSING),
+            (([1],), RAISES),
+            (({},), RAISES),
+        ],
+        propagates="missing",
+    ),
+    _spec(
+        "number", "x:any", "number",
+        """Converts a number or a decimal string to a number (Dodo sends
+        dispute amounts as strings). Strings must be an optional sign,
+        digits with an optional decimal point, and an optional exponent,
+        with optional surrounding whitespace (`"12"`, `"-0.5"`, `".5"`,
+        `"1e3"`); hexadecimal, `Infinity`, `""` and everything else,
+        including booleans, is an error.""",
+        [
+            (("19.99",), 19.99),
+            ((" 42 ",), 42),
+            (("-.5e1",), -5),
+            ((7,), 7),
+            ((None,), None),
+            (("",), RAISES),
+            (("0x10",), RAISES),
+            (("1e999",), RAISES),
+            (("12abc",), RAISES),
+            ((True,), RAISES),
+        ],
+    ),
+    _spec(
+        "length", "x:any", "integer",
+        """The number of items in a list or of Unicode code points in a
+        string (an emoji counts once).""",
+        [
+            (([1, 2, 3],), 3),
+            (("héllo",), 5),
+            (("a\U0001F600",), 2),
+            ((MISSING,), MISSING),
+            (({},), RAISES),
+            ((5,), RAISES),
+        ],
+    ),
+    _spec(
+        "join", "items:list, sep:string", "string",
+        """Joins a list of strings with a separator. Every item must be a
+        string (a null or missing item is an error).""",
+        [
+            ((["a", "b", "c"], ", "), "a, b, c"),
+            (([], "-"), ""),
+            ((None, "-"), None),
+            ((["a", None], "-"), RAISES),
+            ((["a", 1], "-"), RAISES),
+            ((["a"], 1), RAISES),
+        ],
+    ),
+)
+
+_BINARY = "a:any, b:any"
+
+_OPERATOR_LIST = (
+    _spec(
+        "add", _BINARY, "any",
+        """`a + b`: adds two numbers or concatenates two strings. Missing in
+        either operand gives missing, otherwise null gives null; any other
+        mix (number and string, booleans, lists) is an error.""",
+        [
+            ((1, 2), 3),
+            ((0.1, 0.2), 0.30000000000000004),
+            (("a", "b"), "ab"),
+            ((9007199254740991, 2), 9007199254740992.0),
+            ((MISSING, None), MISSING),
+            ((None, 1), None),
+            (("a", 1), RAISES),
+            ((True, 1), RAISES),
+            ((1e308, 1e308), RAISES),
+        ],
+        role="operator", symbol="+",
+    ),
+    _spec(
+        "sub", _BINARY, "number",
+        """`a - b` on numbers; null/missing as for `+`.""",
+        [((5, 7), -2), ((0.3, 0.1), 0.19999999999999998), ((1, MISSING), MISSING),
+         (("a", "b"), RAISES)],
+        role="operator", symbol="-",
+    ),
+    _spec(
+        "mul", _BINARY, "number",
+        """`a * b` on numbers; null/missing as for `+`.""",
+        [((6, 7), 42), ((1.1, 3), 3.3000000000000003), ((None, 2), None),
+         (("ab", 2), RAISES)],
+        role="operator", symbol="*",
+    ),
+    _spec(
+        "div", _BINARY, "number",
+        """`a / b` on numbers (always exact division, never integer
+        division); dividing by zero is an error.""",
+        [((7, 2), 3.5), ((1, 3), 0.3333333333333333), ((6, 3), 2), ((MISSING, 0), MISSING),
+         ((1, 0), RAISES), ((1, -0.0), RAISES)],
+        role="operator", symbol="/",
+    ),
+    _spec(
+        "mod", _BINARY, "number",
+        """`a % b` with JavaScript semantics: the result takes the sign of
+        the dividend (`-7 % 3` is -1, not Python's 2); modulo zero is an
+        error.""",
+        [((7, 3), 1), ((-7, 3), -1), ((7, -3), 1), ((5.5, 2), 1.5), ((-4, 2), 0),
+         ((1, 0), RAISES)],
+        role="operator", symbol="%",
+    ),
+    _spec(
+        "lt", _BINARY, "bool",
+        """`a < b`: two numbers, or two strings compared by Unicode code
+        point. Null or missing on either side gives false; any other mix is
+        an error.""",
+        [((1, 2), True), (("b", "a"), False), (("\uffff", "\U0001F600"), True),
+         ((None, 1), False), ((MISSING, "a"), False), ((1, "2"), RAISES), ((True, False), RAISES)],
+        role="operator", symbol="<",
+    ),
+    _spec(
+        "le", _BINARY, "bool", """`a <= b`; see `<`.""",
+        [((2, 2), True), (("a", "ab"), True), ((None, None), False), (("1", 1), RAISES)],
+        role="operator", symbol="<=",
+    ),
+    _spec(
+        "gt", _BINARY, "bool", """`a > b`; see `<`.""",
+        [((3, 2.5), True), (("\U0001F600", "\uffff"), True), ((1, None), False), ((1, [1]), RAISES)],
+        role="operator", symbol=">",
+    ),
+    _spec(
+        "ge", _BINARY, "bool", """`a >= b`; see `<`.""",
+        [((2, 2.0), True), (("a", "b"), False), ((MISSING, 1), False), (({}, {}), RAISES)],
+        role="operator", symbol=">=",
+    ),
+    _spec(
+        "eq", _BINARY, "bool",
+        """`a == b`: deep JSON equality. Missing equals null, `1 == 1.0`,
+        `true != 1`, object key order does not matter and an object member
+        whose value is missing counts as absent.""",
+        [((1, 1.0), True), ((True, 1), False), ((MISSING, None), True),
+         (({"a": [1, {"b": None}]}, {"a": [1.0, {"b": None}]}), True),
+         (({"a": None}, {}), False), (({"a": MISSING}, {}), True),
+         (([None], [MISSING]), True), (("1", 1), False)],
+        propagates="none", role="operator", symbol="==",
+    ),
+    _spec(
+        "ne", _BINARY, "bool", """`a != b`: the negation of `==`.""",
+        [((1, 2), True), ((None, MISSING), False), (([1, 2], [1, 2]), False)],
+        propagates="none", role="operator", symbol="!=",
+    ),
+)
+
+_UNARY_LIST = (
+    _spec(
+        "neg", "a:any", "number", """`-a` on a number; null/missing pass through.""",
+        [((5,), -5), ((-0.5,), 0.5), ((0,), 0), ((None,), None), (("5",), RAISES)],
+        role="operator", symbol="-",
+    ),
+)
+
+_INTERNAL_LIST = (
+    _spec(
+        "truth", "x:any", "bool",
+        """The truth of a condition (`when:`, `if`, `and`, `or`, `not`): a
+        boolean is itself, null and missing are false, anything else is an
+        error (no truthiness of numbers or strings).""",
+        [((True,), True), ((False,), False), ((None,), False), ((MISSING,), False),
+         ((0,), RAISES), (("true",), RAISES), (([],), RAISES)],
+        propagates="none", role="internal",
+    ),
+    _spec(
+        "index", "x:any, i:any", "any",
+        """`x[i]`: a list element (an integer index, negative counting from
+        the end) or an object member (a string key); missing when out of
+        range or absent, when `x` is null or missing, and for every other
+        combination (the checker reports ill-typed ones statically).""",
+        [(([1, 2, 3], 0), 1), (([1, 2, 3], -1), 3), (([1, 2, 3], 3), MISSING),
+         (([1, 2, 3], 1.0), 2), (([1, 2, 3], 0.5), MISSING), (([1, 2, 3], "0"), MISSING),
+         (({"a": None}, "a"), None), (({"a": 1}, "b"), MISSING), (({"a": 1}, "constructor"), MISSING),
+         (({"0": 1}, 0), MISSING), ((None, "a"), MISSING), ((MISSING, 0), MISSING),
+         (("abc", 0), MISSING), (([True], True), MISSING)],
+        propagates="missing", role="internal",
+    ),
+    _spec(
+        "template_part", "x:any", "string",
+        """How a value renders inside a string template `"...{x}..."`:
+        missing and null render as nothing, strings as themselves, numbers
+        and booleans as `string(x)`; lists and objects are an error.""",
+        [((MISSING,), ""), ((None,), ""), (("a",), "a"), ((1.5,), "1.5"), ((1e21,), "1e+21"),
+         ((False,), "false"), (([],), RAISES), (({},), RAISES)],
+        propagates="none", role="internal",
+    ),
+    _spec(
+        "num", "x:number", "number",
+        """Normalises a number the generated code produced itself: integral
+        values become integers, NaN and infinities are an error.""",
+        [((2.0,), 2), ((0.5,), 0.5), ((-0.0,), 0), ((float("inf"),), RAISES), (("1",), RAISES)],
+        propagates="none", role="internal",
+    ),
+)
+
+
+def _table(specs: Iterable[FunctionSpec], key: Callable[[FunctionSpec], str]) -> Mapping[str, FunctionSpec]:
+    out: dict[str, FunctionSpec] = {}
+    for s in specs:
+        k = key(s)
+        assert k not in out, k
+        out[k] = s
+    return MappingProxyType(out)
+
+
+#: Functions a mapping may call, by name.
+FUNCTIONS: Mapping[str, FunctionSpec] = _table(_FUNCTION_LIST, lambda s: s.name)
+#: Binary operators, by symbol: + - * / % < <= > >= == !=.
+OPERATORS: Mapping[str, FunctionSpec] = _table(_OPERATOR_LIST, lambda s: s.symbol or "")
+#: Prefix operators, by symbol: -.
+UNARY_OPERATORS: Mapping[str, FunctionSpec] = _table(_UNARY_LIST, lambda s: s.symbol or "")
+#: Helpers only generated code calls, by name.
+INTERNAL: Mapping[str, FunctionSpec] = _table(_INTERNAL_LIST, lambda s: s.name)
+#: Every spec, functions first.
+ALL_SPECS: tuple[FunctionSpec, ...] = _FUNCTION_LIST + _OPERATOR_LIST + _UNARY_LIST + _INTERNAL_LIST
+
+
+def lookup(name: str) -> FunctionSpec | None:
+    """The user-callable function ``name``, or None (the checker then
+    suggests a close name from ``FUNCTIONS``)."""
+    return FUNCTIONS.get(name)
+
+
+# --- the JavaScript runtime ---------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class JsBlock:
+    """One top-level declaration of ``js_runtime.js`` with its comments."""
+
+    name: str
+    deps: tuple[str, ...]
+    text: str
+
+
+_DECL_RE = re.compile(r"^(?:function|var) (__sm_\w+)")
+
+
+@cache
+def js_runtime_text() -> str:
+    """The whole ``js_runtime.js``."""
+    return resources.files("segmap.compiler").joinpath("js_runtime.js").read_text("utf-8")
+
+
+@cache
+def js_runtime_blocks() -> Mapping[str, JsBlock]:
+    """The declarations of ``js_runtime.js`` by name, in file order."""
+    blocks: dict[str, JsBlock] = {}
+    lines = js_runtime_text().splitlines()
+    pending: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        m = _DECL_RE.match(line)
+        if m is None:
+            pending = pending + [line] if line.startswith("//") else []
+            i += 1
+            continue
+        body = [line]
+        if not line.rstrip().endswith(";"):
+            i += 1
+            while i < len(lines) and not lines[i].startswith("}"):
+                body.append(lines[i])
+                i += 1
+            body.append(lines[i])
+        i += 1
+        deps: tuple[str, ...] = ()
+        for c in pending:
+            if c.startswith("// deps:"):
+                deps = tuple(d.strip() for d in c[len("// deps:"):].split(",") if d.strip())
+        name = m.group(1)
+        blocks[name] = JsBlock(name, deps, "\n".join(pending + body) + "\n")
+        pending = []
+    return MappingProxyType(blocks)
+
+
+def js_dependencies(names: Iterable[str]) -> list[str]:
+    """``names`` plus everything they depend on, in file order."""
+    blocks = js_runtime_blocks()
+    seen: set[str] = set()
+    todo = list(names)
+    while todo:
+        n = todo.pop()
+        if n in seen:
+            continue
+        if n not in blocks:
+            raise KeyError(f"no {n} in js_runtime.js")
+        seen.add(n)
+        todo.extend(blocks[n].deps)
+    return [n for n in blocks if n in seen]
+
+
+def js_runtime_source(names: Iterable[str] | None = None) -> str:
+    """The runtime declarations ``names`` need (all of them for None)."""
+    blocks = js_runtime_blocks()
+    wanted = list(blocks) if names is None else js_dependencies(names)
+    return "\n".join(blocks[n].text for n in wanted)
+
+
+# --- documentation ------------------------------------------------------------
+
+def _show(v: Any) -> str:
+    if v is MISSING:
+        return "missing"
+    if v is None:
+        return "null"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if type(v) is float:
+        return _rt.string(v)
+    if type(v) is str:
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if type(v) is list:
+        return "[" + ", ".join(_show(x) for x in v) + "]"
+    if type(v) is dict:
+        return "{" + ", ".join(f"{_show(k)}: {_show(x)}" for k, x in v.items()) + "}"
+    return str(v)
+
+
+def example_text(spec: FunctionSpec, example: Example) -> str:
+    """An example as mapping-language text: ``to_major(1999, "USD") → 19.99``."""
+    args, expected = example
+    shown = [_show(a) for a in args]
+    if spec.role == "operator" and spec.symbol and len(args) == 2:
+        call = f"{shown[0]} {spec.symbol} {shown[1]}"
+    elif spec.role == "operator" and spec.symbol:
+        call = f"{spec.symbol}{shown[0]}"
+    else:
+        call = f"{spec.name}({', '.join(shown)})"
+    return f"{call} → {'error' if expected is RAISES else _show(expected)}"
+
+
+def null_behaviour(spec: FunctionSpec) -> str:
+    """One phrase for the docs table."""
+    if spec.propagates_missing and spec.propagates_null:
+        return "missing → missing, null → null"
+    if spec.propagates_missing:
+        return "missing → missing"
+    return "see description"
+
+
+__all__ = [
+    "ALL_SPECS",
+    "FUNCTIONS",
+    "INTERNAL",
+    "KINDS",
+    "OPERATORS",
+    "RAISES",
+    "UNARY_OPERATORS",
+    "Example",
+    "FunctionSpec",
+    "JsBlock",
+    "Kind",
+    "Param",
+    "example_text",
+    "js_dependencies",
+    "js_runtime_blocks",
+    "js_runtime_source",
+    "js_runtime_text",
+    "lookup",
+    "null_behaviour",
+]
