@@ -134,7 +134,7 @@ def _compile_checked(result: CheckResult, filename: str, strict_warnings: bool =
     if not result.ok or (strict_warnings and result.diagnostics):
         raise MappingError(result.diagnostics, result.sources)
     generated = pygen.generate(result.plan, filename, __version__, python_name)
-    code_name = f"<segmap:{filename}#{next(_counter)}>"
+    code_name = f"<segmap:{ascii(filename)[1:-1]}#{next(_counter)}>"  # no NULs or odd characters in code names
     namespace: dict = {"__name__": f"segmap_generated_{next(_counter)}"}
     exec(compile(generated.source, code_name, "exec"), namespace)  # noqa: S102 - our own generated source
     # make tracebacks show generated lines

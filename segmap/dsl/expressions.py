@@ -284,21 +284,15 @@ class ExpressionParser:
         while i < n:
             ch = body[i]
             if ch == "\\":
-                esc = body[i:i + 2]
-                if esc[1:] == "u":
-                    esc = body[i:i + 6]
-                try:
-                    text_buf.append(json.loads('"' + esc + '"'))
-                except ValueError:
-                    raise _TemplateError(f"bad escape {esc!r} in template") from None
-                i += len(esc)
+                text_buf.append(body[i:i + 2])  # kept raw; decoded per segment so surrogate pairs combine
+                i += 2
             elif body.startswith("{{", i) or body.startswith("}}", i):
                 text_buf.append(ch)
                 i += 2
             elif ch == "{":
                 end = _hole_end(body, i)
                 if text_buf:
-                    parts.append("".join(text_buf))
+                    parts.append(_decode_text("".join(text_buf)))
                     text_buf = []
                 inner = body[i + 1:end]
                 expr = self.parse(inner, base + body_start + i + 1)
@@ -310,7 +304,7 @@ class ExpressionParser:
                 text_buf.append(ch)
                 i += 1
         if text_buf:
-            parts.append("".join(text_buf))
+            parts.append(_decode_text("".join(text_buf)))
         sp = self.span(tok.start_pos, tok.end_pos, base)
         if all(isinstance(p, str) for p in parts):
             return ast.Literal("".join(parts), sp)
@@ -352,6 +346,13 @@ class ExpressionParser:
 
 class _TemplateError(ValueError):
     pass
+
+
+def _decode_text(raw: str) -> str:
+    try:
+        return json.loads('"' + raw + '"')
+    except ValueError as exc:
+        raise _TemplateError(f"bad escape in template: {exc}") from None
 
 
 def _hole_end(body: str, i: int) -> int:
