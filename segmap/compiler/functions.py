@@ -24,6 +24,7 @@ dependencies included, in file order.
 """
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -85,6 +86,7 @@ class FunctionSpec:
     js: str
     role: Role = "function"
     symbol: str | None = None
+    null_doc: str = ""
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -136,6 +138,7 @@ def _spec(
     py: str | None = None,
     role: Role = "function",
     symbol: str | None = None,
+    null_doc: str = "",
 ) -> FunctionSpec:
     """Build a spec; ``params`` is ``"name:kind, name:kind"``."""
     plist = tuple(
@@ -159,6 +162,7 @@ def _spec(
         js="__sm_" + (py or name).rstrip("_"),
         role=role,
         symbol=symbol,
+        null_doc=null_doc,
     )
 
 
@@ -187,6 +191,7 @@ _FUNCTION_LIST = (
             (("1999", "USD"), RAISES),
             ((True, "USD"), RAISES),
         ],
+        null_doc="amount: missing → missing, null → null; a null or missing currency is an error",
     ),
     _spec(
         "decimals", "currency:currency", "integer",
@@ -277,12 +282,13 @@ _FUNCTION_LIST = (
         """Removes leading and trailing whitespace like JavaScript
         `s.trim()`: tab, line feed, vertical tab, form feed, carriage
         return, space, no-break space, U+1680, U+2000-U+200A, U+2028,
-        U+2029, U+202F, U+205F, U+3000 and the BOM U+FEFF (not U+0085 or
-        U+180E, which Python's `str.strip()` would remove).""",
+        U+2029, U+202F, U+205F, U+3000 and the BOM U+FEFF. Unlike Python's
+        `str.strip()` it keeps U+001C-U+001F and U+0085, and removes
+        U+FEFF.""",
         [
             (("  a b \n",), "a b"),
             (("\ufeff\u3000x\u2029",), "x"),
-            (("\x85x\u180e",), "\x85x\u180e"),
+            (("\x85x\x1f",), "\x85x\x1f"),
             ((None,), None),
             ((1,), RAISES),
         ],
@@ -329,6 +335,7 @@ _FUNCTION_LIST = (
             ((None,), None),
         ],
         propagates="none",
+        null_doc="skips missing and null; all of them → the last argument",
         variadic=True,
         min_arity=1,
     ),
@@ -346,6 +353,7 @@ _FUNCTION_LIST = (
             ((False, True), False),
         ],
         propagates="none",
+        null_doc='missing, null or "" → default',
     ),
     _spec(
         "string", "x:any", "string",
@@ -368,6 +376,7 @@ _FUNCTION_LIST = (
             (({},), RAISES),
         ],
         propagates="missing",
+        null_doc='missing → missing, null → "null"',
     ),
     _spec(
         "number", "x:any", "number",
@@ -477,38 +486,44 @@ _OPERATOR_LIST = (
         an error.""",
         [((1, 2), True), (("b", "a"), False), (("\uffff", "\U0001F600"), True),
          ((None, 1), False), ((MISSING, "a"), False), ((1, "2"), RAISES), ((True, False), RAISES)],
-        role="operator", symbol="<",
+        propagates="none", role="operator", symbol="<",
+        null_doc="null or missing on either side → false",
     ),
     _spec(
         "le", _BINARY, "bool", """`a <= b`; see `<`.""",
         [((2, 2), True), (("a", "ab"), True), ((None, None), False), (("1", 1), RAISES)],
-        role="operator", symbol="<=",
+        propagates="none", role="operator", symbol="<=",
+        null_doc="null or missing on either side → false",
     ),
     _spec(
         "gt", _BINARY, "bool", """`a > b`; see `<`.""",
         [((3, 2.5), True), (("\U0001F600", "\uffff"), True), ((1, None), False), ((1, [1]), RAISES)],
-        role="operator", symbol=">",
+        propagates="none", role="operator", symbol=">",
+        null_doc="null or missing on either side → false",
     ),
     _spec(
         "ge", _BINARY, "bool", """`a >= b`; see `<`.""",
         [((2, 2.0), True), (("a", "b"), False), ((MISSING, 1), False), (({}, {}), RAISES)],
-        role="operator", symbol=">=",
+        propagates="none", role="operator", symbol=">=",
+        null_doc="null or missing on either side → false",
     ),
     _spec(
         "eq", _BINARY, "bool",
         """`a == b`: deep JSON equality. Missing equals null, `1 == 1.0`,
         `true != 1`, object key order does not matter and an object member
         whose value is missing counts as absent.""",
-        [((1, 1.0), True), ((True, 1), False), ((MISSING, None), True),
+        [((MISSING, None), True), ((1, 1.0), True), ((True, 1), False),
          (({"a": [1, {"b": None}]}, {"a": [1.0, {"b": None}]}), True),
          (({"a": None}, {}), False), (({"a": MISSING}, {}), True),
          (([None], [MISSING]), True), (("1", 1), False)],
         propagates="none", role="operator", symbol="==",
+        null_doc="missing counts as null",
     ),
     _spec(
         "ne", _BINARY, "bool", """`a != b`: the negation of `==`.""",
         [((1, 2), True), ((None, MISSING), False), (([1, 2], [1, 2]), False)],
         propagates="none", role="operator", symbol="!=",
+        null_doc="missing counts as null",
     ),
 )
 
@@ -528,7 +543,7 @@ _INTERNAL_LIST = (
         error (no truthiness of numbers or strings).""",
         [((True,), True), ((False,), False), ((None,), False), ((MISSING,), False),
          ((0,), RAISES), (("true",), RAISES), (([],), RAISES)],
-        propagates="none", role="internal",
+        propagates="none", role="internal", null_doc="missing, null → false",
     ),
     _spec(
         "index", "x:any, i:any", "any",
@@ -541,7 +556,7 @@ _INTERNAL_LIST = (
          (({"a": None}, "a"), None), (({"a": 1}, "b"), MISSING), (({"a": 1}, "constructor"), MISSING),
          (({"0": 1}, 0), MISSING), ((None, "a"), MISSING), ((MISSING, 0), MISSING),
          (("abc", 0), MISSING), (([True], True), MISSING)],
-        propagates="missing", role="internal",
+        propagates="missing", role="internal", null_doc="missing or null container → missing",
     ),
     _spec(
         "template_part", "x:any", "string",
@@ -550,14 +565,14 @@ _INTERNAL_LIST = (
         and booleans as `string(x)`; lists and objects are an error.""",
         [((MISSING,), ""), ((None,), ""), (("a",), "a"), ((1.5,), "1.5"), ((1e21,), "1e+21"),
          ((False,), "false"), (([],), RAISES), (({},), RAISES)],
-        propagates="none", role="internal",
+        propagates="none", role="internal", null_doc='missing, null → ""',
     ),
     _spec(
         "num", "x:number", "number",
         """Normalises a number the generated code produced itself: integral
         values become integers, NaN and infinities are an error.""",
         [((2.0,), 2), ((0.5,), 0.5), ((-0.0,), 0), ((float("inf"),), RAISES), (("1",), RAISES)],
-        propagates="none", role="internal",
+        propagates="none", role="internal", null_doc="not applicable (numbers only)",
     ),
 )
 
@@ -676,9 +691,9 @@ def _show(v: Any) -> str:
     if v is False:
         return "false"
     if type(v) is float:
-        return _rt.string(v)
+        return str(_rt.string(v))
     if type(v) is str:
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return json.dumps(v, ensure_ascii=False)
     if type(v) is list:
         return "[" + ", ".join(_show(x) for x in v) + "]"
     if type(v) is dict:
@@ -693,7 +708,7 @@ def example_text(spec: FunctionSpec, example: Example) -> str:
     if spec.role == "operator" and spec.symbol and len(args) == 2:
         call = f"{shown[0]} {spec.symbol} {shown[1]}"
     elif spec.role == "operator" and spec.symbol:
-        call = f"{spec.symbol}{shown[0]}"
+        call = f"{spec.symbol}({shown[0]})"
     else:
         call = f"{spec.name}({', '.join(shown)})"
     return f"{call} → {'error' if expected is RAISES else _show(expected)}"
@@ -701,11 +716,100 @@ def example_text(spec: FunctionSpec, example: Example) -> str:
 
 def null_behaviour(spec: FunctionSpec) -> str:
     """One phrase for the docs table."""
+    if spec.null_doc:
+        return spec.null_doc
     if spec.propagates_missing and spec.propagates_null:
+        if spec.role == "operator" and len(spec.params) == 2:
+            return "missing in either → missing, else null → null"
         return "missing → missing, null → null"
     if spec.propagates_missing:
         return "missing → missing"
-    return "see description"
+    return "no special case"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def markdown_table(specs: Iterable[FunctionSpec]) -> str:
+    """A Markdown table of ``specs``: signature, description, null
+    behaviour and the first example (the README and docs/functions.md)."""
+    rows = ["| Signature | What it does | Null / missing | Example |", "|---|---|---|---|"]
+    for spec in specs:
+        sig = spec.signature
+        if spec.role == "operator" and spec.symbol:
+            sig = (f"a {spec.symbol} b" if len(spec.params) == 2 else f"{spec.symbol}a") + f" ({spec.name})"
+        rows.append(
+            f"| `{_cell(sig)}` | {_cell(spec.doc)} | {_cell(null_behaviour(spec))} "
+            f"| `{_cell(example_text(spec, spec.examples[0]))}` |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+_DOCS_INTRO = """\
+# Functions and operators
+
+<!-- Generated by `python -m segmap.compiler.functions`; edit the registry in
+segmap/compiler/functions.py, not this file. -->
+
+Values are JSON values plus *missing* (a path that is absent from the
+envelope; JavaScript `undefined`). An object member whose value is missing
+is left out of the Segment call, a null member is kept. Unless a row says
+otherwise, a function whose first argument is missing returns missing and
+one whose first argument is null returns null; `segmap check` warns about
+that statically. A function that fails (wrong type, unknown currency, bad
+timestamp) fails the whole webhook with a run-time error that names the
+mapping location.
+
+Numbers behave like JavaScript numbers (doubles) on both targets: the
+Python and JavaScript builds give the same JSON for the same webhook.
+Integral results are integers (`to_major(500, "JPY")` is `500`, not
+`500.0`), and NaN or infinity is a run-time error, never output.
+
+## Functions
+
+"""
+
+_DOCS_OPERATORS = """
+## Operators
+
+Arithmetic and comparison work on numbers (and `+` and comparisons also on
+two strings); there is no implicit conversion, so `"1" + 1` is an error:
+use `number(...)` or `string(...)`. Conditions (`when:`, `if`, `and`, `or`,
+`not`) take booleans only; null and missing count as false, anything else
+is an error. `and` and `or` short-circuit.
+
+"""
+
+_DOCS_NOTES = """
+## Notes on exactness
+
+- `fixed` and `round` reproduce JavaScript's `toFixed` on the exact binary
+  value of the number: `fixed(1.005, 2)` is `"1.00"` and `fixed(1.45, 1)`
+  is `"1.4"` (both are slightly below the written value), while true ties
+  round away from zero (`fixed(2.5, 0)` is `"3"`, `fixed(0.125, 2)` is
+  `"0.13"`). For money, prefer `to_major`, which divides exactly once.
+- `lower` and `upper` follow JavaScript's Unicode tables (Unicode 17 in
+  node 20); the Python build carries the few case pairs and casing
+  properties (for the final-sigma rule) that its own tables (Unicode 14 in
+  Python 3.11) lack.
+- `trim` and `number` use JavaScript's whitespace set, which differs from
+  Python's (`U+001C`-`U+001F` and `U+0085` are not whitespace; `U+FEFF`
+  is).
+- String comparison is by Unicode code point on both targets (JavaScript's
+  own `<` compares UTF-16 code units, which orders `U+FFFF` after emoji).
+"""
+
+
+def docs_fragment() -> str:
+    """docs/functions.md: every user-visible function and operator."""
+    return (
+        _DOCS_INTRO
+        + markdown_table(FUNCTIONS.values())
+        + _DOCS_OPERATORS
+        + markdown_table([*OPERATORS.values(), *UNARY_OPERATORS.values()])
+        + _DOCS_NOTES
+    )
 
 
 __all__ = [
@@ -721,11 +825,19 @@ __all__ = [
     "JsBlock",
     "Kind",
     "Param",
+    "docs_fragment",
     "example_text",
     "js_dependencies",
     "js_runtime_blocks",
     "js_runtime_source",
     "js_runtime_text",
     "lookup",
+    "markdown_table",
     "null_behaviour",
 ]
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.stdout.write(docs_fragment())

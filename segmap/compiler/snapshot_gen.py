@@ -306,9 +306,8 @@ def _assign_names(models: list[type]) -> dict[type, str]:
 
 def _field_entry(model: type, name: str, finfo: Any, model_name: dict[type, str]) -> dict:
     klass = _declaring_class(model, name)
-    annotation_ast, doc = _class_source_info(klass).get(name, (None, None))
-    if doc is None and getattr(finfo, "description", None):
-        doc = finfo.description
+    annotation_ast, source_doc = _class_source_info(klass).get(name, (None, None))
+    doc = getattr(finfo, "description", None) or source_doc  # explicit Field(description=) wins
     reader = _TypeReader(model_name, _alias_names(klass, annotation_ast), f"{model.__qualname__}.{name}")
     t, nullable = reader.field(finfo.annotation)
     return {"type": t, "required": bool(finfo.is_required()), "nullable": nullable, "doc": _first_paragraph(doc)}
