@@ -1,0 +1,386 @@
+"""`segmap outbox ...`: look into the delivery outbox, replay what failed, run the worker.
+
+Exit codes follow the CLI-wide rule: 0 all good, 1 the outbox holds problems
+(dead letters, an auth pause, envelopes still failing), 2 usage or I/O
+errors (missing database, unreadable mapping file). The write key is read
+from the environment by preference and is never printed or logged.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from datetime import datetime, timezone
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+WRITE_KEY_ENV = "SEGMENT_WRITE_KEY"
+
+_EPILOG = """\
+examples:
+  segmap outbox status --db outbox.db
+  segmap outbox dead --db outbox.db --format json
+  segmap outbox replay --db outbox.db --reason "HTTP 503"
+  segmap outbox replay --db outbox.db --mapping segmap.yaml     # also re-run quarantined envelopes
+  SEGMENT_WRITE_KEY=... segmap outbox deliver --db outbox.db --region eu
+  segmap outbox deliver --db outbox.db --once                   # no key: dry run to a JSON-lines file
+
+exit codes: 0 ok, 1 problems found (dead letters, paused delivery, envelopes still failing), 2 usage or I/O error
+"""
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "outbox",
+        help="inspect the delivery outbox, replay failures, deliver to Segment",
+        description="Inspect and operate the durable outbox between the webhook receiver and Segment.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = p.add_subparsers(dest="outbox_command", metavar="ACTION", parser_class=type(p))
+    sub.required = True
+
+    def db_arg(sp):
+        sp.add_argument("--db", required=True, metavar="PATH", help="the outbox SQLite file")
+
+    def filters(sp):
+        sp.add_argument("--event-type", metavar="TYPE", help="only this Dodo event type (e.g. payment.succeeded)")
+        sp.add_argument("--reason", metavar="SUBSTR", help="only dead letters whose reason contains SUBSTR (case-insensitive)")
+        sp.add_argument("--since", metavar="WHEN", type=_parse_since,
+                        help="only dead letters from WHEN on: an ISO-8601 time or an age like 90m, 6h, 2d")
+
+    s = sub.add_parser("status", help="counts per state, oldest undelivered age, pause state",
+                       description="Counts per state, age of the oldest undelivered call, auth pause and quarantine. "
+                                   "Exits 1 when something needs attention.")
+    db_arg(s)
+    s.add_argument("--format", choices=("text", "json"), default="text")
+    s.set_defaults(handler=cmd_status)
+
+    d = sub.add_parser("dead", help="list dead letters with their reasons",
+                       description="List dead-lettered calls with the reason each was given up on.")
+    db_arg(d)
+    filters(d)
+    d.add_argument("--limit", type=int, metavar="N", help="show at most N")
+    d.add_argument("--format", choices=("text", "json"), default="text")
+    d.set_defaults(handler=cmd_dead)
+
+    r = sub.add_parser("replay", help="re-queue dead letters; with --mapping re-run quarantined envelopes",
+                       description="Put matching dead letters back in the queue with a fresh retry budget. With "
+                                   "--mapping, also run every open quarantined envelope through that (fixed) mapping "
+                                   "and queue the calls it produces, with the messageIds the first run would have used.")
+    db_arg(r)
+    filters(r)
+    r.add_argument("--mapping", metavar="FILE", help="re-run quarantined envelopes through this mapping file")
+    r.set_defaults(handler=cmd_replay)
+
+    v = sub.add_parser("deliver", help="run the delivery worker (or a dry run without a write key)",
+                       description="Deliver pending calls to Segment's /v1/batch until stopped (Ctrl-C / SIGTERM "
+                                   "release the leases). Without a write key nothing is sent: the calls that would be "
+                                   "sent are written to a JSON-lines file and the outbox is left unchanged.")
+    db_arg(v)
+    v.add_argument("--write-key", metavar="KEY",
+                   help=f"Segment write key (prefer the {WRITE_KEY_ENV} environment variable: arguments show in ps)")
+    v.add_argument("--region", choices=("us", "eu"), default="us", help="Segment region of the workspace (default us)")
+    v.add_argument("--host", metavar="URL", help="custom API host, e.g. a proxy (overrides --region)")
+    v.add_argument("--once", action="store_true", help="deliver what is due now, then exit")
+    v.add_argument("--workers", type=int, default=2, metavar="N", help="delivery threads (default 2)")
+    v.add_argument("--timeout", type=float, default=15.0, metavar="SECONDS", help="HTTP read timeout (default 15)")
+    v.add_argument("--no-gzip", action="store_true", help="send uncompressed request bodies")
+    v.add_argument("--retry-budget", type=_parse_duration, default=24 * 3600.0, metavar="AGE",
+                   help="give a call up (dead letter) this long after its first failed attempt (default 24h)")
+    v.add_argument("--dry-run-file", metavar="PATH", default="segmap-dry-run.jsonl",
+                   help="where a dry run writes (default segmap-dry-run.jsonl; - for stdout)")
+    v.add_argument("-v", "--verbose", action="store_true", help="log every attempt")
+    v.set_defaults(handler=cmd_deliver)
+
+
+# --- argument helpers ---
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+
+
+def _parse_duration(text: str) -> float:
+    m = _DURATION.match(text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (use e.g. 30s, 90m, 6h, 2d)")
+    return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+
+
+def _parse_since(text: str) -> float:
+    import time
+
+    if _DURATION.match(text):
+        return time.time() - _parse_duration(text)
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a time or an age: {text!r}") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.timestamp()
+
+
+def _iso(ts: float | None) -> str:
+    if ts is None:
+        return "-"
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = int(seconds)
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    parts.append(f"{seconds}s")
+    return "".join(parts[:2])
+
+
+def _err(msg: str) -> None:
+    print(f"segmap outbox: {msg}", file=sys.stderr)
+
+
+def _open(path: str):
+    """Open an existing outbox; None (after saying why) when it is not there or not one."""
+    import sqlite3
+
+    from segmap.runtime.outbox import open_store
+
+    try:
+        return open_store(path, create=False)
+    except FileNotFoundError:
+        _err(f"no outbox database at {path}")
+    except (ValueError, PermissionError, sqlite3.Error, RuntimeError) as exc:
+        _err(f"cannot open {path}: {exc}")
+    return None
+
+
+# --- commands ---
+
+def cmd_status(args) -> int:
+    import time
+
+    import orjson
+
+    store = _open(args.db)
+    if store is None:
+        return EXIT_USAGE
+    with store:
+        st = store.status()
+    now = time.time()
+    if args.format == "json":
+        out = {
+            "db": str(args.db),
+            "counts": st.counts,
+            "oldest_pending_age_seconds": st.oldest_pending_age,
+            "next_attempt_at": _iso(st.next_attempt_at) if st.next_attempt_at else None,
+            "paused": None if st.paused is None else {"reason": st.paused.reason, "since": _iso(st.paused.since)},
+            "quarantined_open": st.quarantined_open,
+            "inbox": st.inbox,
+        }
+        sys.stdout.write(orjson.dumps(out, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        print(f"outbox {args.db}")
+        for state in ("pending", "in_flight", "delivered", "dead"):
+            print(f"  {state:<10} {st.counts[state]:>10}")
+        print(f"oldest undelivered call: {_age(st.oldest_pending_age)}")
+        if st.counts["pending"]:
+            due = st.next_attempt_at
+            print(f"next attempt: {'due now' if due is None or due <= now else 'in ' + _age(due - now)}")
+        print(f"quarantined envelopes (open): {st.quarantined_open}")
+        print(f"webhooks in inbox: {st.inbox}")
+        if st.paused is None:
+            print("delivery: not paused")
+        else:
+            print(f"delivery: PAUSED since {_iso(st.paused.since)}: {st.paused.reason}")
+    problems = st.paused is not None or st.counts["dead"] > 0 or st.quarantined_open > 0
+    return EXIT_PROBLEMS if problems else EXIT_OK
+
+
+def cmd_dead(args) -> int:
+    import orjson
+
+    store = _open(args.db)
+    if store is None:
+        return EXIT_USAGE
+    with store:
+        dead = store.list_dead(event_type=args.event_type, reason=args.reason, since=args.since, limit=args.limit)
+    if args.format == "json":
+        rows = [{"id": d.id, "webhook_id": d.webhook_id, "index": d.index, "message_id": d.message_id, "call": d.call,
+                 "event_type": d.event_type, "reason": d.reason, "attempts": d.attempts, "dead_at": _iso(d.dead_at),
+                 "replayable": d.replayable, "origin": d.origin} for d in dead]
+        sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
+    elif not dead:
+        print("no dead letters")
+    else:
+        for d in dead:
+            flag = "" if d.replayable else "  [not replayable: fix the mapping]"
+            print(f"#{d.id}  {_iso(d.dead_at)}  {d.event_type}  {d.call}  {d.message_id}  attempts={d.attempts}{flag}")
+            print(f"    {d.reason}")
+            if d.origin:
+                print(f"    from {d.origin}")
+        print(f"{len(dead)} dead letter(s)")
+    return EXIT_PROBLEMS if dead else EXIT_OK
+
+
+def cmd_replay(args) -> int:
+    import orjson
+
+    store = _open(args.db)
+    if store is None:
+        return EXIT_USAGE
+    status = EXIT_OK
+    with store:
+        mapping = None
+        if args.mapping:
+            mapping, code = _load_mapping(args.mapping)
+            if mapping is None:
+                return code
+        matching = store.list_dead(event_type=args.event_type, reason=args.reason, since=args.since)
+        stuck = [d for d in matching if not d.replayable]
+        requeued = store.replay_dead(event_type=args.event_type, reason=args.reason, since=args.since)
+        print(f"re-queued {requeued} dead letter(s)")
+        if stuck:
+            status = EXIT_PROBLEMS
+            print(f"left {len(stuck)} dead letter(s) that cannot be sent as stored (invalid content); "
+                  "fix the mapping and re-send those webhooks")
+        if mapping is not None:
+            envelopes = [q for q in store.list_quarantine(event_type=args.event_type)
+                         if args.reason is None or args.reason.lower() in q.error.lower()]
+            resolved = queued = 0
+            for q in envelopes:
+                try:
+                    envelope = orjson.loads(q.raw_body)
+                except orjson.JSONDecodeError as exc:
+                    store.record_quarantine_failure(q.id, f"body is not JSON: {exc}")
+                    print(f"quarantine #{q.id} {q.webhook_id}: body is not JSON", file=sys.stderr)
+                    continue
+                try:
+                    calls = mapping.apply(envelope)
+                except Exception as exc:  # noqa: BLE001 - any mapping failure keeps the envelope quarantined
+                    where = str(getattr(exc, "location", "") or "")
+                    store.record_quarantine_failure(q.id, f"{type(exc).__name__}: {exc}", where)
+                    print(f"quarantine #{q.id} {q.webhook_id} ({q.event_type}): still failing: "
+                          f"{type(exc).__name__}: {exc}", file=sys.stderr)
+                    continue
+                res = store.resolve_quarantine(q.id, list(calls))
+                if res.new:
+                    resolved += 1
+                    queued += res.queued
+                    if res.dead:
+                        print(f"quarantine #{q.id} {q.webhook_id}: {res.dead} call(s) dead-lettered (invalid content)",
+                              file=sys.stderr)
+            failing = len(envelopes) - resolved
+            print(f"quarantined envelopes: {len(envelopes)} re-run, {resolved} resolved ({queued} call(s) queued), "
+                  f"{failing} still failing")
+            if failing:
+                status = EXIT_PROBLEMS
+    return status
+
+
+def _load_mapping(path: str):
+    """(mapping, 0) or (None, exit code). Goes through segmap.compile_file so that the
+    replayed calls are exactly what the webhook service would produce."""
+    import segmap
+
+    if not os.path.isfile(path):
+        _err(f"no mapping file at {path}")
+        return None, EXIT_USAGE
+    try:
+        return segmap.compile_file(path), EXIT_OK
+    except (ImportError, AttributeError) as exc:
+        _err(f"the mapping compiler is not available: {exc}")
+        return None, EXIT_USAGE
+    except OSError as exc:
+        _err(f"cannot read {path}: {exc}")
+        return None, EXIT_USAGE
+    except Exception as exc:  # noqa: BLE001 - MappingError and friends: the mapping has problems
+        _err(f"{path} does not compile:\n{exc}")
+        return None, EXIT_PROBLEMS
+
+
+def cmd_deliver(args) -> int:
+    import logging
+    import signal
+    import threading
+
+    import httpx
+
+    from segmap.runtime.delivery import Delivery, DeliveryConfig, preview
+    from segmap.runtime.retry import RetryPolicy
+    from segmap.runtime.segment_client import SegmentClient, resolve_host
+    from segmap.runtime.sinks import DryRunSink
+
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not args.verbose:
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+    if args.workers < 1 or args.timeout <= 0:
+        _err("--workers must be >= 1 and --timeout > 0")
+        return EXIT_USAGE
+    try:
+        resolve_host(args.region, args.host)
+    except ValueError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    store = _open(args.db)
+    if store is None:
+        return EXIT_USAGE
+    key = (args.write_key or os.environ.get(WRITE_KEY_ENV) or "").strip()
+    with store:
+        if not key:
+            target = sys.stdout.buffer if args.dry_run_file == "-" else args.dry_run_file
+            where = "stdout" if args.dry_run_file == "-" else args.dry_run_file
+            print(f"segmap outbox: no write key (--write-key or {WRITE_KEY_ENV}): DRY RUN, nothing is sent; "
+                  f"writing what would be sent to {where}; the outbox is not changed", file=sys.stderr)
+            try:
+                sink = DryRunSink(target)
+            except OSError as exc:
+                _err(f"cannot write {where}: {exc}")
+                return EXIT_USAGE
+            try:
+                n = preview(store, sink)
+            finally:
+                sink.close()
+            print(f"dry run: {n} call(s) written to {where}", file=sys.stderr)
+            return EXIT_OK
+
+        client = SegmentClient(key, region=args.region, host=args.host, gzip=not args.no_gzip,
+                               timeout=httpx.Timeout(args.timeout, connect=min(5.0, args.timeout)))
+        config = DeliveryConfig(workers=args.workers, policy=RetryPolicy(budget_seconds=args.retry_budget))
+        delivery = Delivery(store, client, config)
+        before_dead = store.counts()["dead"]
+        try:
+            if args.once:
+                delivery.deliver_due()
+            else:
+                stop = threading.Event()
+                previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+                print(f"segmap outbox: delivering to {client.endpoint} with {args.workers} worker(s); "
+                      "Ctrl-C to stop", file=sys.stderr)
+                delivery.start()
+                try:
+                    stop.wait()
+                finally:
+                    for sig, handler in previous.items():
+                        signal.signal(sig, handler)
+                    print("segmap outbox: stopping, giving back unsent calls", file=sys.stderr)
+                    delivery.stop(timeout=10.0)
+        finally:
+            client.close()
+        stats = delivery.stats()
+        counts = store.counts()
+        print(f"delivered {stats.delivered} call(s) in {stats.requests} request(s); "
+              f"{stats.retried} put back for retry; {stats.dead} dead-lettered; "
+              f"now pending {counts['pending']}, dead {counts['dead']}", file=sys.stderr)
+        if delivery.paused is not None:
+            print(f"segmap outbox: DELIVERY PAUSED: {delivery.paused.reason}", file=sys.stderr)
+            return EXIT_PROBLEMS
+        if counts["dead"] > before_dead:
+            return EXIT_PROBLEMS
+        if args.once and stats.retried:
+            return EXIT_PROBLEMS
+    return EXIT_OK

@@ -1,0 +1,428 @@
+"""The worker that moves calls from the outbox to a sink (Segment, or a dry-run file).
+
+Threads rather than asyncio: the store and httpx's sync client both release
+the GIL while they wait, the CLI needs no event loop, and an asyncio service
+can still drive it (`start()` at startup, `await asyncio.to_thread(d.stop)` at
+shutdown, `notify()` after each accepted webhook).
+
+What the worker promises: a row is acked only after a 2xx for a request that
+contained it; a retryable failure puts the row back with a due time; a row is
+dead-lettered only for its own content (isolated by bisecting a 400), for a
+permanent non-auth error, or when its time budget is spent; an auth failure
+pauses delivery and changes no row.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from segmap.runtime.message import MAX_MESSAGE_BYTES, plan_batches, stamped_size
+from segmap.runtime.outbox.store import OutboxRow, OutboxStore, PauseState
+from segmap.runtime.retry import Outcome, RetryPolicy
+from segmap.runtime.sinks import SendResult, Sink
+
+log = logging.getLogger("segmap.delivery")
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    workers: int = 2
+    claim_limit: int = 2500
+    lease_seconds: float = 120.0
+    poll_interval: float = 1.0  # idle re-check when nothing is due and nobody calls notify()
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    clock: Callable[[], float] = time.time  # wall clock stored in rows (budgets, due times)
+
+
+@dataclass
+class DeliveryStats:
+    requests: int = 0
+    delivered: int = 0
+    dead: int = 0
+    retried: int = 0  # rows put back after a retryable failure
+    released: int = 0
+    auth_failures: int = 0
+    consecutive_failures: int = 0
+    paused: PauseState | None = None
+    backoff_remaining: float = 0.0
+    last_error: str = ""
+
+
+def _fmt_seconds(s: float) -> str:
+    if s >= 3600:
+        return f"{s / 3600:g}h"
+    if s >= 60:
+        return f"{s / 60:g}m"
+    return f"{s:g}s"
+
+
+class Delivery:
+    def __init__(self, store: OutboxStore, sink: Sink, config: DeliveryConfig | None = None):
+        self.store = store
+        self.sink = sink
+        self.config = config or DeliveryConfig()
+        self._policy = self.config.policy
+        self._clock = self.config.clock
+        self._cv = threading.Condition()
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._active: dict[str, list[int]] = {}  # claim token -> row ids not yet settled
+        self._wake_gen = 0
+        self._control_gen = 0
+        self._progress_gen = 0
+        self._backoff_until = 0.0  # monotonic
+        self._failures = 0
+        self._paused: PauseState | None = None
+        self._next_probe = 0.0  # monotonic
+        self._seen_success = False
+        self._stats = DeliveryStats()
+
+    # --- control, callable from any thread ---
+
+    def start(self) -> None:
+        if self._threads:
+            raise RuntimeError("delivery already started")
+        self._stopping.clear()
+        for i in range(max(1, self.config.workers)):
+            t = threading.Thread(target=self._loop, name=f"segmap-delivery-{i}", daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    @property
+    def running(self) -> bool:
+        return any(t.is_alive() for t in self._threads)
+
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Let requests under way finish (truthful status), give back every unsent row,
+        and return True if all workers ended within `timeout`."""
+        self._stopping.set()
+        with self._cv:
+            self._control_gen += 1
+            self._cv.notify_all()
+        deadline = time.monotonic() + timeout
+        for t in self._threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+        alive = [t for t in self._threads if t.is_alive()]
+        with self._cv:
+            leftovers = list(self._active.items())
+        for token, ids in leftovers:  # a worker stuck in a request: its late ack will match nothing
+            try:
+                n = self.store.release(ids, token=token)
+                self._count(released=n)
+            except Exception:  # noqa: BLE001 - the lease will expire anyway
+                log.exception("could not release rows at shutdown; they come back when their lease expires")
+        self._threads = alive
+        return not alive
+
+    def notify(self) -> None:
+        """New rows were accepted: wake an idle worker now instead of at the next poll."""
+        with self._cv:
+            self._wake_gen += 1
+            self._cv.notify_all()
+
+    def resume(self, write_key: str | None = None) -> None:
+        """End an auth pause (optionally with a new key) and retry at once."""
+        if write_key is not None:
+            setter = getattr(self.sink, "set_write_key", None)
+            if setter is None:
+                raise TypeError("this sink takes no write key")
+            setter(write_key)
+        with self._cv:
+            self._paused = None
+            self._next_probe = 0.0
+            self._backoff_until = 0.0
+            self._control_gen += 1
+            self._cv.notify_all()
+        self.store.set_paused(None)
+        log.warning("delivery resumed")
+
+    @property
+    def paused(self) -> PauseState | None:
+        return self._paused
+
+    def stats(self) -> DeliveryStats:
+        with self._cv:
+            s = DeliveryStats(**{k: getattr(self._stats, k) for k in DeliveryStats.__dataclass_fields__})
+            s.paused = self._paused
+            s.consecutive_failures = self._failures
+            s.backoff_remaining = max(0.0, self._backoff_until - time.monotonic())
+        return s
+
+    # --- running in the caller's thread (CLI --once, tests) ---
+
+    def run_once(self) -> int:
+        """One claim-and-send cycle; returns the number of rows handled (0: nothing due)."""
+        probe = self._take_probe_turn()
+        if not probe and self._must_yield(False):
+            return 0  # backing off or paused: claiming now would only churn leases
+        rows = self.store.claim(1 if probe else self.config.claim_limit, self.config.lease_seconds)
+        if not rows:
+            return 0
+        self._process(rows, probe)
+        return len(rows)
+
+    def blocked_for(self) -> float:
+        """Seconds until the next request may go out (backoff, Retry-After, auth probe)."""
+        now = time.monotonic()
+        with self._cv:
+            if self._paused is not None:
+                return max(0.0, self._next_probe - now)
+            return max(0.0, self._backoff_until - now)
+
+    def deliver_due(self) -> int:
+        """Send everything due now; stop at the first backoff or pause. For `--once`."""
+        total = 0
+        while not self._stopping.is_set() and self._paused is None and self.blocked_for() == 0.0:
+            n = self.run_once()
+            if n == 0:
+                break
+            total += n
+        return total
+
+    def drain(self, timeout: float | None = 30.0, *, stop_on_pause: bool = True) -> bool:
+        """Wait until no row is pending or in flight; False on timeout, or at an auth
+        pause unless `stop_on_pause` is False (then the probes may resume delivery).
+
+        With workers running it only waits (woken by their progress); otherwise it
+        runs the loop in the calling thread, waiting out backoffs and due times.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+
+        def remaining() -> float | None:
+            return None if deadline is None else deadline - time.monotonic()
+
+        if self.running:
+            while True:
+                with self._cv:
+                    gen = self._progress_gen
+                if self._paused is not None and stop_on_pause:
+                    return False
+                if not self.store.has_undelivered():
+                    return True
+                left = remaining()
+                if left is not None and left <= 0:
+                    return False
+                with self._cv:
+                    self._cv.wait_for(lambda: self._progress_gen != gen, timeout=left)
+        while True:
+            if self._paused is not None and stop_on_pause:
+                return False
+            left = remaining()
+            if left is not None and left <= 0:
+                return not self.store.has_undelivered()
+            wait = self.blocked_for()
+            if wait > 0:
+                self._stopping.wait(wait if left is None else min(wait, left))
+                continue
+            if self.run_once() == 0:
+                if not self.store.has_undelivered():
+                    return True
+                self._stopping.wait(self._idle_delay() if left is None else min(self._idle_delay(), left))
+
+    # --- internals ---
+
+    def _count(self, **deltas: int) -> None:
+        with self._cv:
+            for k, v in deltas.items():
+                setattr(self._stats, k, getattr(self._stats, k) + v)
+
+    def _idle_delay(self) -> float:
+        nxt = self.store.next_attempt_at()
+        if nxt is None:
+            return self.config.poll_interval
+        return min(self.config.poll_interval, max(0.001, nxt - self._clock()))
+
+    def _take_probe_turn(self) -> bool:
+        """While paused, exactly one worker at a time gets to try one row."""
+        with self._cv:
+            if self._paused is None:
+                return False
+            now = time.monotonic()
+            if now < self._next_probe:
+                return False
+            self._next_probe = now + self._policy.auth_probe_interval
+            return True
+
+    def _loop(self) -> None:
+        stopping = self._stopping.is_set
+        while not stopping():
+            try:
+                # read the generations first: a notify()/stop() landing while we work is not lost
+                with self._cv:
+                    wake, ctrl = self._wake_gen, self._control_gen
+                wait = self.blocked_for()
+                if wait > 0:
+                    with self._cv:
+                        self._cv.wait_for(lambda: stopping() or self._control_gen != ctrl, timeout=wait)
+                    continue
+                n = self.run_once()
+                with self._cv:
+                    self._progress_gen += 1
+                    self._cv.notify_all()
+                if n == 0:
+                    delay = self._idle_delay()
+                    with self._cv:
+                        self._cv.wait_for(lambda: stopping() or self._wake_gen != wake or self._control_gen != ctrl,
+                                          timeout=delay)
+            except Exception:  # noqa: BLE001 - a worker must survive a bad moment of its store
+                log.exception("delivery cycle failed; retrying after a pause")
+                with self._cv:
+                    self._failures += 1
+                    self._backoff_until = time.monotonic() + self._policy.backoff(self._failures)
+                    self._progress_gen += 1
+                    self._cv.notify_all()
+
+    def _process(self, rows: list[OutboxRow], probe: bool = False) -> None:
+        token = rows[0].token
+        with self._cv:
+            self._active[token] = [r.id for r in rows]
+        try:
+            self._send_all(rows, token, probe)
+        finally:
+            with self._cv:
+                self._active.pop(token, None)
+
+    def _settled(self, token: str, ids: Sequence[int]) -> None:
+        with self._cv:
+            left = self._active.get(token)
+            if left is not None:
+                done = set(ids)
+                self._active[token] = [i for i in left if i not in done]
+
+    def _must_yield(self, probe: bool) -> bool:
+        """Another worker hit a backoff or an auth pause while this one held a claim."""
+        with self._cv:
+            return self._backoff_until > time.monotonic() or (self._paused is not None and not probe)
+
+    def _send_all(self, rows: list[OutboxRow], token: str, probe: bool) -> None:
+        store = self.store
+        unsendable = [r for r in rows if not r.payload or stamped_size(r.payload) > MAX_MESSAGE_BYTES]
+        if unsendable:
+            store.dead([r.id for r in unsendable], f"message over {MAX_MESSAGE_BYTES} bytes or empty; not sent", token=token)
+            self._settled(token, [r.id for r in unsendable])
+            self._count(dead=len(unsendable))
+            gone = {r.id for r in unsendable}
+            rows = [r for r in rows if r.id not in gone]
+        payloads = [r.payload for r in rows]
+        queue = deque(rows[rng.start:rng.stop] for rng in plan_batches(payloads, self.sink.max_batch_bytes, self.sink.max_batch_items))
+        lease_mark = time.monotonic()
+        while queue:
+            if self._stopping.is_set() or self._must_yield(probe):
+                # shutting down, or another worker just learnt Segment wants us to back
+                # off (Retry-After, outage): give the rest back untouched
+                rest = [r.id for batch in queue for r in batch]
+                self._count(released=store.release(rest, token=token))
+                self._settled(token, rest)
+                return
+            if time.monotonic() - lease_mark > self.config.lease_seconds / 3:
+                store.renew(token, self.config.lease_seconds)
+                lease_mark = time.monotonic()
+            batch = queue.popleft()
+            ids = [r.id for r in batch]
+            try:
+                res = self.sink.send([r.payload for r in batch])
+            except Exception as exc:  # noqa: BLE001 - a broken sink is a transient failure, not data loss
+                log.exception("sink raised; treating as a retryable failure")
+                res = SendResult(Outcome.RETRY, None, None, f"sink error: {type(exc).__name__}")
+            self._count(requests=1)
+            outcome = res.outcome
+            if outcome is Outcome.OK:
+                store.ack(ids, token=token)
+                self._settled(token, ids)
+                self._count(delivered=len(ids))
+                self._on_success()
+            elif outcome is Outcome.REJECTED and len(batch) > 1:
+                mid = len(batch) // 2  # bisect: only the guilty message ends up dead
+                queue.appendleft(batch[mid:])
+                queue.appendleft(batch[:mid])
+            elif outcome in (Outcome.REJECTED, Outcome.FAILED):
+                what = "rejected by Segment" if outcome is Outcome.REJECTED else "permanent error, not retried"
+                store.dead(ids, f"{what}: {res.detail}", token=token)
+                self._settled(token, ids)
+                self._count(dead=len(ids))
+                log.error("dead-lettered %d message(s): %s: %s", len(ids), what, res.detail)
+            elif outcome is Outcome.AUTH:
+                self._enter_pause(res)  # first, so that other workers stop at once
+                rest = ids + [r.id for b in queue for r in b]
+                self._count(released=store.release(rest, token=token), auth_failures=1)
+                self._settled(token, rest)
+                return
+            else:  # RETRY: the host is unwell; put this and everything after it back
+                self._on_retry(list(batch) + [r for b in queue for r in b], res, token)
+                return
+
+    def _on_success(self) -> None:
+        with self._cv:
+            was_paused = self._paused
+            # the first success of this process also clears a pause another (earlier) process recorded
+            clear_stored = was_paused is not None or not self._seen_success
+            self._seen_success = True
+            self._failures = 0
+            self._backoff_until = 0.0
+            self._paused = None
+            if was_paused is not None:
+                self._control_gen += 1
+                self._cv.notify_all()
+        if clear_stored and (was_paused is not None or self.store.paused() is not None):
+            self.store.set_paused(None)
+            log.warning("Segment accepts the write key again; delivery resumed")
+
+    def _on_retry(self, rows: list[OutboxRow], res: SendResult, token: str) -> None:
+        with self._cv:  # close the gate before any slow (fsync) work, so no other worker slips through
+            self._failures += 1
+            failures = self._failures
+            self._stats.last_error = res.detail
+            delay = self._policy.delay(failures, res.retry_after)
+            self._backoff_until = max(self._backoff_until, time.monotonic() + delay)
+        now = self._clock()
+        budget = self._policy.budget_seconds
+        expired = [r for r in rows if now - (r.first_attempt_at or r.claimed_at or now) >= budget]
+        if expired:
+            ids = [r.id for r in expired]
+            self.store.dead(ids, f"retry budget of {_fmt_seconds(budget)} spent; last error: {res.detail}", token=token)
+            self._settled(token, ids)
+            self._count(dead=len(ids))
+            log.error("dead-lettered %d message(s) after the retry budget: %s", len(ids), res.detail)
+        expired_ids = {r.id for r in expired}
+        keep = [r.id for r in rows if r.id not in expired_ids]
+        if keep:
+            self.store.nack(keep, res.detail, now + delay, token=token)
+            self._settled(token, keep)
+            self._count(retried=len(keep))
+        log.warning("Segment attempt failed (%s); %d message(s) retry in %.3gs (failure %d in a row)",
+                    res.detail, len(keep), delay, failures)
+
+    def _enter_pause(self, res: SendResult) -> None:
+        reason = f"Segment refused the write key ({res.detail or res.status})"
+        with self._cv:
+            first = self._paused is None
+            if first:
+                self._paused = PauseState(reason, self._clock())
+            self._next_probe = time.monotonic() + self._policy.auth_probe_interval
+            self._control_gen += 1
+            self._cv.notify_all()
+        self.store.set_paused(reason)
+        if first:
+            log.error("DELIVERY PAUSED: %s. Nothing is dead-lettered; fix the write key and restart or resume. "
+                      "Probing again every %s.", reason, _fmt_seconds(self._policy.auth_probe_interval))
+        else:
+            log.warning("still paused: %s", reason)
+
+
+def preview(store: OutboxStore, sink: Sink, *, page: int = 2500) -> int:
+    """Dry run: hand every pending row to `sink`, batched exactly as for Segment,
+    without claiming or changing anything. Returns the number of items written."""
+    after, total = 0, 0
+    while True:
+        rows = store.peek(page, after)
+        if not rows:
+            return total
+        payloads = [r.payload for r in rows if r.payload and stamped_size(r.payload) <= MAX_MESSAGE_BYTES]
+        for rng in plan_batches(payloads, sink.max_batch_bytes, sink.max_batch_items):
+            sink.send(payloads[rng.start:rng.stop])
+            total += len(rng)
+        after = rows[-1].id

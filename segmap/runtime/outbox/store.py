@@ -1,0 +1,164 @@
+"""The storage contract every outbox backend implements (SQLite now, PostgreSQL next).
+
+A webhook is acknowledged only after `accept` (or `quarantine`) committed, and
+a row leaves the table only after it was delivered or dead-lettered and then
+pruned; everything else in the delivery path is built on those two promises.
+
+Row life cycle::
+
+    pending --claim--> in_flight --ack--> delivered
+       ^                  |  |---dead--> dead --replay_dead--> pending
+       |---nack/release---|  '---lease expired (crash)--> pending
+
+Every transition out of `in_flight` may carry the claim's `token` (a fencing
+token): a worker whose lease expired and whose rows were claimed again by
+someone else then changes nothing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Protocol, Sequence, runtime_checkable
+
+from segmap.runtime.calls import Call
+
+STATES = ("pending", "in_flight", "delivered", "dead")
+INBOX_MIN_RETENTION = 7 * 24 * 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptResult:
+    webhook_id: str
+    new: bool  # False: the webhook id was already known; nothing was added
+    queued: int = 0  # outbox rows added as pending
+    dead: int = 0  # rows added directly as dead (could never be sent: NaN, oversize ...)
+    quarantined: bool = False
+
+    @property
+    def duplicate(self) -> bool:
+        return not self.new
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    id: int
+    webhook_id: str
+    index: int
+    event_type: str
+    call: str
+    message_id: str
+    payload: bytes  # encoded batch item, see segmap.runtime.message
+    attempts: int  # failed delivery attempts so far
+    first_attempt_at: float | None  # when the first failed attempt was claimed
+    created_at: float
+    token: str = ""  # the claim's fencing token ("" for rows read without claiming)
+    claimed_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    id: int
+    webhook_id: str
+    index: int
+    event_type: str
+    call: str
+    message_id: str
+    reason: str
+    attempts: int
+    dead_at: float
+    created_at: float
+    replayable: bool  # False when the item itself is invalid (NaN, oversize): fix the mapping instead
+    origin: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantinedEnvelope:
+    id: int
+    webhook_id: str
+    event_type: str
+    raw_body: bytes
+    error: str
+    location: str
+    created_at: float
+    attempts: int
+    status: str  # "open" | "resolved"
+
+
+@dataclass(frozen=True, slots=True)
+class PauseState:
+    reason: str
+    since: float
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxStatus:
+    counts: dict[str, int]
+    oldest_pending_age: float | None
+    paused: PauseState | None
+    quarantined_open: int
+    inbox: int
+    next_attempt_at: float | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PruneResult:
+    inbox: int
+    delivered: int
+
+
+@runtime_checkable
+class OutboxStore(Protocol):
+    """Durable inbox + outbox + quarantine. Implementations are thread-safe;
+    every method blocks (asyncio callers go through `AsyncOutbox`)."""
+
+    # --- written by the webhook receiver, each call ONE transaction ---
+    def accept(self, webhook_id: str, event_type: str, raw_body: bytes, calls: Sequence[Call]) -> AcceptResult: ...
+
+    def accept_many(self, items: Iterable[tuple[str, str, bytes, Sequence[Call]]]) -> list[AcceptResult]: ...
+
+    def quarantine(self, webhook_id: str, event_type: str, raw_body: bytes, error: str, location: str) -> AcceptResult: ...
+
+    # --- used by the delivery worker ---
+    def claim(self, limit: int, lease_seconds: float) -> list[OutboxRow]: ...
+
+    def renew(self, token: str, lease_seconds: float) -> int: ...
+
+    def ack(self, ids: Sequence[int], *, token: str | None = None) -> int: ...
+
+    def nack(self, ids: Sequence[int], error: str, retry_at: float, *, token: str | None = None) -> int: ...
+
+    def dead(self, ids: Sequence[int], reason: str, *, token: str | None = None) -> int: ...
+
+    def release(self, ids: Sequence[int], *, token: str | None = None) -> int: ...
+
+    def set_paused(self, reason: str | None) -> None: ...
+
+    def paused(self) -> PauseState | None: ...
+
+    # --- operations (CLI, health checks) ---
+    def counts(self) -> dict[str, int]: ...
+
+    def has_undelivered(self) -> bool: ...
+
+    def oldest_pending_age(self) -> float | None: ...
+
+    def next_attempt_at(self) -> float | None: ...
+
+    def status(self) -> OutboxStatus: ...
+
+    def peek(self, limit: int, after_id: int = 0) -> list[OutboxRow]: ...
+
+    def list_dead(self, *, event_type: str | None = None, reason: str | None = None, since: float | None = None,
+                  limit: int | None = None) -> list[DeadLetter]: ...
+
+    def replay_dead(self, *, event_type: str | None = None, reason: str | None = None, since: float | None = None) -> int: ...
+
+    def list_quarantine(self, *, open_only: bool = True, event_type: str | None = None) -> list[QuarantinedEnvelope]: ...
+
+    def resolve_quarantine(self, quarantine_id: int, calls: Sequence[Call]) -> AcceptResult: ...
+
+    def record_quarantine_failure(self, quarantine_id: int, error: str, location: str = "") -> None: ...
+
+    def prune(self, *, inbox_older_than: float = INBOX_MIN_RETENTION, delivered_older_than: float = INBOX_MIN_RETENTION) -> PruneResult: ...
+
+    def close(self) -> None: ...
