@@ -38,19 +38,27 @@ def run(args: argparse.Namespace) -> int:
 
     all_diags = []
     sources = SourceMap()
-    io_failed = False
+    io_failed = 0
     coverage: dict[str, list[str]] = {}
     for path in args.files:
         try:
             text, name = read_mapping_text(path)
         except OSError as exc:
             print(f"segmap check: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
-            io_failed = True
+            io_failed += 1
             continue
         except MappingError as exc:
             all_diags.extend(exc.diagnostics)
             continue
-        result = check_source(text, name)
+        try:
+            result = check_source(text, name)
+        except Exception as exc:  # noqa: BLE001 - a checker bug must not look like a crash of the user's file
+            if os.environ.get("SEGMAP_DEBUG"):
+                raise
+            print(f"segmap check: internal error while checking {name}: {type(exc).__name__}: {exc} "
+                  "(please report it; SEGMAP_DEBUG=1 shows the traceback)", file=sys.stderr)
+            io_failed += 1
+            continue
         sources.update(result.sources)
         all_diags.extend(result.diagnostics)
         if args.coverage:
@@ -59,8 +67,20 @@ def run(args: argparse.Namespace) -> int:
             mapped = set(result.plan.calls) if result.plan else set()
             coverage[name] = [e for e in event_types() if e not in mapped]
     colour = _use_colour(args.color)
-    write_diagnostics(all_diags, sources, args.format, sys.stdout, colour)
+    checked = len(args.files) - io_failed
     errors = sum(1 for d in all_diags if d.is_error)
+    if args.format == "json":
+        from segmap.diagnostics.render import render_json
+
+        cov = None
+        if args.coverage:
+            from segmap.compiler.types import event_types
+
+            total = len(event_types())
+            cov = {n: {"mapped": total - len(u), "total": total, "unmapped": u} for n, u in coverage.items()}
+        print(render_json(sorted(all_diags, key=lambda d: d.sort_key()), checked, cov))
+    else:
+        write_diagnostics(all_diags, sources, args.format, sys.stdout, colour)
     if args.format == "text":
         for name, unmapped in coverage.items():
             from segmap.compiler.types import event_types
@@ -70,13 +90,13 @@ def run(args: argparse.Namespace) -> int:
             for e in unmapped:
                 print(f"  unmapped: {e}")
         summary = render_summary(all_diags)
-        checked = len(args.files) - (1 if io_failed else 0)
         print(f"{'checked' if errors == 0 else 'failed'}: {summary} in {checked} file{'s' if checked != 1 else ''}",
               file=sys.stderr if errors else sys.stdout)
-    elif args.format == "json" and coverage:
-        import json
-
-        print(json.dumps({"coverage": {n: {"unmapped": u} for n, u in coverage.items()}}, indent=2))
+    elif args.format == "github" and coverage:
+        for name, unmapped in coverage.items():
+            if unmapped:
+                print(f"::notice file={name},title=segmap coverage::{len(unmapped)} Dodo event types unmapped: "
+                      + ", ".join(unmapped))
     if io_failed:
         return 2
     if errors or (args.strict and all_diags):

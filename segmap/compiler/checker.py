@@ -17,7 +17,7 @@ from segmap.compiler import types as T
 from segmap.compiler.types import Ty
 from segmap.diagnostics.model import Diagnostic, Severity, Span
 from segmap.dsl import ast
-from segmap.dsl.segment_fields import CALL_FIELDS, IDENTITY_FIELDS
+from segmap.dsl.segment_fields import CALL_FIELDS
 
 KNOWN_FUNCTIONS_EXTRA = ("map",)
 
@@ -39,6 +39,15 @@ class Plan:
 def suggest(word: str, options, cutoff: float = 0.6) -> str | None:
     found = difflib.get_close_matches(word, list(options), n=1, cutoff=cutoff)
     return found[0] if found else None
+
+
+def show(expr: ast.Expr, limit: int = 48) -> str:
+    """How a message names an expression: its path, or its text (shortened)."""
+    p = path_text(expr)
+    if p is not None:
+        return p
+    text = expr_text(expr)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def path_text(expr: ast.Expr) -> str | None:
@@ -78,6 +87,11 @@ class Checker:
         self._context = None  # the expression being checked, to tell which events a problem concerns
         self._context_of: dict[tuple, object] = {}
         self._context_events: dict[object, set[str]] = {}
+        # id(expr) -> its type for the event being checked (the Segment rules read the
+        # types of sub-expressions, e.g. the entries of `properties:`)
+        self.types: dict[int, Ty] = {}
+        self.rule_events: dict[int, tuple[str, ...]] = {}  # id(rule) -> the events it runs for
+        self.current_rule: ast.EventRule | None = None
 
     # --- reporting ----------------------------------------------------------
     def report(self, code: str, message: str, span: Span | None, **kw) -> None:
@@ -119,8 +133,11 @@ class Checker:
             elif rule.pattern in self.all_events:
                 exact[rule.pattern] = rule
             else:
+                family = [e for e in self.all_events if e.split(".")[0] == rule.pattern.split(".")[0]]
+                notes = (f"the {rule.pattern.split('.')[0]} events are: " + ", ".join(family),) if family else (
+                    "event families: " + ", ".join(sorted({e.split('.')[0] + '.*' for e in self.all_events})),)
                 self.report("E201", f"unknown Dodo event type `{rule.pattern}`", rule.span,
-                            suggestion=suggest(rule.pattern, self.all_events),
+                            suggestion=suggest(rule.pattern, self.all_events), notes=notes,
                             hint="`segmap check --coverage` lists every event type")
         for ev in self.all_events:
             rule = exact.get(ev)
@@ -129,6 +146,7 @@ class Checker:
             if rule is None:
                 continue
             plan.rule_of[ev] = rule
+            self.rule_events[id(rule)] = self.rule_events.get(id(rule), ()) + (ev,)
             calls = []
             for spec in rule.calls:
                 allowed = CALL_FIELDS[spec.kind]
@@ -148,12 +166,19 @@ class Checker:
 
     # --- the whole file -----------------------------------------------------
     def check(self) -> tuple[list[Diagnostic], Plan]:
+        from segmap.compiler import segment_rules
+
         plan = self.resolve_events()
         for ev, calls in plan.calls.items():
             self.current_event = ev
+            self.current_rule = plan.rule_of[ev]
             for pc in calls:
                 self.check_call(ev, pc)
+            self.types.clear()
         self.current_event = ""
+        self.current_rule = None
+        self._context = None
+        segment_rules.check_file(self, self.mapping)
         return self.diagnostics(), plan
 
     def check_call(self, event: str, pc: PlannedCall) -> None:
@@ -164,8 +189,11 @@ class Checker:
             self._enter(spec.when.span)
             wt = self.infer(spec.when, scope)
             self.expect_bool(spec.when, wt, "a `when:` guard")
+            from segmap.compiler import segment_rules
+
+            segment_rules.check_templates(self, spec.when, None)
             scope = scope.narrowed(non_null_paths(spec.when, True))
-        names = {f.name for f in pc.fields}
+        names = {f.name for f in pc.fields} | set(spec.broken_fields)
         if spec.kind == "alias":
             missing = [f for f in ("previousId", "userId") if f not in names]
             if missing:
@@ -197,12 +225,19 @@ class Checker:
     # --- expressions ------------------------------------------------------
     def expect_bool(self, expr: ast.Expr, ty: Ty, what: str) -> None:
         if not ty.could_be(lambda t: t.kind == "bool") and ty.kind not in ("null", "never"):
-            self.report("E301", f"{what} must be true or false, but this is {ty.describe()}", expr.span,
-                        hint="compare it: `x == \"value\"` or `x != null`")
+            src = show(expr)
+            hint = f"compare it: `{src} != null`" if ty.maybe_empty else f"compare it: `{src} == ...`"
+            self.report("E301", f"{what} must be true or false, but `{src}` is {ty.describe()}", expr.span,
+                        hint=hint, notes=("segmap has no truthiness: conditions are comparisons, `and`, `or`, `not`",))
 
     def infer(self, expr: ast.Expr, scope: _Scope) -> Ty:
-        method = getattr(self, "_infer_" + type(expr).__name__)
-        return method(expr, scope)
+        ty = getattr(self, "_infer_" + type(expr).__name__)(expr, scope)
+        self.types[id(expr)] = ty
+        return ty
+
+    def type_of(self, expr: ast.Expr) -> Ty | None:
+        """The type ``expr`` was given while checking the current event (None if not checked)."""
+        return self.types.get(id(expr))
 
     def _infer_Literal(self, e: ast.Literal, scope: _Scope) -> Ty:
         v = e.value
@@ -278,7 +313,7 @@ class Checker:
                 return T.ANY
             result = T.union(*opts).with_flags(optional=missing_somewhere or T.union(*opts).optional)
         else:
-            where = path_text(e.obj) or "this value"
+            where = show(e.obj)
             self.report("E203", f"`{where}` is {base.describe()}, which has no field `{e.name}`", e.name_span)
             return T.ANY
         if through_empty:
@@ -293,8 +328,9 @@ class Checker:
             if others:
                 shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
                 notes.append(f"`{full}` exists on {shown}")
-        where = path_text(e.obj) or "this object"
-        self.report("E203", f"`{where}` has no field `{e.name}`", e.name_span, suggestion=suggest(e.name, fields),
+        where = show(e.obj)
+        what = f" ({base.describe()})" if base.kind == "model" else ""
+        self.report("E203", f"`{where}`{what} has no field `{e.name}`", e.name_span, suggestion=suggest(e.name, fields),
                     notes=tuple(notes) + (f"the fields of {base.describe()}: " + ", ".join(sorted(fields)[:12])
                                            + (", ..." if len(fields) > 12 else ""),))
 
@@ -325,7 +361,7 @@ class Checker:
             return base.args[0].with_flags(optional=True)
         if base.kind in ("any", "model", "object", "union", "never"):
             return T.ANY.with_flags(optional=True)
-        self.report("E301", f"`{path_text(e.obj) or 'this value'}` is {base.describe()} and cannot be indexed", e.span)
+        self.report("E301", f"`{show(e.obj)}` is {base.describe()} and cannot be indexed", e.span)
         return T.ANY
 
     def _infer_Unary(self, e: ast.Unary, scope: _Scope) -> Ty:
@@ -357,15 +393,15 @@ class Checker:
         left = self.infer(e.left, scope)
         right = self.infer(e.right, scope)
         if op in ("==", "!="):
-            self.check_enum_compare(e.left, left, e.right, right)
-            self.check_enum_compare(e.right, right, e.left, left)
+            self.check_compare(e, left, right)
             return T.BOOL
         if op in ("<", "<=", ">", ">="):
             lb, rb = left.required(), right.required()
             ok = (lb.could_be(lambda t: t.is_numeric) and rb.could_be(lambda t: t.is_numeric)) or (
                 lb.could_be(lambda t: t.is_stringy) and rb.could_be(lambda t: t.is_stringy))
             if not ok and "null" not in (lb.kind, rb.kind):
-                self.report("E301", f"cannot compare {left.describe()} with {right.describe()} using `{op}`", e.op_span)
+                self.report("E301", f"cannot compare {left.describe()} with {right.describe()} using `{op}`", e.op_span,
+                            notes=("`<`, `<=`, `>` and `>=` compare two numbers or two texts",))
             return T.BOOL
         flags = dict(nullable=left.nullable or right.nullable, optional=left.optional or right.optional)
         if op == "+" and left.could_be(lambda t: t.is_stringy) and right.could_be(lambda t: t.is_stringy) and not (
@@ -373,26 +409,96 @@ class Checker:
             return T.STR.with_flags(**flags)
         for side, t in ((e.left, left), (e.right, right)):
             if not t.could_be(lambda x: x.is_numeric) and t.kind not in ("null", "never"):
-                what = "text" if t.could_be(lambda x: x.is_stringy) else t.describe()
-                hint = None
+                src = path_text(side)
                 if t.could_be(lambda x: x.is_stringy):
-                    hint = f"convert it first: number({path_text(side) or '...'})"
-                self.report("E301", f"arithmetic `{op}` on {what}: `{path_text(side) or 'this value'}` is {t.describe()}",
-                            side.span, hint=hint)
+                    what = "text"
+                    if isinstance(side, ast.Call) and side.func == "fixed":
+                        hint = "fixed() returns text; do the arithmetic first and format the result, or use round(x, digits)"
+                    elif isinstance(side, ast.Literal):
+                        hint = "write the number without quotes"
+                    else:
+                        hint = f"convert it first: number({src or '...'})"
+                    if op == "+":
+                        notes = ("`+` adds two numbers or joins two texts, not a mix; "
+                                 "to build text use a template: f\"{a} {b}\"",)
+                    else:
+                        notes = ()
+                else:
+                    what, hint, notes = t.describe(), None, ()
+                doc = self._field_doc(side)
+                if doc:
+                    notes = notes + (doc,)
+                self.report("E301", f"arithmetic `{op}` on {what}: `{show(side)}` is {t.describe()}",
+                            side.span, hint=hint, notes=notes)
                 return T.NUM.with_flags(**flags)
+        if op in ("/", "*"):
+            from segmap.compiler import segment_rules
+
+            segment_rules.check_hundred(self, e, scope)
         if op != "/" and left.required().kind == "int" and right.required().kind == "int":
             return T.INT.with_flags(**flags)
         return T.NUM.with_flags(**flags)
 
-    def check_enum_compare(self, a: ast.Expr, at: Ty, b: ast.Expr, bt: Ty) -> None:
-        base = at.required()
-        if base.kind != "enum" or not isinstance(b, ast.Literal) or not isinstance(b.value, str):
+    def _field_doc(self, expr: ast.Expr) -> str | None:
+        """`Dispute.amount: <doc>` for a path into a model, to explain where a type comes from."""
+        if not isinstance(expr, ast.Field):
+            return None
+        owner = self.type_of(expr.obj)
+        if owner is None or owner.required().kind != "model":
+            return None
+        model = owner.required().name
+        ty = T.model_fields(model).get(expr.name)
+        if ty is None:
+            return None
+        short = model if "." not in model else "the event's data model"
+        text = f"`{expr.name}` is {ty.describe()} in the Dodo SDK ({short})"
+        doc = T.field_doc(model, expr.name)
+        if doc:
+            doc = " ".join(doc.split())
+            text += f": {doc[:120]}{'...' if len(doc) > 120 else ''}"
+        return text
+
+    def check_compare(self, e: ast.Binary, left: Ty, right: Ty) -> None:
+        """`==` / `!=` whose outcome is fixed: an enum against a value outside it, or no common type."""
+        always = "false" if e.op == "==" else "true"
+        for a, at, b in ((e.left, left, e.right), (e.right, right, e.left)):
+            if not (isinstance(b, ast.Literal) and isinstance(b.value, str)):
+                continue
+            base = at.required()
+            if base.kind != "enum":
+                continue
+            if isinstance(a, ast.Name) and a.name == "type":
+                self._check_type_compare(b, always)
+                return
+            if b.value not in base.args:
+                allowed = ", ".join(f'"{v}"' for v in base.args[:12]) + (", ..." if len(base.args) > 12 else "")
+                what = f"{base.name} " if base.name else ""
+                self.report("E302", f"`{show(a)}` is never \"{b.value}\": it is not a {what}value, "
+                            f"so `{e.op}` is always {always}", b.span,
+                            suggestion=_quoted(suggest(b.value, [str(v) for v in base.args])
+                                               or _containing(b.value, [str(v) for v in base.args])),
+                            notes=(f"allowed values: {allowed}",))
             return
-        if b.value not in base.args:
-            allowed = ", ".join(f'"{v}"' for v in base.args[:12]) + (", ..." if len(base.args) > 12 else "")
-            self.report("E302", f"`{path_text(a) or 'this value'}` is never \"{b.value}\"", b.span,
-                        suggestion=suggest(b.value, [str(v) for v in base.args]),
-                        notes=(f"allowed values: {allowed}",))
+        lc, rc = _categories(left), _categories(right)
+        if lc and rc and not (lc & rc):
+            lit = e.right if isinstance(e.right, ast.Literal) else e.left if isinstance(e.left, ast.Literal) else None
+            self.report("E302", f"comparing {left.required().describe()} with {right.required().describe()}: "
+                        f"`{e.op}` is always {always}", lit.span if lit is not None else e.span,
+                        notes=("values of different types are never equal (no conversion happens)",),
+                        hint="convert one side: number(x) or string(x)" if lc | rc == {"number", "text"} else None)
+
+    def _check_type_compare(self, lit: ast.Literal, always: str) -> None:
+        value = lit.value
+        if value not in self.all_events:
+            self.report("E302", f"\"{value}\" is not a Dodo event type, so the comparison is always {always}", lit.span,
+                        suggestion=_quoted(suggest(value, self.all_events)),
+                        hint="`segmap check --coverage` lists every event type")
+            return
+        events = self.rule_events.get(id(self.current_rule), ()) if self.current_rule else ()
+        if events and value not in events:
+            pattern = self.current_rule.pattern
+            self.report("E302", f"this rule runs only for `{pattern}`, never for \"{value}\": the comparison is always {always}",
+                        lit.span, notes=(f"`{pattern}` matches: " + ", ".join(events[:8]) + (", ..." if len(events) > 8 else ""),))
 
     def _infer_Cond(self, e: ast.Cond, scope: _Scope) -> Ty:
         t = self.infer(e.test, scope)
@@ -407,7 +513,8 @@ class Checker:
                 continue
             t = self.infer(part, scope)
             if t.required().kind in ("list", "dict", "model", "object"):
-                self.report("E301", f"cannot put {t.describe()} into text", part.span)
+                self.report("E301", f"cannot put {t.describe()} into text: `{show(part)}` is not a single value",
+                            part.span, hint="pick one of its fields, e.g. `{" + show(part) + ".<field>}`")
         return T.STR
 
     def _infer_ObjectLit(self, e: ast.ObjectLit, scope: _Scope) -> Ty:
@@ -428,6 +535,43 @@ class Checker:
         from segmap.compiler import function_types
 
         return function_types.infer_call(self, e, scope)
+
+
+def _containing(word: str, options: list[str]) -> str | None:
+    """The one option that contains ``word`` (`open` -> `dispute_opened`), if exactly one does."""
+    w = word.lower().strip()
+    hits = [o for o in options if w and w in o.lower()]
+    return hits[0] if len(hits) == 1 else None
+
+
+def _quoted(text: str | None) -> str | None:
+    """A suggestion that replaces a string constant keeps its quotes."""
+    import json
+
+    return json.dumps(text, ensure_ascii=False) if text is not None else None
+
+
+def _categories(t: Ty) -> frozenset[str] | None:
+    """What a value of type ``t`` can be when not null: number/text/bool/object/list; None if unknown."""
+    t = t.required()
+    if t.kind in ("any", "never", "null"):
+        return None
+    parts = t.args if t.kind == "union" else (t,)
+    out = set()
+    for p in parts:
+        if p.kind in ("int", "float"):
+            out.add("number")
+        elif p.is_stringy:
+            out.add("text")
+        elif p.kind == "bool":
+            out.add("bool")
+        elif p.kind in ("model", "object", "dict"):
+            out.add("object")
+        elif p.kind == "list":
+            out.add("list")
+        else:
+            return None
+    return frozenset(out)
 
 
 def non_null_paths(expr: ast.Expr, truthy: bool) -> list[str]:
@@ -453,3 +597,70 @@ def non_null_paths(expr: ast.Expr, truthy: bool) -> list[str]:
     if isinstance(expr, ast.Unary) and expr.op == "not":
         return non_null_paths(expr.operand, not truthy)
     return []
+
+
+_PREC = {"??": 1, "or": 2, "and": 3, "==": 5, "!=": 5, "<": 5, "<=": 5, ">": 5, ">=": 5,
+         "+": 6, "-": 6, "*": 7, "/": 7, "%": 7}
+
+
+def _prec(e: ast.Expr) -> int:
+    if isinstance(e, ast.Cond):
+        return 0
+    if isinstance(e, ast.Binary):
+        return _PREC.get(e.op, 5)
+    if isinstance(e, ast.Unary):
+        return 4 if e.op == "not" else 8
+    return 9
+
+
+def expr_text(e: ast.Expr) -> str:
+    """Mapping-language text for an expression (used to write suggested fixes)."""
+    import json
+
+    def sub(child: ast.Expr, min_prec: int) -> str:
+        text = expr_text(child)
+        return f"({text})" if _prec(child) < min_prec else text
+
+    if isinstance(e, ast.Literal):
+        v = e.value
+        if v is None:
+            return "null"
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, str):
+            return json.dumps(v, ensure_ascii=False)
+        return repr(v)
+    if isinstance(e, ast.Name):
+        return e.name
+    if isinstance(e, ast.Field):
+        base = sub(e.obj, 9)
+        return f"{base}.{e.name}" if e.name.isidentifier() else f"{base}[{json.dumps(e.name, ensure_ascii=False)}]"
+    if isinstance(e, ast.Index):
+        return f"{sub(e.obj, 9)}[{expr_text(e.index)}]"
+    if isinstance(e, ast.Unary):
+        return f"not {sub(e.operand, 4)}" if e.op == "not" else f"-{sub(e.operand, 8)}"
+    if isinstance(e, ast.Binary):
+        p = _PREC.get(e.op, 5)
+        right_min = p if e.op == "??" else p + 1
+        left_min = p + 1 if e.op == "??" or p == 5 else p
+        return f"{sub(e.left, left_min)} {e.op} {sub(e.right, right_min)}"
+    if isinstance(e, ast.Cond):
+        return f"if {expr_text(e.test)} then {expr_text(e.then)} else {expr_text(e.orelse)}"
+    if isinstance(e, ast.Template):
+        out = []
+        for part in e.parts:
+            if isinstance(part, str):
+                out.append(json.dumps(part, ensure_ascii=False)[1:-1].replace("{", "{{").replace("}", "}}"))
+            else:
+                out.append("{" + expr_text(part) + "}")
+        return 'f"' + "".join(out) + '"'
+    if isinstance(e, ast.ObjectLit):
+        return "{" + ", ".join(f"{en.key if en.key.isidentifier() else json.dumps(en.key)}: {expr_text(en.value)}"
+                               for en in e.entries) + "}"
+    if isinstance(e, ast.ListLit):
+        return "[" + ", ".join(expr_text(i) for i in e.items) + "]"
+    if isinstance(e, ast.Lambda):
+        return f"{e.param} => {expr_text(e.body)}"
+    if isinstance(e, ast.Call):
+        return f"{e.func}({', '.join(expr_text(a) for a in e.args)})"
+    return "..."  # pragma: no cover

@@ -45,7 +45,7 @@ _RESULT = {"number": T.NUM, "integer": T.INT, "string": T.STR, "bool": T.BOOL, "
 
 
 def infer_call(checker: "Checker", e: ast.Call, scope: "_Scope") -> Ty:
-    from segmap.compiler.checker import path_text, suggest
+    from segmap.compiler.checker import _quoted, show, suggest
 
     funcs = registry()
     if e.func == "map":
@@ -75,24 +75,43 @@ def infer_call(checker: "Checker", e: ast.Call, scope: "_Scope") -> Ty:
         arg_types.append(t)
         kinds = spec.param_kinds
         kind = kinds[min(i, len(kinds) - 1)] if kinds else "any"
+        pname = spec.param_names[min(i, len(spec.params) - 1)].strip() if spec.params else "x"
         pred, what = _KIND_CHECKS.get(kind, _KIND_CHECKS["any"])
         base = t.required()
         if base.kind in ("any", "null", "never"):
             continue
-        if not base.could_be(pred):
+        if kind == "integer" and isinstance(a, ast.Call) and a.func == "number":
+            pass  # number("1250") is checked to be whole at run time by the integer parameter
+        elif not base.could_be(pred):
             hint = None
+            notes: tuple[str, ...] = ()
             if kind in ("integer", "number") and base.could_be(lambda x: x.is_stringy):
-                hint = f"this field is text; convert it with number({path_text(a) or '...'}) first"
+                hint = f"this value is text; convert it with number({show(a)}) first"
             elif kind == "integer" and base.could_be(lambda x: x.is_numeric):
-                hint = "to_major() converts integer minor units; this value is already a decimal number"
-            checker.report("E301", f"`{e.func}` expects {what} as `{spec.param_names[min(i, len(spec.params) - 1)].strip()}`, "
-                           f"but `{path_text(a) or 'this value'}` is {t.describe()}", a.span, hint=hint)
+                hint = "to_major() converts integer minor units; this value is already in major units" \
+                    if e.func == "to_major" else "round it first: round(x, 0)"
+            doc = checker._field_doc(a)
+            if doc:
+                notes = (doc,)
+            checker.report("E301", f"`{e.func}` expects {what} as `{pname}`, "
+                           f"but `{show(a)}` is {t.describe()}", a.span, hint=hint, notes=notes)
+        elif kind != "any" and t.maybe_empty and not (i == 0 and spec.propagates_null and spec.propagates_missing):
+            src = show(a)
+            empty = "null or absent" if t.nullable and t.optional else "null" if t.nullable else "absent"
+            checker.report("E304", f"`{e.func}` fails at run time when `{pname}` is {empty}: `{src}` is {t.describe()}",
+                           a.span, hint=f"guard the call with `when: {src} != null`, or give a default: `{src} ?? ...`",
+                           notes=(f"only the first argument of {e.func}() passes a null through; "
+                                  f"a null `{pname}` stops the event with a run-time error",))
         if kind == "currency" and base.kind == "str" and base.args:
             from segmap.runtime.currency import EXPONENTS
 
             if base.args[0] not in EXPONENTS:
-                checker.report("E301", f"`{base.args[0]}` is not an ISO 4217 currency code that Dodo uses", a.span,
-                               suggestion=suggest(str(base.args[0]).upper(), list(EXPONENTS)))
+                checker.report("E301", f"\"{base.args[0]}\" is not an ISO 4217 currency code that Dodo uses", a.span,
+                               suggestion=_quoted(suggest(str(base.args[0]).upper(), list(EXPONENTS))))
+    if e.func == "to_major":
+        from segmap.compiler import segment_rules
+
+        segment_rules.check_currency_pair(checker, e)
     return _result(e.func, spec, arg_types)
 
 
@@ -106,7 +125,7 @@ def _result(name: str, spec, args: list[Ty]) -> Ty:
         return out
     if name == "fallback" and len(args) == 2:
         return T.union(args[0].required(), args[1])
-    result = _RESULT.get(spec.returns, T.ANY)
+    result = T.DATETIME if name == "iso_time" else _RESULT.get(spec.returns, T.ANY)
     if args:
         result = result.with_flags(nullable=spec.propagates_null and args[0].nullable,
                                    optional=spec.propagates_missing and args[0].optional)
@@ -114,7 +133,7 @@ def _result(name: str, spec, args: list[Ty]) -> Ty:
 
 
 def _infer_map(checker: "Checker", e: ast.Call, scope: "_Scope") -> Ty:
-    from segmap.compiler.checker import path_text
+    from segmap.compiler.checker import show
 
     if len(e.args) != 2 or not isinstance(e.args[1], ast.Lambda):
         checker.report("E205", "`map` takes a list and a function: map(list, item => expression)", e.span)
@@ -130,9 +149,11 @@ def _infer_map(checker: "Checker", e: ast.Call, scope: "_Scope") -> Ty:
     elif base.kind in ("any", "never", "null"):
         item = T.ANY
     else:
-        checker.report("E301", f"`map` needs a list, but `{path_text(seq) or 'this value'}` is {st.describe()}", seq.span)
+        checker.report("E301", f"`map` needs a list, but `{show(seq)}` is {st.describe()}", seq.span)
         item = T.ANY
     if lam.param in T.ENVELOPE_ROOTS:
         checker.report("E206", f"`{lam.param}` is an envelope field; name the map() variable something else", lam.param_span)
     body = checker.infer(lam.body, scope.bind(lam.param, item))
-    return Ty("list", (body.with_flags(optional=False),), None, st.nullable, st.optional)
+    # the generated code turns an absent item into null, so "may be absent" becomes "may be null"
+    item = body.with_flags(nullable=body.nullable or body.optional, optional=False)
+    return Ty("list", (item,), None, st.nullable, st.optional)

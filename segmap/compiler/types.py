@@ -6,7 +6,7 @@ envelope (``optional``, i.e. MISSING at run time).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 
 from segmap.compiler.snapshot import load_snapshot
@@ -24,12 +24,17 @@ class Ty:
 
     # --- constructors and flags -------------------------------------------
     def with_flags(self, nullable: bool | None = None, optional: bool | None = None) -> "Ty":
-        return replace(self, nullable=self.nullable if nullable is None else nullable,
-                       optional=self.optional if optional is None else optional)
+        nullable = self.nullable if nullable is None else nullable
+        optional = self.optional if optional is None else optional
+        if nullable == self.nullable and optional == self.optional:
+            return self
+        return Ty(self.kind, self.args, self.name, nullable, optional)
 
     def required(self) -> "Ty":
         """The type once null and absence are ruled out."""
-        return replace(self, nullable=False, optional=False)
+        if not self.nullable and not self.optional:
+            return self
+        return Ty(self.kind, self.args, self.name, False, False)
 
     @property
     def maybe_empty(self) -> bool:

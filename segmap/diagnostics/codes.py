@@ -4,7 +4,10 @@ tests (every code must be documented and exercised).
 
 Numbering: E0xx file and YAML structure, E1xx expression syntax, E2xx names
 (events, fields, functions), E3xx types and null-safety, E4xx Segment rules,
-E5xx run time; W-codes are warnings with the same grouping.
+E5xx run time, E6xx the embedded `tests:` section (segmap test); W-codes
+are warnings with the same grouping. A new code takes the next free number
+of its group and gets an entry here (title, explanation, example): the
+tests fail for a code that is reported but not documented.
 """
 from __future__ import annotations
 
@@ -95,6 +98,31 @@ language can be told apart.
 """, """
 events: {}                  # missing `version: 1`
 """)
+_code("E013", "YAML reads this scalar as a boolean, null or number", """
+segmap reads every YAML scalar as the text written, but other YAML readers
+(editors, linters, CI tools, a teammate's script) resolve some plain
+scalars: `yes`, `no`, `on`, `off`, `true`, `false` become booleans, `~` and
+`null` become null, `012` is the octal number 10 in YAML 1.1, `1_000` and
+`0x1F` are numbers. Where the mapping means a name (an event type, an event
+name) or an expression, such a scalar is an error: quote it if you mean the
+text, or write the expression form (`true`, `null`, `12`).
+""", """
+events:
+  on:                          # YAML 1.1 reads this key as true: write "on"
+    - track: yes               # an event named true? write "yes" if you mean it
+      userId: data.customer.customer_id
+      properties:
+        coupon: ~              # write null
+""")
+_code("W013", "a name other YAML readers type differently", """
+A key or name that segmap reads as text but that other YAML readers would
+turn into a boolean, null or number: a property key `no:` becomes `false`
+for them, an event name `1.10` becomes `1.1`. segmap sends the text as
+written; quote it so that every tool agrees.
+""", """
+properties:
+  no: data.payment_id          # write "no": data.payment_id
+""")
 _code("E020", "not a Segment call", """
 Each call is a mapping with exactly one call key: `track`, `identify`,
 `group`, `page`, `screen` or `alias`.
@@ -171,7 +199,9 @@ list). Functions are the only calls an expression can make.
 amount: tofixed(data.total_amount, 2)   # did you mean `fixed`?
 """)
 _code("E205", "wrong number of arguments", """
-The function was called with the wrong number of arguments.
+The function was called with the wrong number of arguments. The note shows
+its signature (each parameter with its kind); the JSON Schema printed by
+`segmap schema` lists every function with its signature.
 """, """
 amount: fixed(data.total_amount)        # fixed(number, digits)
 """)
@@ -201,9 +231,11 @@ properties:
   amount: data.amount / 100        # Dispute.amount is a string: number(data.amount) / 100
 """)
 _code("E302", "comparison can never be true", """
-An enum field is compared with a value outside the enum (a typo such as
-"succeded"), so the comparison is always false (or, with `!=`, always
-true). The note lists the allowed values.
+An `==` or `!=` whose outcome is fixed by the types: an enum field
+compared with a value outside the enum (a typo such as "succeded"; the note
+lists the allowed values), the event `type` compared with something that is
+not a Dodo event type or not one the rule runs for, or two values of
+different types (`data.total_amount == "100"`: no conversion happens).
 """, """
 when: data.status == "succeded"
 """)
@@ -211,10 +243,37 @@ _code("E303", "identity can be null or absent", """
 `userId`, `anonymousId`, `groupId`, `previousId` and a track's event name
 must be present on every call, or Segment drops it. The value here comes
 from a field the SDK marks as nullable or optional. Give a default with
-`??`, or guard the call with `when: <field> != null`.
+`??`, or guard the call with `when: <field> != null` (a guard narrows the
+type: after it the field counts as present). A nullable field inside a text
+template (`f"sub_{data.subscription_id}"`) or `string()` of one is an error
+too: every event without the field would share one identity.
 """, """
 - track: Refund Issued
   userId: data.customer_id         # optional on this model
+""")
+_code("E304", "a function argument can be null or absent", """
+Only the first argument of a function passes a null or absent value
+through (`to_major(null, "USD")` is null). Any other argument must be
+present: `to_major(data.amount, data.currency)` fails at run time when
+`data.currency` is null, which Refund allows. Guard the call with
+`when: <field> != null`, or give a default with `??`.
+""", """
+events:
+  refund.succeeded:
+    - track: Order Refunded
+      userId: data.customer.customer_id
+      properties:
+        total: to_major(data.amount, data.currency)   # Refund.currency is nullable
+""")
+_code("W304", "value can be null or absent", """
+A value that can be null or absent flows where it does harm without
+failing: into a text template (it renders as empty text, `"paid via "`),
+into `timestamp` (Segment then uses the arrival time), or into `revenue`,
+`total` or `value` (Segment records nothing). Give a default with `??`, or
+guard the call with `when:`. Identity fields get the error E303 instead.
+""", """
+properties:
+  label: f"paid via {data.payment_method}"   # Payment.payment_method is nullable
 """)
 _code("W303", "default never used", """
 The left side of `??` can never be null or absent according to the SDK's
@@ -255,6 +314,110 @@ The call lacks a field Segment requires for it: `groupId` for group,
   userId: data.customer.customer_id
 """)
 
+_code("W410", "a Segment number sent as text", """
+Segment and its destinations read `revenue`, `total`, `value`, `price`,
+`quantity` (and the other E-commerce amounts) as numbers; text such as
+"19.99" is dropped or counted as 0. The usual cause is `fixed(x, 2)`, which
+formats a number as text (Dodo's own Segment template does this). Send the
+number itself: `to_major(amount, currency)` converts Dodo's minor units by
+the currency's ISO 4217 exponent. Keys that name an amount (`amount`,
+`*_amount`, `total_spent`) are checked the same way.
+""", """
+properties:
+  revenue: fixed(data.total_amount / 100, 2)    # -> to_major(data.total_amount, data.currency)
+""")
+_code("W411", "not an ISO 4217 currency code", """
+The `currency` property should be a three-letter upper-case ISO 4217 code;
+Segment assumes USD without a valid one. A Dodo `currency` field already is
+one; a constant such as "usd" or "US$" is not.
+""", """
+properties:
+  currency: '"US$"'                              # write "USD"
+""")
+_code("E412", "an object or list where Segment expects one value", """
+Segment stores this field as a single value (text, number or time):
+`userId`, `timestamp`, a reserved trait such as `email`, a product's
+`price`, or a property whose name says it holds one value (`*_email`,
+`*_id`, `*_name`, `*_amount` ...). An object there is dropped or turned
+into "[object Object]" by destinations. The did-you-mean names the likely
+field of the object. The reverse also counts: `address` and `company`
+traits, and `products`, must be objects or lists.
+""", """
+traits:
+  email: data.customer                           # did you mean data.customer.email?
+""")
+_code("W412", "a Segment field of the wrong scalar type", """
+A reserved trait or field gets a value of another kind than Segment
+defines: a number for `email`, text for `age`, a number for `userId`.
+Segment accepts it, but destinations may drop or mis-type it. Convert it
+with string(x) or number(x), or map the right field.
+""", """
+traits:
+  email: data.total_amount
+""")
+_code("E413", "not an ISO-8601 time", """
+`timestamp` (and the `createdAt` trait) must be an ISO-8601 time such as
+2025-01-01T00:48:46.533Z. A number (epoch seconds or milliseconds), a
+boolean or a constant in another format is rejected or misread by Segment.
+The envelope's `timestamp` and the SDK's datetime fields are ISO-8601.
+""", """
+timestamp: data.total_amount                     # a number, not a time
+""")
+_code("W413", "text not known to be an ISO-8601 time", """
+A time field gets text that the SDK does not type as a datetime, so it may
+not be ISO-8601. Wrap it in iso_time(...), which checks and normalises the
+value, or use a datetime field.
+""", """
+traits:
+  createdAt: data.card_exp_month                 # -> iso_time(...) or a datetime field
+""")
+_code("W420", "event name not \"Object Action\" in Title Case", """
+Segment's naming convention: an object and a past-tense action, each word
+capitalised ("Order Completed", "Subscription Cancelled"). snake_case,
+camelCase or lower-case names make a second, differently spelt event in
+every destination. (One-word names are not flagged: segmap cannot tell an
+object from an action.)
+""", """
+- track: payment_completed                       # -> Payment Completed
+""")
+_code("W421", "event name built from data", """
+The event name depends on the payload (a template or a field). Segment's
+naming guide keeps event names static, with the varying part in a
+property, so that reports group one event. A choice between fixed names,
+`if data.x then "A Done" else "B Done"`, is fine.
+""", """
+- track:
+  event: f"Payment {data.status}"
+""")
+_code("W422", "property keys in more than one casing", """
+A file's property keys (and, separately, its trait keys) should keep one
+casing; destinations treat `order_id` and `orderId` as two fields. The
+casing most keys use wins; the others are flagged with the converted key.
+Segment's guide recommends snake_case property names.
+""", """
+properties:
+  order_id: data.payment_id
+  customerEmail: data.customer.email             # -> customer_email
+""")
+_code("W430", "hard-coded / 100 on a money amount", """
+Dodo sends amounts in the currency's smallest unit: cents for USD, but yen
+for JPY (0 decimals) and fils for KWD (3 decimals). `amount / 100` is
+right only for 2-decimal currencies: 1500 JPY becomes 15, 12.345 KWD
+becomes 123.45. `to_major(amount, currency)` divides by the currency's ISO
+4217 exponent.
+""", """
+properties:
+  revenue: data.total_amount / 100               # -> to_major(data.total_amount, data.currency)
+""")
+_code("W431", "amount converted with another field's currency", """
+A Dodo amount is in the currency of its own model: `settlement_amount`
+and `settlement_tax` are in `settlement_currency`, which differs from
+`currency` under adaptive pricing. Converting with the other currency
+gives a wrong value whenever the two differ in decimals.
+""", """
+revenue: to_major(data.settlement_amount, data.currency)   # -> data.settlement_currency
+""")
+
 # --- E5xx: run time --------------------------------------------------------
 _code("E501", "mapping failed at run time", """
 An expression failed on a particular envelope (for example arithmetic on
@@ -262,4 +425,48 @@ a value that was not a number, or an unknown currency code). The event is
 reported (or quarantined by `segmap serve`) with the mapping location.
 """, """
 amount: to_major(data.amount, data.currency)   # data.amount was "12.00"
+""")
+
+# --- E6xx: the embedded tests (`tests:`, run by `segmap test`) ----------------
+_code("E601", "malformed tests section", """
+The `tests:` section (see docs/authoring.md) has the wrong shape: it must be
+a list of test cases, each a mapping with `name:`, `event:` (or `input:` /
+`input_file:`) and `expect:` (or `expect_error:`), with unique names and
+JSON values.
+""", """
+tests:
+  - name: paid in yen
+    event: payment.succeeded
+    expect_calls: two            # a whole number
+""")
+_code("E602", "unknown event type in a test", """
+A test's `event:` is not one of the Dodo webhook event types, so there is
+no sample envelope to run.
+""", """
+tests:
+  - name: refund
+    event: refund.succeded       # did you mean refund.succeeded?
+    expect: []
+""")
+_code("E603", "test path does not exist on the event", """
+A `set:` or `unset:` path of a test names a field that the event's model
+does not have (or is not a valid dotted path), so the override could never
+apply.
+""", """
+tests:
+  - name: yen
+    event: payment.succeeded
+    set: {data.currency_code: JPY}   # the field is data.currency
+    expect: []
+""")
+_code("E604", "malformed expected call", """
+An entry of a test's `expect:` is not written like a mapping's call: one
+call key (`track: Order Completed`, `identify:` ...) with Segment fields.
+`expect: []` means "no calls".
+""", """
+tests:
+  - name: paid
+    event: payment.succeeded
+    expect:
+      - trak: Order Completed
 """)

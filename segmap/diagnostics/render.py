@@ -1,5 +1,35 @@
 """The one place diagnostics become text: rustc-style for people, a stable
-JSON schema for tools, and GitHub workflow annotations for CI."""
+JSON schema for tools, and GitHub workflow annotations for CI.
+
+Text (``render_text``)::
+
+    error[E203]: `data.customer` (object CustomerLimitedDetails) has no field `customer_idd`
+     --> segmap.yaml:5:29
+      |
+    5 |       userId: data.customer.customer_idd
+      |                             ^^^^^^^^^^^^ unknown field
+      = note: ...
+      = help: did you mean `customer_id`?
+      |
+    5 |       userId: data.customer.customer_id
+      |                             ~~~~~~~~~~~
+      = hint: ...
+
+A suggestion always replaces the text under the caret; for one-line spans
+the fixed line is shown under ``help``. Colour is used only when asked for
+(``colour=True``; `segmap check` does so on a terminal without NO_COLOR).
+
+JSON (``render_json`` / ``json_document``), version 1::
+
+    {"version": 1,
+     "diagnostics": [{"code", "severity": "error"|"warning"|"note", "title", "message",
+                      "file", "line", "column", "end_line", "end_column",   (1-based, end exclusive)
+                      "notes": [str], "suggestion": str|null, "hint": str|null}],
+     "summary": {"errors": int, "warnings": int, "files": int},
+     "coverage": {FILE: {"mapped": int, "total": int, "unmapped": [event type]}}   (only with --coverage)}
+
+Fields are only ever added, never renamed or removed, within a version.
+"""
 from __future__ import annotations
 
 import json
@@ -16,7 +46,22 @@ _COLOURS = {
 }
 _BOLD = "\x1b[1m"
 _BLUE = "\x1b[1;34m"
+_GREEN = "\x1b[1;32m"
 _RESET = "\x1b[0m"
+
+
+def _title(code: str) -> str | None:
+    from segmap.diagnostics.codes import CODES
+
+    info = CODES.get(code)
+    return info.title if info else None
+
+
+def _display_col(src: str, col: int) -> int:
+    """Columns count characters; wide characters (CJK, emoji) take two cells on a terminal."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in src[:max(0, col - 1)]) + 1
 
 
 def render_text(diag: Diagnostic, sources: SourceMap, colour: bool = False) -> str:
@@ -26,29 +71,41 @@ def render_text(diag: Diagnostic, sources: SourceMap, colour: bool = False) -> s
     head = c(_COLOURS[diag.severity], f"{diag.severity.value}[{diag.code}]") + c(_BOLD, f": {diag.message}")
     out = [head]
     span = diag.span
+    src = None
     if span is not None:
-        gutter = " " * len(str(span.end_line if span.end_line else span.line))
+        gutter = " " * len(str(max(span.line, span.end_line or span.line)))
         out.append(f"{gutter}{c(_BLUE, '-->')} {span.file}:{span.line}:{span.col}")
         src = sources.line(span.file, span.line)
         if src is not None:
             src = src.expandtabs(1)
+            start = _display_col(src, span.col)
             if span.end_line == span.line:
-                width = max(1, span.end_col - span.col)
+                width = max(1, _display_col(src, span.end_col) - start)
             else:
-                width = max(1, len(src) - span.col + 1)
-            caret = " " * (span.col - 1) + "^" * width
+                width = max(1, _display_col(src, len(src) + 1) - start)
+            caret = " " * (start - 1) + "^" * width
             if diag.label:
                 caret += " " + diag.label
             out.append(f"{gutter} {c(_BLUE, '|')}")
             out.append(f"{c(_BLUE, str(span.line))} {c(_BLUE, '|')} {src}")
             out.append(f"{gutter} {c(_BLUE, '|')} {c(_COLOURS[diag.severity], caret)}")
+            if span.end_line > span.line:
+                out.append(f"{gutter} {c(_BLUE, '|')} {c(_BLUE, '...')} (to line {span.end_line})")
         pad = gutter + " "
     else:
+        gutter = ""
         pad = " "
     for note in diag.notes:
         out.append(f"{pad}{c(_BLUE, '=')} note: {note}")
     if diag.suggestion:
         out.append(f"{pad}{c(_BLUE, '=')} help: did you mean `{diag.suggestion}`?")
+        if span is not None and src is not None and span.end_line == span.line and "\n" not in diag.suggestion:
+            fixed = src[:span.col - 1] + diag.suggestion + src[span.end_col - 1:]
+            start = _display_col(fixed, span.col)
+            width = max(1, _display_col(fixed, span.col + len(diag.suggestion)) - start)
+            out.append(f"{gutter} {c(_BLUE, '|')}")
+            out.append(f"{c(_BLUE, str(span.line))} {c(_BLUE, '|')} {fixed}")
+            out.append(f"{gutter} {c(_BLUE, '|')} {c(_GREEN, ' ' * (start - 1) + '~' * width)}")
     if diag.hint:
         out.append(f"{pad}{c(_BLUE, '=')} hint: {diag.hint}")
     return "\n".join(out)
@@ -65,9 +122,29 @@ def render_summary(diags: list[Diagnostic]) -> str:
     return ", ".join(parts) if parts else "no problems"
 
 
-def render_json(diags: Iterable[Diagnostic]) -> str:
-    items = [d.to_json() for d in diags]
-    return json.dumps({"version": JSON_SCHEMA_VERSION, "diagnostics": items}, indent=2, ensure_ascii=False)
+def diagnostic_json(d: Diagnostic) -> dict:
+    out = d.to_json()
+    # insert the catalogue title right after the severity (dicts keep insertion order)
+    ordered = {"code": out.pop("code"), "severity": out.pop("severity"), "title": _title(d.code)}
+    ordered.update(out)
+    return ordered
+
+
+def json_document(diags: Iterable[Diagnostic], files: int | None = None, coverage: dict | None = None) -> dict:
+    items = [diagnostic_json(d) for d in diags]
+    doc: dict = {"version": JSON_SCHEMA_VERSION, "diagnostics": items}
+    doc["summary"] = {
+        "errors": sum(1 for d in items if d["severity"] == "error"),
+        "warnings": sum(1 for d in items if d["severity"] == "warning"),
+        "files": files if files is not None else len({d["file"] for d in items if d["file"]}),
+    }
+    if coverage is not None:
+        doc["coverage"] = coverage
+    return doc
+
+
+def render_json(diags: Iterable[Diagnostic], files: int | None = None, coverage: dict | None = None) -> str:
+    return json.dumps(json_document(diags, files, coverage), indent=2, ensure_ascii=False)
 
 
 def _gh_escape(value: str, prop: bool = False) -> str:
@@ -85,10 +162,15 @@ def render_github(diag: Diagnostic) -> str:
         props += [f"file={_gh_escape(s.file, True)}", f"line={s.line}", f"col={s.col}"]
         if s.end_line == s.line:
             props.append(f"endColumn={s.end_col}")
-    props.append(f"title={_gh_escape(diag.code, True)}")
+        else:
+            props.append(f"endLine={s.end_line}")
+    title = _title(diag.code)
+    props.append(f"title={_gh_escape(diag.code + (' ' + title if title else ''), True)}")
     msg = diag.message
     if diag.suggestion:
         msg += f" (did you mean `{diag.suggestion}`?)"
+    for note in diag.notes:
+        msg += f"\nnote: {note}"
     if diag.hint:
         msg += f"\nhint: {diag.hint}"
     return f"::{kind} {','.join(props)}::{_gh_escape(msg)}"

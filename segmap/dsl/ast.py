@@ -143,6 +143,9 @@ class CallSpec:
     when: Expr | None
     span: Span  # the call key's span
     rule_id: str  # "payment.succeeded#0", stable per file, used for origins and messageIds
+    # fields whose value had errors of its own: present for the required-field checks, so that one
+    # mistake is not reported twice
+    broken_fields: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

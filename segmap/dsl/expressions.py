@@ -33,8 +33,18 @@ _TERMINAL_NAMES = {
 
 @lru_cache(maxsize=1)
 def parser() -> Lark:
-    grammar = resources.files("segmap.grammar").joinpath("expr.lark").read_text(encoding="utf-8")
-    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+    # pre-built LALR tables (segmap/grammar/expr_tables.py), falling back to building from expr.lark
+    from segmap.grammar.serialize import load_parser
+
+    return load_parser()
+
+
+@lru_cache(maxsize=4096)
+def _parse_tree(text: str) -> Tree:
+    """Lark's tree for an expression text. Mappings repeat the same expressions across events
+    (`data.customer.customer_id` ...), and the tree depends only on the text, so it is parsed once;
+    spans are applied per occurrence by the transformer."""
+    return parser().parse(text)
 
 
 def _describe_expected(expected) -> str:
@@ -255,7 +265,7 @@ class ExpressionParser:
                                                f"{MAX_EXPR_DEPTH // 2} levels of brackets)", self.span(0, len(text), base)))
             return None
         try:
-            tree = parser().parse(text)
+            tree = _parse_tree(text)
         except UnexpectedInput as exc:
             self.diagnostics.append(self._syntax_error(exc, text, base))
             return None
@@ -314,6 +324,7 @@ class ExpressionParser:
         pos = getattr(exc, "pos_in_stream", None)
         if pos is None:
             pos = len(text)
+        token_end = 0
         if isinstance(exc, UnexpectedCharacters):
             what = f"unexpected character `{text[pos]}`" if pos < len(text) else "unexpected end"
             expected = _describe_expected(exc.allowed or [])
@@ -327,12 +338,14 @@ class ExpressionParser:
                 what = "the expression ends too early"
                 pos = len(text)
             else:
-                what = f"unexpected {_TERMINAL_NAMES.get(tok.type, 'token').split(' ')[-1] if tok.type in ('NAME','NUMBER','STRING') else ''}`{tok}`".replace("name`", "name `").replace("number`", "number `").replace("string`", "string `")
+                kind = {"NAME": "name ", "NUMBER": "number ", "STRING": "string "}.get(tok.type, "")
+                what = f"unexpected {kind}`{tok}`"
                 pos = tok.start_pos
+                token_end = tok.end_pos
             expected = _describe_expected(exc.accepts or exc.expected or [])
         else:  # pragma: no cover
             what, expected = "syntax error", ""
-        end = min(len(text), pos + 1)
+        end = min(len(text), max(pos + 1, token_end))
         sp = self.span(pos, max(end, pos + 1), base) if pos < len(text) else self.span(max(0, len(text) - 1), len(text), base)
         hint = None
         if self.scalar.in_flow and self.scalar.style is None and _bracket_balance(text) != 0:

@@ -7,12 +7,13 @@ at the first. Meaning (events, paths, types) is the checker's job.
 from __future__ import annotations
 
 import difflib
+import re
 
 from segmap.diagnostics.model import Diagnostic, Severity, Span
 from segmap.dsl import ast
-from segmap.dsl.expressions import ExpressionParser
 from segmap.dsl.segment_fields import CALL_FIELDS, NAME_FIELD, RESERVED_FIELDS
-from segmap.dsl.yaml_source import YMap, YNode, YScalar, YSeq, load_yaml
+from segmap.dsl.expressions import ExpressionParser
+from segmap.dsl.yaml_source import YMap, YNode, YScalar, YSeq, load_yaml, yaml_reading
 from segmap.runtime.calls import CALL_TYPES
 
 TOP_LEVEL_KEYS = ("version", "defaults", "events", "tests")
@@ -24,6 +25,19 @@ def _suggest(word: str, options) -> str | None:
     return found[0] if found else None
 
 
+_EXPR_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+
+
+def _expression_disagrees(node: YScalar, reading: tuple) -> bool:
+    """True when a plain scalar YAML types as bool/null/number means something else as an expression."""
+    kind = reading[0]
+    if kind == "bool":
+        return node.value not in ("true", "false")
+    if kind == "null":
+        return node.value != "null"
+    return not _EXPR_NUMBER.fullmatch(node.value)
+
+
 def _kind(node: YNode) -> str:
     return "a mapping" if isinstance(node, YMap) else "a list" if isinstance(node, YSeq) else "text"
 
@@ -32,17 +46,59 @@ class _Loader:
     def __init__(self, file: str):
         self.file = file
         self.diags: list[Diagnostic] = []
+        self.broken: list[str] = []  # names of fields whose value failed, for the call being loaded
 
     def err(self, code: str, message: str, span: Span, **kw) -> None:
         self.diags.append(Diagnostic(code, Severity.ERROR, message, span, **kw))
+
+    def warn(self, code: str, message: str, span: Span, **kw) -> None:
+        self.diags.append(Diagnostic(code, Severity.WARNING, message, span, **kw))
+
+    def yaml_text(self, node: YScalar, what: str, error_for=("bool", "null")) -> bool:
+        """E013/W013 for a plain scalar meant as text that YAML readers type as bool/null/number.
+
+        Returns True when an error was reported.
+        """
+        reading = yaml_reading(node)
+        if reading is None:
+            return False
+        kind, desc, _ = reading
+        quoted = '"' + node.value.replace('"', '\\"') + '"'
+        notes = (f"segmap reads it as the text \"{node.value}\", but YAML readers (editors, linters, other tools) "
+                 f"read it as {desc}",)
+        if kind in error_for:
+            self.err("E013", f"{what} `{node.value}` is {desc} in YAML", node.span, notes=notes,
+                     hint=f"quote it if you mean the text: {quoted}")
+            return True
+        self.warn("W013", f"{what} `{node.value}` is {desc} in YAML", node.span, notes=notes,
+                  hint=f"quote it: {quoted}")
+        return False
 
     # --- values ---------------------------------------------------------
     def value(self, node: YNode) -> ast.Expr | None:
         """A value slot: text is an expression, a YAML mapping/list builds an object/list."""
         if isinstance(node, YScalar):
+            if node.style == "*":  # a refused YAML alias (E002): stand in with a neutral value
+                return ast.Literal("", node.span)
             if node.value == "" and node.style is None:
                 self.err("E102", "missing value", node.span, hint='write an expression, or "" for an empty string')
                 return None
+            reading = yaml_reading(node)
+            if reading is not None and _expression_disagrees(node, reading):
+                kind, desc, val = reading
+                write = {True: "true", False: "false", None: "null"}.get(val) if kind != "number" else (
+                    repr(val) if val is not None else None)
+                hint = f"write `{write}`" if write else None
+                if kind == "bool":
+                    hint = f"expressions write booleans as `{write}`; for the text, write '\"{node.value}\"'"
+                elif kind == "null":
+                    hint = "expressions write null as `null`"
+                elif write:
+                    hint = f"write {write} for the number, or '\"{node.value}\"' for the text"
+                self.err("E013", f"`{node.value}` is {desc} in YAML, and not an expression segmap reads the same way",
+                         node.span, hint=hint,
+                         notes=("values are expressions: `true`, `false`, `null`, decimal numbers, quoted text",))
+                return ast.Literal(val, node.span)
             p = ExpressionParser(node)
             expr = p.parse()
             self.diags.extend(p.diagnostics)
@@ -50,6 +106,7 @@ class _Loader:
         if isinstance(node, YMap):
             entries = []
             for k, v in node.items:
+                self.yaml_text(k, "key", error_for=())
                 val = self.value(v)
                 if val is not None:
                     entries.append(ast.ObjectEntry(k.value, val, k.span))
@@ -79,6 +136,8 @@ class _Loader:
             expr = self.value(val)
             if expr is not None:
                 out.append(ast.FieldSpec(name, expr, key.span))
+            else:
+                self.broken.append(name)
         return out
 
     # --- calls ----------------------------------------------------------
@@ -112,6 +171,7 @@ class _Loader:
                     self.err("E010", f"`{kind}:` takes no name; put its fields below it", head.span,
                              hint=f"for example `- {kind}:` followed by `userId: ...` on the next lines")
                 else:
+                    self.yaml_text(head, "the event name" if kind == "track" else "the name")
                     fields.append(ast.FieldSpec(NAME_FIELD[kind], ast.Literal(head.value, head.span), key.span))
         else:
             self.err("E010", f"`{kind}:` takes a name or a mapping of fields, found a list", head.span)
@@ -125,13 +185,14 @@ class _Loader:
                     when = self.value(v)
             else:
                 rest.append((k, v))
+        self.broken = []
         for f in self.fields(rest, kind, f"a {kind} call"):
             if any(x.name == f.name for x in fields):
                 self.err("E022", f"`{f.name}` is given twice", f.span,
                          notes=(f"`{kind}: <name>` already sets `{f.name}`",))
                 continue
             fields.append(f)
-        return ast.CallSpec(kind, tuple(fields), when, key.span, rule_id)
+        return ast.CallSpec(kind, tuple(fields), when, key.span, rule_id, tuple(self.broken))
 
     # --- file -----------------------------------------------------------
     def mapping(self, root: YNode | None) -> ast.MappingFile | None:
@@ -169,6 +230,8 @@ class _Loader:
         elif isinstance(enode, YMap):
             for key, val in enode.items:
                 pattern = key.value
+                if self.yaml_text(key, "the event type", error_for=("bool", "null")):
+                    continue
                 items = val.items if isinstance(val, YSeq) else (val,) if isinstance(val, YMap) else ()
                 if isinstance(val, YScalar):
                     if val.value == "" and val.style is None:

@@ -8,6 +8,7 @@ resolution takes place — every scalar stays the text the user wrote.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import yaml
@@ -73,17 +74,25 @@ def _span(file: str, start, end) -> Span:
     return Span(file, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
 
 
-def _offsets(text: str, start_index: int, end_index: int, value: str, style: str | None) -> tuple:
+def _offsets(text: str, start_index: int, end_index: int, value: str, style: str | None,
+             start_line: int = 0, start_col: int = 0) -> tuple:
     """Map each character of a scalar's value back to its (line, col).
 
-    Plain one-line scalars map directly. For quoted and block scalars YAML
+    Plain one-line scalars map directly: they get no table at all
+    (``YScalar.pos`` counts from the span). For quoted and block scalars YAML
     removes quotes, escapes, indentation and folds line breaks, so the
     value is aligned greedily against the raw source slice.
     """
+    if style is None and end_index - start_index == len(value) and "\n" not in value \
+            and text.startswith(value, start_index):
+        return ()  # a plain one-line scalar: YScalar.pos counts from the span
     raw = text[start_index:end_index]
-    # line/col of each raw character
-    line = text.count("\n", 0, start_index) + 1
-    col = start_index - (text.rfind("\n", 0, start_index) + 1) + 1
+    # line/col of each raw character (from the parser's mark when given: 0-based)
+    if start_line or start_col:
+        line, col = start_line + 1, start_col + 1
+    else:
+        line = text.count("\n", 0, start_index) + 1
+        col = start_index - (text.rfind("\n", 0, start_index) + 1) + 1
     raw_pos = []
     for ch in raw:
         raw_pos.append((line, col))
@@ -138,7 +147,8 @@ def load_yaml(text: str, file: str) -> tuple[YNode | None, list[Diagnostic]]:
                 diags.append(Diagnostic("E002", Severity.ERROR, f"YAML alias `*{ev.anchor}` is not allowed",
                                         _span(file, ev.start_mark, ev.end_mark),
                                         hint="write the value out, or put shared fields under `defaults:`"))
-                node: YNode = YScalar("", _span(file, ev.start_mark, ev.end_mark), None)
+                # placeholder, style "*": already reported, so later stages stay quiet about it
+                node: YNode = YScalar("", _span(file, ev.start_mark, ev.end_mark), "*")
             elif isinstance(ev, (yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 if ev.anchor is not None:
                     diags.append(Diagnostic("E002", Severity.ERROR, f"YAML anchor `&{ev.anchor}` is not allowed",
@@ -153,7 +163,8 @@ def load_yaml(text: str, file: str) -> tuple[YNode | None, list[Diagnostic]]:
                                             hint="remove the tag; values are read as written"))
                 if isinstance(ev, yaml.ScalarEvent):
                     sp = _span(file, ev.start_mark, ev.end_mark)
-                    offs = _offsets(text, ev.start_mark.index, ev.end_mark.index, ev.value, ev.style)
+                    offs = _offsets(text, ev.start_mark.index, ev.end_mark.index, ev.value, ev.style,
+                                    ev.start_mark.line, ev.start_mark.column)
                     in_flow = bool(stack) and bool(stack[-1][1].flow_style)
                     node = YScalar(ev.value, sp, ev.style or None, offs, in_flow)
                 else:
@@ -194,11 +205,21 @@ def load_yaml(text: str, file: str) -> tuple[YNode | None, list[Diagnostic]]:
                 frame[3] = None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        sp = Span(file, mark.line + 1, mark.column + 1) if mark else Span(file, 1, 1)
         msg = exc.problem or "invalid YAML"
-        if exc.context:
+        notes: tuple[str, ...] = ()
+        if exc.context and "quoted scalar" in exc.context and exc.context_mark is not None:
+            # an unclosed quote: the parser notices at the end of the file; point at the quote
+            start = exc.context_mark
+            if mark is not None and mark.line != start.line:
+                notes = (f"the parser reached line {mark.line + 1} still inside the quoted text",)
+            mark = start
+            msg = "this quoted text is never closed" if "end of stream" in msg else f"{msg} (in quoted text)"
+        elif exc.context:
             msg = f"{msg} ({exc.context})"
-        diags.append(Diagnostic("E001", Severity.ERROR, f"YAML syntax error: {msg}", sp))
+            if exc.context_mark is not None and mark is not None and exc.context_mark.line != mark.line:
+                notes = (f"{exc.context} that starts at line {exc.context_mark.line + 1}",)
+        sp = Span(file, mark.line + 1, mark.column + 1) if mark else Span(file, 1, 1)
+        diags.append(Diagnostic("E001", Severity.ERROR, f"YAML syntax error: {msg}", sp, notes=notes))
         return None, diags
     except yaml.YAMLError as exc:  # reader errors (bad characters) and the like
         mark = getattr(exc, "problem_mark", None)
@@ -206,3 +227,77 @@ def load_yaml(text: str, file: str) -> tuple[YNode | None, list[Diagnostic]]:
         diags.append(Diagnostic("E001", Severity.ERROR, f"YAML error: {exc}", sp))
         return None, diags
     return root, diags
+
+
+# --- YAML meaning: plain scalars that other YAML readers would not read as text ----
+#
+# segmap keeps every scalar as the text written, but YAML 1.1 readers (PyYAML,
+# many CI tools) and YAML 1.2 readers (editors' language servers, JSON Schema
+# validation) resolve some plain scalars to booleans, null or numbers. Where
+# a mapping means a name or text, such a scalar is ambiguous: `on:` is the key
+# True to those tools, `track: no` an event named False, `012` the number 10.
+
+# (YAML 1.1 also lists y/n, but PyYAML and most readers do not apply it; neither do we)
+_YAML_BOOLS = {w: w.lower() in ("yes", "true", "on")
+               for base in ("yes", "no", "true", "false", "on", "off")
+               for w in (base, base.capitalize(), base.upper())}
+_YAML_NULLS = ("~", "null", "Null", "NULL")
+_RE_INT = re.compile(r"[-+]?(?:0|[1-9][0-9_]*)")
+_RE_OCT11 = re.compile(r"[-+]?0[0-7_]+")
+_RE_OCT12 = re.compile(r"0o[0-7]+")
+_RE_HEX = re.compile(r"[-+]?0x[0-9a-fA-F_]+")
+_RE_BIN = re.compile(r"[-+]?0b[01_]+")
+_RE_FLOAT = re.compile(
+    r"[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+")
+_RE_SEXA = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
+_RE_SPECIAL = re.compile(r"[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)")
+
+
+def yaml_reading(node: YNode) -> tuple[str, str, object] | None:
+    """How YAML 1.1/1.2 readers would type a plain scalar that segmap reads as text.
+
+    Returns ``(kind, description, value)`` -- kind is "bool", "null" or
+    "number" -- or None when every reader agrees it is text (quoted scalars,
+    block scalars, ordinary words).
+    """
+    if not isinstance(node, YScalar) or node.style is not None:
+        return None
+    v = node.value
+    if v in _YAML_BOOLS:
+        b = _YAML_BOOLS[v]
+        return "bool", f"the boolean {'true' if b else 'false'}", b
+    if v in _YAML_NULLS:
+        return "null", "null", None
+    if not v or not (v[0].isdigit() or v[0] in "+-."):
+        return None
+    try:
+        if _RE_OCT11.fullmatch(v) and v.strip("+-").replace("_", "") != "0":
+            n = int(v.replace("_", ""), 8)
+            return "number", f"the octal number {n} (YAML 1.1)", n
+        if _RE_OCT12.fullmatch(v):
+            n = int(v[2:], 8)
+            return "number", f"the octal number {n}", n
+        if _RE_HEX.fullmatch(v):
+            n = int(v.replace("_", ""), 16)
+            return "number", f"the number {n}", n
+        if _RE_BIN.fullmatch(v):
+            n = int(v.replace("_", ""), 2)
+            return "number", f"the number {n} (YAML 1.1)", n
+        if _RE_INT.fullmatch(v):
+            n = int(v.replace("_", ""))
+            return "number", f"the number {n}", n
+        if _RE_SEXA.fullmatch(v):
+            sign = -1 if v.startswith("-") else 1
+            total = 0.0
+            for part in v.lstrip("+-").replace("_", "").split(":"):
+                total = total * 60 + float(part)
+            n = sign * (int(total) if total.is_integer() else total)
+            return "number", f"the number {n} (YAML 1.1 base 60)", n
+        if _RE_FLOAT.fullmatch(v) and any(ch.isdigit() for ch in v):
+            n = float(v.replace("_", ""))
+            return "number", f"the number {n!r}", n
+        if _RE_SPECIAL.fullmatch(v):
+            return "number", f"the number {v.lower().lstrip('+')}", None
+    except (ValueError, OverflowError):  # pragma: no cover - the patterns only admit valid numbers
+        return None
+    return None

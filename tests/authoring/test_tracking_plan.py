@@ -211,8 +211,6 @@ def test_absent_list_items_are_sent_as_null():
     assert _plan_accepts(text, env) == []
 
 
-@pytest.mark.xfail(strict=True, reason="core checker: map() drops 'may be absent' from its body's type, "
-                   "but the generated code turns an absent item into null")
 def test_absent_map_items_are_sent_as_null():
     env = sample_envelope("payment.succeeded")
     env["data"]["metadata"] = {}

@@ -1,0 +1,168 @@
+"""Benchmark: cold `segmap check` against `tsc --noEmit` on the same mapping.
+
+Workload: bench/all_events.yaml maps all 48 Dodo Payments webhook event types
+to Segment calls; bench/ts/handler.ts is the same mapping as one TypeScript
+handler typed with the Dodo Node SDK (`UnwrapWebhookEvent`) and Segment's
+`TrackParams`/`IdentifyParams`, compiled with `strict`.
+
+Every run is a fresh process (what a pre-commit hook or CI step pays). The
+tools run round-robin, so load changes on the machine hit all of them alike,
+after one discarded warm-up run each (OS file cache; Python writes its .pyc
+files then, as `pip install` would have). Reported: median/min/max wall time,
+peak RSS, and each tool's median relative to segmap's, all from this run.
+
+Setup once (the TypeScript side; node_modules is git-ignored)::
+
+    npm --prefix bench/ts ci        # typescript 7 (Go), @typescript/native-preview (tsgo), typescript 5.9, SDKs
+
+Run::
+
+    python bench/bench_check.py [--runs 9] [--json]
+
+This is a benchmark, not a test: nothing here is asserted except that every
+tool accepts the workload (a failing check would make the timing meaningless).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+TS = HERE / "ts"
+MAPPING = HERE / "all_events.yaml"
+TARGET_MS = 150.0
+
+
+def _python_env() -> dict:
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed package has its .pyc files
+    env["NO_COLOR"] = "1"
+    return env
+
+
+def tools(skip_lib_check: bool) -> list[tuple[str, list[str], dict | None]]:
+    out: list[tuple[str, list[str], dict | None]] = [
+        ("segmap check", [sys.executable, "-m", "segmap", "check", str(MAPPING)], _python_env()),
+    ]
+    bins = TS / "node_modules" / ".bin"
+    node = shutil.which("node")
+    cfg = ["-p", str(TS / "tsconfig.json")]
+    variants = [("", [])] + ([(" --skipLibCheck", ["--skipLibCheck"])] if skip_lib_check else [])
+    for suffix, extra in variants:
+        if (bins / "tsc").exists():
+            out.append((f"tsc 7 (Go, npm `typescript`){suffix}", [str(bins / "tsc"), *cfg, *extra], None))
+        if (bins / "tsgo").exists():
+            out.append((f"tsgo (@typescript/native-preview){suffix}", [str(bins / "tsgo"), *cfg, *extra], None))
+        ts5 = TS / "node_modules" / "typescript5" / "bin" / "tsc"
+        if ts5.exists() and node:
+            out.append((f"tsc 5.9 (JavaScript){suffix}", [node, str(ts5), *cfg, *extra], None))
+    return out
+
+
+def run_once(cmd: list[str], env: dict | None) -> tuple[float, int, int, str]:
+    """(wall seconds, peak RSS KiB, exit status, output) of one fresh process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+    out = proc.stdout.read() if proc.stdout else b""
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return wall, usage.ru_maxrss, proc.returncode, out.decode("utf-8", "replace")
+
+
+def segmap_breakdown(env: dict) -> dict:
+    """Where segmap's time goes inside one process: interpreter start, imports, the check itself."""
+    code = (
+        "import time; t0 = time.perf_counter()\n"
+        "from segmap.cli.main import build_parser; import segmap.compiler.api as api\n"
+        "import segmap.dsl.loader, segmap.compiler.checker, segmap.compiler.functions, segmap.dsl.expressions as e\n"
+        "e.parser()\n"
+        "t1 = time.perf_counter()\n"
+        f"text = open({str(MAPPING)!r}).read(); r = api.check_source(text, 'all_events.yaml')\n"
+        "t2 = time.perf_counter()\n"
+        "r = api.check_source(text, 'all_events.yaml'); t3 = time.perf_counter()\n"
+        "print((t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3, len(r.plan.calls))\n"
+    )
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, check=True)
+    total = (time.perf_counter() - start) * 1e3
+    imports, first, warm, events = out.stdout.split()
+    bare = min(run_once([sys.executable, "-c", "pass"], env)[0] for _ in range(5)) * 1e3
+    return {"interpreter_start_ms": bare, "imports_ms": float(imports), "check_first_ms": float(first),
+            "check_warm_ms": float(warm), "events": int(events), "process_ms": total}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=9, help="timed runs per tool (default 9)")
+    ap.add_argument("--no-skip-lib-check", action="store_true", help="do not also time tsc --skipLibCheck")
+    ap.add_argument("--json", action="store_true", help="print the results as JSON too")
+    args = ap.parse_args()
+
+    todo = tools(not args.no_skip_lib_check)
+    if len(todo) == 1:
+        print("note: no TypeScript compilers found; run `npm --prefix bench/ts ci` for the comparison\n")
+    # warm-up (discarded) and sanity: every tool must accept the workload
+    for name, cmd, env in todo:
+        _, _, code, out = run_once(cmd, env)
+        if code != 0:
+            print(f"{name} failed on the workload (exit {code}):\n{out}")
+            return 1
+    samples: dict[str, list[tuple[float, int]]] = {name: [] for name, _, _ in todo}
+    for _ in range(args.runs):
+        for name, cmd, env in todo:
+            wall, rss, _, _ = run_once(cmd, env)
+            samples[name].append((wall * 1e3, rss))
+
+    base = statistics.median(w for w, _ in samples["segmap check"])
+    rows = []
+    for name, _, _ in todo:
+        walls = [w for w, _ in samples[name]]
+        med = statistics.median(walls)
+        rows.append({"tool": name, "median_ms": med, "min_ms": min(walls), "max_ms": max(walls),
+                     "rss_mb": max(r for _, r in samples[name]) / 1024, "vs_segmap": med / base})
+    breakdown = segmap_breakdown(_python_env())
+
+    try:
+        load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:  # pragma: no cover
+        load = "?"
+    print(f"workload: {MAPPING.relative_to(ROOT)} ({breakdown['events']} event types) vs "
+          f"{(TS / 'handler.ts').relative_to(ROOT)}, {args.runs} cold runs each after a warm-up")
+    print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, load average {load}; "
+          f"Python {platform.python_version()}, node {_node_version()}\n")
+    width = max(len(r["tool"]) for r in rows)
+    print(f"| {'tool':<{width}} | {'median':>7} | {'min':>7} | {'max':>7} | {'peak RSS':>8} | {'vs segmap':>9} |")
+    print(f"|{'-' * (width + 2)}|{'-' * 8}:|{'-' * 8}:|{'-' * 8}:|{'-' * 9}:|{'-' * 10}:|")
+    for r in rows:
+        print(f"| {r['tool']:<{width}} | {r['median_ms']:>5.0f}ms | {r['min_ms']:>5.0f}ms | {r['max_ms']:>5.0f}ms "
+              f"| {r['rss_mb']:>6.0f}MB | {r['vs_segmap']:>8.1f}x |")
+    print()
+    print(f"segmap in one process: interpreter start {breakdown['interpreter_start_ms']:.0f} ms (python -c pass), "
+          f"imports {breakdown['imports_ms']:.0f} ms, first check {breakdown['check_first_ms']:.0f} ms, "
+          f"warm check {breakdown['check_warm_ms']:.0f} ms")
+    verdict = "meets" if base < TARGET_MS else "MISSES"
+    print(f"segmap check median {base:.0f} ms {verdict} the {TARGET_MS:.0f} ms target")
+    if args.json:
+        print(json.dumps({"rows": rows, "segmap_breakdown": breakdown, "target_ms": TARGET_MS, "load": load}, indent=2))
+    return 0
+
+
+def _node_version() -> str:
+    node = shutil.which("node")
+    if not node:
+        return "-"
+    return subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
