@@ -1,0 +1,637 @@
+"""Checked plan -> one Svix ``function handler(webhook)`` in plain ES2019.
+
+The second generator over the same checked :class:`~segmap.compiler.checker.Plan`
+and AST as :mod:`segmap.compiler.pygen` ("one AST, many generators"): it never
+looks at Python output. Each construct is emitted with the same evaluation
+order, the same MISSING (= ``undefined``) rules and the same run-time checks
+as pygen, and every value operation goes through the ``__sm_`` twin of the
+Python helper (``segmap/compiler/js_runtime.js``), tree-shaken to the helpers
+the mapping uses. tests/js runs both targets on the same envelopes and
+requires identical calls, or a failure at the same mapping location. pygen
+may fold, share and inline for speed; this generator stays literal (the
+dashboard runs it once per webhook, and its size limit matters more), and
+the differential tests are what keep the two equal.
+
+Why this shape:
+
+- Everything lives inside ``handler``: the dashboard stores one script and
+  calls ``handler``; nothing leaks into its global scope.
+- User text (event names, keys, string constants, file and path names) is
+  only ever a JSON string literal with every non-ASCII character, ``<``,
+  ``>`` and ``&`` escaped (so U+2028/U+2029 and ``</script>`` are inert and
+  the file is pure ASCII); identifiers are generated; comments are ours.
+  ``__proto__`` as an object key is written as a computed key, which makes
+  an own property instead of setting the prototype.
+- A run-time failure is re-thrown as an Error named
+  ``MappingRuntimeError`` whose message starts with the mapping position
+  (``file:line:col``) of the failing sub-expression, the same position
+  Python's ``MappingRuntimeError.location`` gives: each statement that can
+  fail first stores its location index in ``L``.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+from segmap.compiler.checker import Plan, PlannedCall, path_text
+from segmap.diagnostics.model import Span
+from segmap.dsl import ast
+from segmap.dsl.segment_fields import OBJECT_FIELDS
+
+ENVELOPE_ROOTS = ("business_id", "type", "timestamp", "data")
+
+#: The dashboard refuses transformation code longer than this (characters).
+MAX_CODE_CHARS = 51_200
+MIN_CODE_CHARS = 10
+
+#: Segment HTTP API bases (Segment's regional endpoints), each ending in ``/v1/``.
+REGION_HOSTS = {
+    "us": "https://api.segment.io/v1/",
+    "eu": "https://events.eu1.segmentapis.com/v1/",
+}
+
+_HOST_RE = re.compile(r"https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~\-/]*)?")
+
+
+class JsExportError(Exception):
+    """The mapping is valid but cannot be exported (too large, or not expressible in JS).
+
+    ``span`` points at the mapping construct responsible, when there is one.
+    """
+
+    def __init__(self, message: str, span: Span | None = None):
+        super().__init__(f"{span}: {message}" if span else message)
+        self.message = message
+        self.span = span
+
+
+def base_url(region: str = "us", host: str | None = None) -> str:
+    """The URL prefix calls are appended to: a region's host, or ``host`` + ``/v1/``.
+
+    ``host`` may be given with or without the ``/v1`` suffix (server SDKs take
+    it without, raw HTTP needs it); anything but a plain http(s) URL is refused.
+    """
+    if host is None:
+        if region not in REGION_HOSTS:
+            raise ValueError(f"unknown region {region!r}; use one of {', '.join(REGION_HOSTS)}")
+        return REGION_HOSTS[region]
+    if not _HOST_RE.fullmatch(host):
+        raise ValueError(f"--host must be an http(s) URL without query or fragment, got {host!r}")
+    h = host.rstrip("/")
+    return h + "/" if h.endswith("/v1") else h + "/v1/"
+
+
+# --- literals -----------------------------------------------------------------
+
+_UNSAFE_ASCII = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"}
+
+
+def js_string(s: str) -> str:
+    """A JS string literal for any Python str (lone surrogates included), pure ASCII."""
+    out = json.dumps(s, ensure_ascii=True)
+    for ch, esc in _UNSAFE_ASCII.items():
+        out = out.replace(ch, esc)
+    return out
+
+
+def js_key(key: str) -> str:
+    """An object-literal key; ``__proto__`` must be computed to become an own member."""
+    return "[" + js_string(key) + "]" if key == "__proto__" else js_string(key)
+
+
+def js_lit(value, span: Span | None = None) -> str:
+    """A JS literal for a JSON scalar of the mapping; refuses what JS would change."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, str):
+        return js_string(value)
+    if isinstance(value, int):
+        try:
+            exact = float(value) == value
+        except OverflowError:
+            exact = False
+        if not exact:
+            raise JsExportError(f"the number {value} cannot be represented exactly in JavaScript "
+                                "(integers beyond 2^53 are rounded)", span)
+        return str(value)
+    if isinstance(value, float):
+        if value - value != 0.0:
+            raise JsExportError("the number is not finite (too large for a double)", span)
+        return repr(value)
+    raise TypeError(f"not a literal: {type(value).__name__}")
+
+
+# --- one event function ---------------------------------------------------------
+
+def _static_path(expr: ast.Expr) -> tuple[str, tuple] | None:
+    """(root name, keys) for a chain of names, fields and constant integer indexes (as in pygen)."""
+    keys: list = []
+    while True:
+        if isinstance(expr, ast.Field):
+            keys.append(expr.name)
+            expr = expr.obj
+        elif isinstance(expr, ast.Index) and isinstance(expr.index, ast.Literal) and type(expr.index.value) is int:
+            keys.append(expr.index.value)
+            expr = expr.obj
+        elif isinstance(expr, ast.Name):
+            return expr.name, tuple(reversed(keys))
+        else:
+            return None
+
+
+def _depends_on_type(calls: tuple[PlannedCall, ...]) -> bool:
+    """The events of a glob rule share one function unless it reads `type`."""
+    for pc in calls:
+        for e in [f.value for f in pc.fields] + ([pc.spec.when] if pc.spec.when else []):
+            if any(isinstance(n, ast.Name) and n.name == "type" for n in ast.walk(e)):
+                return True
+    return False
+
+
+class _Out:
+    """Indented lines; ``at`` is a location index stored in ``L`` before the line runs."""
+
+    def __init__(self, indent: int):
+        self.lines: list[str] = []
+        self.indent = indent
+
+    def emit(self, code: str, at: int | None = None) -> None:
+        self.lines.append("  " * self.indent + (f"L = {at}; " if at is not None else "") + code)
+
+    def open(self, head: str, at: int | None = None) -> None:
+        self.emit(head + " {", at)
+        self.indent += 1
+
+    def close(self, tail: str = "}") -> None:
+        self.indent -= 1
+        self.emit(tail)
+
+
+class _FunctionGen:
+    """One JS function ``eN(env)`` returning ``[[kind, body], ...]``, mirroring pygen._FunctionGen."""
+
+    def __init__(self, fn_name: str, calls: tuple[PlannedCall, ...], gen: "_ModuleGen"):
+        self.fn_name = fn_name
+        self.calls = calls
+        self.gen = gen
+        self.out = _Out(2)
+        self.vars: list[str] = []
+        self.paths: dict[tuple, str] = {}
+        self.lambda_vars: list[dict[str, str]] = []
+
+    def new(self, prefix: str = "t") -> str:
+        name = f"{prefix}{len(self.vars) + 1}"
+        self.vars.append(name)
+        return name
+
+    def at(self, span: Span) -> int:
+        return self.gen.location(span)
+
+    def use(self, *names: str) -> None:
+        self.gen.helpers.update(names)
+
+    # --- paths --------------------------------------------------------------
+    def _collect_paths(self) -> None:
+        def visit(expr, bound: frozenset):
+            if isinstance(expr, ast.Lambda):
+                visit(expr.body, bound | {expr.param})
+                return
+            sp = _static_path(expr)
+            if sp is not None and sp[0] in ENVELOPE_ROOTS and sp[0] not in bound:
+                root, keys = sp
+                for i in range(len(keys) + 1):
+                    key = (root,) + keys[:i]
+                    if key not in self.paths:
+                        self.paths[key] = self.new("p")
+                return
+            for ch in ast.children(expr):
+                visit(ch, bound)
+
+        for pc in self.calls:
+            if pc.spec.when is not None:
+                visit(pc.spec.when, frozenset())
+            for f in pc.fields:
+                visit(f.value, frozenset())
+
+    def _emit_paths(self) -> None:
+        if self.paths:
+            self.use("__sm_index")
+        for key, var in sorted(self.paths.items(), key=lambda kv: len(kv[0])):
+            parent = "env" if len(key) == 1 else self.paths[key[:-1]]
+            self.out.emit(f"{var} = __sm_index({parent}, {js_lit(key[-1])});")
+
+    # --- expressions ----------------------------------------------------------
+    def expr(self, e: ast.Expr) -> str:
+        """A JS name or literal holding the value of ``e``, after emitting what computes it."""
+        sp = _static_path(e)
+        if sp is not None:
+            root, keys = sp
+            for scope in reversed(self.lambda_vars):
+                if root in scope:
+                    cur = scope[root]
+                    for k in keys:
+                        self.use("__sm_index")
+                        t = self.new()
+                        self.out.emit(f"{t} = __sm_index({cur}, {js_lit(k, e.span)});")
+                        cur = t
+                    return cur
+            if (root,) + keys in self.paths:
+                return self.paths[(root,) + keys]
+        return getattr(self, "_" + type(e).__name__)(e)
+
+    def _assign(self, code: str, at: int | None = None) -> str:
+        t = self.new()
+        self.out.emit(f"{t} = {code};", at)
+        return t
+
+    def _helper(self, name: str, args: list[str], span: Span) -> str:
+        self.use(name)
+        return self._assign(f"{name}({', '.join(args)})", self.at(span))
+
+    def _Literal(self, e: ast.Literal) -> str:
+        return js_lit(e.value, e.span)
+
+    def _Name(self, e: ast.Name) -> str:  # pragma: no cover - the checker rejects unknown names
+        return "undefined"
+
+    def _Field(self, e: ast.Field) -> str:
+        obj = self.expr(e.obj)
+        self.use("__sm_index")
+        return self._assign(f"__sm_index({obj}, {js_lit(e.name)})")
+
+    def _Index(self, e: ast.Index) -> str:
+        obj = self.expr(e.obj)
+        idx = self.expr(e.index)
+        self.use("__sm_index")
+        return self._assign(f"__sm_index({obj}, {idx})")
+
+    def _Unary(self, e: ast.Unary) -> str:
+        from segmap.compiler.functions import UNARY_OPERATORS
+
+        v = self.expr(e.operand)
+        if e.op == "not":
+            return self._assign(f"!{self._truth(v)}", self.at(e.span))
+        return self._helper(UNARY_OPERATORS[e.op].js, [v], e.span)
+
+    def _truth(self, v: str) -> str:
+        """``__sm_truth(v)``; the caller stores the location (it differs per construct, as in pygen)."""
+        from segmap.compiler.functions import INTERNAL
+
+        name = INTERNAL["truth"].js
+        self.use(name)
+        return f"{name}({v})"
+
+    def _Binary(self, e: ast.Binary) -> str:
+        from segmap.compiler.functions import OPERATORS
+
+        op = e.op
+        o = self.out
+        if op == "??":
+            left = self.expr(e.left)
+            t = self._assign(left)
+            o.open(f"if ({t} === undefined || {t} === null)")
+            right = self.expr(e.right)
+            o.emit(f"{t} = {right};")
+            o.close()
+            return t
+        if op in ("and", "or"):
+            t = self.new()
+            left = self.expr(e.left)
+            o.emit(f"{t} = {self._truth(left)};", self.at(e.left.span))
+            o.open(f"if ({'' if op == 'and' else '!'}{t})")
+            right = self.expr(e.right)
+            o.emit(f"{t} = {self._truth(right)};", self.at(e.right.span))
+            o.close()
+            return t
+        left = self.expr(e.left)
+        right = self.expr(e.right)
+        if op in ("==", "!="):
+            for a, be in ((left, e.right), (right, e.left)):
+                if isinstance(be, ast.Literal) and isinstance(be.value, str):
+                    b = js_lit(be.value)
+                    return self._assign(f"({a} {'===' if op == '==' else '!=='} {b})")
+                if isinstance(be, ast.Literal) and be.value is None:
+                    if op == "==":
+                        return self._assign(f"({a} === null || {a} === undefined)")
+                    return self._assign(f"({a} !== null && {a} !== undefined)")
+            name = OPERATORS["=="].js
+            self.use(name)
+            return self._assign(f"{'' if op == '==' else '!'}{name}({left}, {right})")
+        return self._helper(OPERATORS[op].js, [left, right], e.span)
+
+    def _Cond(self, e: ast.Cond) -> str:
+        o = self.out
+        t = self.new()
+        test = self.expr(e.test)
+        o.open(f"if ({self._truth(test)})", self.at(e.test.span))
+        then = self.expr(e.then)
+        o.emit(f"{t} = {then};")
+        o.close("} else {")
+        o.indent += 1
+        orelse = self.expr(e.orelse)
+        o.emit(f"{t} = {orelse};")
+        o.close()
+        return t
+
+    def _Template(self, e: ast.Template) -> str:
+        from segmap.compiler.functions import INTERNAL
+
+        parts = []
+        for p in e.parts:
+            if isinstance(p, str):
+                parts.append(js_lit(p))
+            else:
+                v = self.expr(p)
+                parts.append(self._helper(INTERNAL["template_part"].js, [v], p.span))
+        return self._assign(" + ".join(parts))
+
+    def _ObjectLit(self, e: ast.ObjectLit) -> str:
+        values = [(entry, self.expr(entry.value)) for entry in e.entries]
+        t = self._assign("{" + ", ".join(f"{js_key(entry.key)}: {v}" for entry, v in values) + "}")
+        for entry, v in values:
+            if not isinstance(entry.value, ast.Literal):
+                self.out.emit(f"if ({v} === undefined) delete {t}[{js_lit(entry.key)}];")
+        return t
+
+    def _ListLit(self, e: ast.ListLit) -> str:
+        items = []
+        for item in e.items:
+            v = self.expr(item)
+            items.append(v if isinstance(item, ast.Literal) else f"({v} === undefined ? null : {v})")
+        return self._assign("[" + ", ".join(items) + "]")
+
+    def _Lambda(self, e: ast.Lambda) -> str:  # pragma: no cover - rejected by the checker
+        raise JsExportError("`x => ...` outside map()", e.span)
+
+    def _Call(self, e: ast.Call) -> str:
+        from segmap.compiler.functions import FUNCTIONS, js_runtime_blocks
+
+        if e.func == "map":
+            return self._map(e)
+        spec = FUNCTIONS.get(e.func)
+        if spec is None or spec.js not in js_runtime_blocks():
+            raise JsExportError(f"function `{e.func}` has no JavaScript implementation", e.name_span)
+        args = [self.expr(a) for a in e.args]
+        return self._helper(spec.js, args, e.span)
+
+    def _map(self, e: ast.Call) -> str:
+        seq_expr, lam = e.args
+        o = self.out
+        seq = self.expr(seq_expr)
+        t = self._assign(seq)
+        acc, i, item = self.new(), self.new("i"), self.new("l")
+        o.open(f"if (Array.isArray({t}))")
+        o.emit(f"{acc} = [];")
+        o.open(f"for ({i} = 0; {i} < {t}.length; {i}++)")
+        o.emit(f"{item} = {t}[{i}];")
+        self.lambda_vars.append({lam.param: item})
+        body = self.expr(lam.body)
+        self.lambda_vars.pop()
+        o.emit(f"{acc}.push({body} === undefined ? null : {body});")
+        o.close()
+        o.emit(f"{t} = {acc};")
+        o.close(f"}} else if ({t} !== undefined && {t} !== null) {{")
+        o.indent += 1
+        self.use("__sm_fail", "__sm_type")
+        o.emit(f'__sm_fail("map() needs a list, got " + __sm_type({t}));', self.at(seq_expr.span))
+        o.close()
+        return t
+
+    # --- calls ------------------------------------------------------------------
+    def generate(self) -> list[str]:
+        self._collect_paths()
+        self._emit_paths()
+        for pc in self.calls:
+            self._call(pc)
+        head = [f"  function {self.fn_name}(env) {{", "    var calls = [];"]
+        if self.vars:
+            head.append("    var " + ", ".join(self.vars) + ";")
+        return head + self.out.lines + ["    return calls;", "  }"]
+
+    def _call(self, pc: PlannedCall) -> None:
+        o = self.out
+        spec = pc.spec
+        guarded = spec.when is not None
+        if guarded:
+            w = self.expr(spec.when)
+            o.open(f"if ({self._truth(w)})", self.at(spec.when.span))
+        values = []
+        for f in pc.fields:
+            v = self.expr(f.value)
+            if f.name in OBJECT_FIELDS and not isinstance(f.value, ast.ObjectLit):
+                self.use("__sm_fail", "__sm_type")
+                o.open(f'if ({v} !== undefined && {v} !== null && (typeof {v} !== "object" || Array.isArray({v})))')
+                o.emit(f"__sm_fail({js_lit(f.name + ' must be an object, got ')} + __sm_type({v}));",
+                       self.at(f.value.span))
+                o.close()
+            values.append((f, v))
+        body = self._assign("{" + ", ".join(f"{js_key(f.name)}: {v}" for f, v in values) + "}")
+        for f, v in values:
+            if not isinstance(f.value, (ast.Literal, ast.ObjectLit)):
+                o.emit(f"if ({v} === undefined) delete {body}[{js_lit(f.name)}];")
+        self._requirements(pc, values)
+        o.emit(f"calls.push([{js_lit(spec.kind)}, {body}]);")
+        if guarded:
+            o.close()
+
+    def _requirements(self, pc: PlannedCall, values) -> None:
+        """Fail loudly rather than send Segment a call it will drop (as pygen does)."""
+        by_name = {f.name: (f, v) for f, v in values}
+        spec = pc.spec
+        required = [("previousId",), ("userId",)] if spec.kind == "alias" else [("userId", "anonymousId")]
+        if spec.kind == "track":
+            required.append(("event",))
+        if spec.kind == "group":
+            required.append(("groupId",))
+        for alternatives in required:
+            present = [by_name[n] for n in alternatives if n in by_name]
+            if not present or all(isinstance(f.value, ast.Literal) and f.value.value is not None for f, _ in present):
+                continue
+            tests = [f"{v} === undefined || {v} === null" for _, v in present]
+            cond = tests[0] if len(tests) == 1 else " && ".join(f"({t})" for t in tests)
+            names = " or ".join(alternatives)
+            srcs = ", ".join(path_text(f.value) or "the expression" for f, _ in present)
+            self.use("__sm_fail")
+            self.out.open(f"if ({cond})")
+            self.out.emit(f"__sm_fail({js_lit(f'{spec.kind} call has no {names}: {srcs} was null or absent')});",
+                          self.at(present[0][0].value.span))
+            self.out.close()
+
+
+# --- the handler ------------------------------------------------------------------
+
+_HEADER = """\
+// Generated by segmap {version} (`segmap export js`). Do not edit: change the
+// mapping file and export again. A Svix transformation for Dodo Payments
+// webhooks: mapped events become Segment HTTP API calls (one call: its own
+// endpoint; several: /v1/batch); every other event is cancelled, not forwarded.
+// A mapping failure throws an Error whose message starts with file:line:col."""
+
+_DISPATCH = """\
+  var fn = Object.prototype.hasOwnProperty.call(EVENTS, webhook.eventType) ? EVENTS[webhook.eventType] : undefined;
+  if (fn === undefined) {
+    webhook.cancel = true;
+    return webhook;
+  }
+  var env = webhook.payload, calls;
+  L = 0;
+  try {
+    if (env === null || typeof env !== "object" || Array.isArray(env)) {
+      __sm_fail("an envelope must be a JSON object, got " + __sm_type(env));
+    }
+    calls = fn(env);
+  } catch (err) {
+    var mapping = err !== null && typeof err === "object" && err.name === "MappingRuntimeError";
+    var where = L === 0 ? FILE : FILE + ":" + LOCS[L];
+    var located = new Error(where + ": " + (mapping ? err.message : "internal error in generated code: " + String(err)));
+    located.name = "MappingRuntimeError";
+    located.location = where;
+    throw located;
+  }
+  if (calls.length === 0) {
+    webhook.cancel = true;
+    return webhook;
+  }
+  webhook.method = "POST";
+  if (calls.length === 1) {
+    webhook.url = HOST + calls[0][0];
+    webhook.payload = calls[0][1];
+    return webhook;
+  }
+  var batch = [];
+  for (var i = 0; i < calls.length; i++) {
+    var item = {type: calls[i][0]}, body = calls[i][1], keys = Object.keys(body);
+    for (var j = 0; j < keys.length; j++) item[keys[j]] = body[keys[j]];
+    batch.push(item);
+  }
+  webhook.url = HOST + "batch";
+  webhook.payload = {batch: batch};
+  return webhook;
+}
+"""
+
+
+def compact(source: str, version: str) -> str:
+    """The same script without comments and indentation, for big mappings.
+
+    Safe on our output only: no string or regex literal spans lines, and
+    user text never starts a line (it is always inside a string literal).
+    """
+    out = [ln.strip() for ln in source.split("\n")]
+    head = (f"// Generated by segmap {version} (`segmap export js`), compacted to fit the code limit. "
+            "Do not edit: change the mapping file and export again.")
+    return "\n".join([head] + [ln for ln in out if ln and not ln.startswith("//")]) + "\n"
+
+
+class _ModuleGen:
+    def __init__(self, plan: Plan, file: str):
+        self.plan = plan
+        self.file = file
+        self.helpers: set[str] = {"__sm_fail", "__sm_type"}
+        self.locs: dict[str, int] = {file: 0}  # "file:line:col" -> index; 0 is the file itself
+
+    def location(self, span: Span) -> int:
+        if span.file != self.file:  # pragma: no cover - one mapping file, one source
+            raise AssertionError(f"span from another file: {span}")
+        return self.locs.setdefault(str(span), len(self.locs))
+
+    def generate(self, host: str, version: str) -> tuple[str, list[str]]:
+        from segmap.compiler.functions import js_runtime_source
+
+        functions: list[str] = []
+        dispatch: list[tuple[str, str]] = []
+        by_rule: dict[int, str] = {}
+        for i, (event, calls) in enumerate(self.plan.calls.items()):
+            rule = self.plan.rule_of[event]
+            if id(rule) in by_rule and not _depends_on_type(calls):
+                dispatch.append((event, by_rule[id(rule)]))
+                continue
+            name = f"e{i}"
+            functions.extend(_FunctionGen(name, calls, self).generate())
+            by_rule.setdefault(id(rule), name)
+            dispatch.append((event, name))
+        runtime = js_runtime_source(sorted(self.helpers))
+        locs = list(self.locs)
+        lines = [_HEADER.format(version=version), "function handler(webhook) {", '  "use strict";']
+        lines += ["  " + ln if ln else "" for ln in runtime.rstrip("\n").split("\n")]
+        lines.append("  var HOST = " + js_string(host) + ";")
+        # Positions without the file name, which can be long and would repeat.
+        lines.append("  var FILE = " + js_string(self.file) + ";")
+        lines.append("  var LOCS = [" + ", ".join(js_string(x[len(self.file) + 1:]) for x in locs) + "];")
+        lines.append("  var L = 0;")
+        lines += functions
+        lines.append("  var EVENTS = {")
+        lines += [f"    {js_key(ev)}: {fn}," for ev, fn in dispatch]
+        lines.append("  };")
+        return "\n".join(lines) + "\n" + _DISPATCH, locs
+
+
+@dataclass
+class ExportedHandler:
+    """The exported script and what it needs: ``source`` is the whole file."""
+
+    source: str
+    host: str
+    event_types: tuple[str, ...]
+    helpers: tuple[str, ...]  # runtime declarations included, dependencies resolved
+    locations: list[str]  # index -> file:line:col, as thrown at run time
+    diagnostics: list = field(default_factory=list)  # the checker's warnings
+
+
+def generate(plan: Plan, file: str, *, host: str = REGION_HOSTS["us"], version: str | None = None) -> ExportedHandler:
+    """JS handler source for a checked plan; raises JsExportError when it cannot be exported."""
+    from segmap import __version__
+    from segmap.compiler.functions import js_dependencies
+
+    version = version or __version__
+    gen = _ModuleGen(plan, file)
+    source, locs = gen.generate(host, version)
+    if not source.isascii():  # pragma: no cover - every literal goes through js_string
+        raise AssertionError("generated JS is not pure ASCII")
+    if len(source) > MAX_CODE_CHARS:
+        readable = len(source)
+        source = compact(source, version)
+        if len(source) > MAX_CODE_CHARS:
+            raise JsExportError(
+                f"the exported handler has {len(source):,} characters even without comments and indentation "
+                f"({readable:,} with them); the dashboard accepts at most {MAX_CODE_CHARS:,}: split the mapping "
+                "into several files, one endpoint each, with fewer events or fields")
+    return ExportedHandler(source, host, tuple(plan.calls), tuple(js_dependencies(gen.helpers)), locs)
+
+
+def export_source(text: str, filename: str = "<mapping>", *, host: str = REGION_HOSTS["us"]) -> ExportedHandler:
+    """Check a mapping text and export it; MappingError if it has errors, JsExportError if it cannot be exported."""
+    from segmap.compiler.api import MappingError, check_source
+
+    result = check_source(text, filename)
+    if not result.ok:
+        raise MappingError(result.diagnostics, result.sources)
+    exported = generate(result.plan, filename, host=host)
+    exported.diagnostics = list(result.diagnostics)
+    return exported
+
+
+def export_file(path, *, host: str = REGION_HOSTS["us"]) -> ExportedHandler:
+    from segmap.compiler.api import read_mapping_text
+
+    text, name = read_mapping_text(path)
+    return export_source(text, name, host=host)
+
+
+def svix_result(calls, host: str = REGION_HOSTS["us"]) -> dict:
+    """What the exported handler makes of a webhook, predicted from Python calls.
+
+    ``{"cancel": True}`` for no calls, else ``{"url", "payload"}``: one call's
+    body to its own endpoint, or several as ``{"batch": [{"type": ..., ...}]}``.
+    The differential tests compare this with the handler's real output.
+    """
+    if not calls:
+        return {"cancel": True}
+    if len(calls) == 1:
+        return {"url": host + calls[0].call, "payload": calls[0].body}
+    return {"url": host + "batch", "payload": {"batch": [{"type": c.call, **c.body} for c in calls]}}

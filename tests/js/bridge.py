@@ -1,0 +1,165 @@
+"""Run one mapping on both targets and compare: Python ``apply`` vs the exported JS handler.
+
+``JsRunner`` keeps one node process (harness.js) for the session; each call
+sends a whole batch of jobs (handler source + webhooks) in one line, so a
+test or a Hypothesis example costs one round trip, never one node start
+per envelope.
+
+An outcome is ``("ok", {"cancel": True} | {"url", "payload"})`` or
+``("err", location)``. Python's outcome is predicted from its calls with
+:func:`segmap.compiler.jsgen.svix_result`; JS's is read off the webhook the
+handler returned. They must be equal under :func:`same` (JSON equality
+that tells ``true`` from ``1`` but not ``1`` from ``1.0``).
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import segmap
+from segmap.compiler import jsgen
+from segmap.runtime.values import MappingRuntimeError
+
+HARNESS = Path(__file__).with_name("harness.js")
+HOST = jsgen.REGION_HOSTS["us"]
+ORIGINAL_URL = "https://in.example.invalid/dodo"
+
+
+def webhook_for(envelope: Any, event_type: str | None = None) -> dict:
+    """The Svix transformation input for one Dodo envelope."""
+    et = event_type if event_type is not None else envelope["type"]
+    return {"method": "POST", "url": ORIGINAL_URL, "eventType": et, "payload": envelope}
+
+
+def same(a: Any, b: Any) -> bool:
+    """JSON equality: bool is not a number, 1 == 1.0, big ints compared as the doubles JS holds."""
+    ta, tb = type(a), type(b)
+    if ta is bool or tb is bool:
+        return ta is tb and a == b
+    if ta in (int, float):
+        return tb in (int, float) and float(a) == float(b)
+    if a is None or ta is str:
+        return ta is tb and a == b
+    if ta is list:
+        return tb is list and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if ta is dict:
+        return tb is dict and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    raise TypeError(f"not a JSON value: {a!r}")
+
+
+def _roundtrip(value: Any) -> Any:
+    """A value as the HTTP request would carry it."""
+    return json.loads(json.dumps(value, allow_nan=False))
+
+
+def py_outcome(compiled, envelope: dict) -> tuple[str, Any, str]:
+    try:
+        calls = compiled.apply(envelope)
+    except MappingRuntimeError as exc:
+        return ("err", exc.location, exc.message)
+    return ("ok", _roundtrip(jsgen.svix_result(calls, HOST)), "")
+
+
+def js_outcome(result: dict) -> tuple[str, Any, str]:
+    if "bad" in result:
+        raise AssertionError("handler returned a value JSON would misrepresent: " + result["bad"])
+    if "err" in result:
+        err = result["err"]
+        assert err["name"] == "MappingRuntimeError", err
+        loc = err.get("location") or ""
+        assert err["message"].startswith(loc + ": "), err
+        return ("err", loc, err["message"][len(loc) + 2:])
+    w = result["ok"]
+    if w.get("cancel") is True:
+        assert w["url"] == ORIGINAL_URL, "a cancelled webhook keeps its url"
+        return ("ok", {"cancel": True}, "")
+    assert w.get("method") == "POST" and "cancel" not in w, w
+    return ("ok", {"url": w["url"], "payload": w["payload"]}, "")
+
+
+class JsRunner:
+    """A node process running harness.js."""
+
+    def __init__(self) -> None:
+        node = shutil.which("node")
+        if node is None:  # pragma: no cover - conftest skips first
+            raise RuntimeError("node not found")
+        self.proc = subprocess.Popen([node, str(HARNESS)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True, encoding="utf-8", bufsize=1 << 20)
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(timeout=10)
+
+    def run(self, jobs: Sequence[tuple[str, Sequence[dict]]]) -> list[list[dict]]:
+        """Results of every webhook of every (source, webhooks) job."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        req = {"jobs": [{"source": src, "webhooks": [json.dumps(w, ensure_ascii=True, allow_nan=False) for w in hooks]}
+                        for src, hooks in jobs]}
+        self.proc.stdin.write(json.dumps(req, ensure_ascii=True) + "\n")
+        self.proc.stdin.flush()
+        reply = json.loads(self.proc.stdout.readline())
+        if "error" in reply:
+            raise RuntimeError("node harness: " + reply["error"])
+        return reply["ok"]
+
+
+@dataclass
+class Case:
+    """A mapping to run on both targets; ``name`` identifies it in failures."""
+
+    name: str
+    text: str
+    filename: str = "case.yaml"
+    compiled: Any = field(default=None, repr=False)
+    js: str = field(default="", repr=False)
+
+    def build(self) -> "Case":
+        if self.compiled is None:
+            self.compiled = segmap.compile_source(self.text, self.filename)
+            self.js = jsgen.export_source(self.text, self.filename).source
+        return self
+
+
+@dataclass
+class Mismatch:
+    case: str
+    envelope: dict
+    py: tuple
+    js: tuple
+
+    def __str__(self) -> str:
+        env = json.dumps(self.envelope, ensure_ascii=True)
+        return f"[{self.case}] {self.envelope.get('type')!r}: py={self.py!r}\n js={self.js!r}\n envelope={env[:3000]}"
+
+
+def compare(runner: JsRunner, cases: Iterable[Case], envelopes_of, *, messages: bool = False) -> tuple[list[Mismatch], dict]:
+    """Run every case over ``envelopes_of(case)`` on both targets; the mismatches and outcome counts."""
+    built = [c.build() for c in cases]
+    batches = [list(envelopes_of(c)) for c in built]
+    results = runner.run([(c.js, [webhook_for(e) for e in envs]) for c, envs in zip(built, batches)])
+    bad: list[Mismatch] = []
+    stats = {"ok": 0, "err": 0, "cancel": 0, "message_diffs": []}
+    for case, envs, res in zip(built, batches, results):
+        for env, r in zip(envs, res):
+            p = py_outcome(case.compiled, env)
+            j = js_outcome(r)
+            stats["err" if p[0] == "err" else "cancel" if p[1] == {"cancel": True} else "ok"] += 1
+            if p[0] != j[0] or (p[0] == "ok" and not same(p[1], j[1])) or (p[0] == "err" and p[1] != j[1]):
+                bad.append(Mismatch(case.name, env, p, j))
+            elif p[0] == "err" and p[2] != j[2]:
+                stats["message_diffs"].append((case.name, p[2], j[2]))
+                if messages:
+                    bad.append(Mismatch(case.name, env, p, j))
+    return bad, stats
+
+
+def assert_agree(runner: JsRunner, cases: Iterable[Case], envelopes_of, **kw) -> dict:
+    bad, stats = compare(runner, cases, envelopes_of, **kw)
+    assert not bad, f"{len(bad)} mismatches; first:\n{bad[0]}"
+    return stats
