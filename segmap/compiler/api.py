@@ -85,31 +85,83 @@ class CompiledMapping:
     _code_name: str = ""
     check: Any = field(repr=False, default=None)
 
-    def apply(self, envelope: dict) -> list[Call]:
+    def __post_init__(self) -> None:
+        import orjson  # here, not at import: `segmap check` never needs it
+
+        self._get = self._dispatch.get
+        self._loads, self._dumps = orjson.loads, orjson.dumps
+        self._decode_error, self._encode_error = orjson.JSONDecodeError, orjson.JSONEncodeError
+        self.apply = self._make_apply()  # shadows the method below, same behaviour
+
+    def _make_apply(self):
+        """``apply`` as a closure over the dispatch table: no bound method, no attribute lookups."""
+        get = self._dispatch.get
+        fail = self._apply_failed
+        empty = list
+
+        def apply(envelope: dict) -> list[Call]:
+            try:
+                fn = get(envelope["type"])
+            except (KeyError, TypeError):
+                return fail(envelope, None)
+            if fn is None:
+                return empty()
+            try:
+                return fn(envelope)
+            except Exception as exc:  # noqa: BLE001 - located and re-raised as MappingRuntimeError
+                return fail(envelope, exc)
+
+        apply.__doc__ = CompiledMapping.apply.__doc__
+        apply.__qualname__ = "CompiledMapping.apply"
+        return apply
+
+    def _apply_failed(self, envelope, exc):
+        if exc is None:  # no dispatch: not an object, or no `type`
+            if not isinstance(envelope, dict):
+                raise MappingRuntimeError(f"an envelope must be a JSON object, got {type(envelope).__name__}",
+                                          self.file) from None
+            raise MappingRuntimeError("the envelope has no `type`", self.file) from None
+        if isinstance(exc, MappingRuntimeError):
+            exc.location = self._locate(exc.__traceback__) or exc.location or self.file
+            raise exc
+        if isinstance(exc, RecursionError):  # pragma: no cover - bounded inputs make this unreachable
+            raise MappingRuntimeError("envelope too deeply nested", self.file) from None
+        # an internal bug: never let it pass as a mapping result
+        loc = self._locate(exc.__traceback__) or self.file
+        raise MappingRuntimeError(f"internal error in generated code: {type(exc).__name__}: {exc}", loc) from exc
+
+    def apply(self, envelope: dict) -> list[Call]:  # replaced per instance by the closure of _make_apply
         """Calls for one envelope (empty for unmapped event types).
 
         Raises MappingRuntimeError, located at the mapping's file:line:col,
         when an expression fails on this envelope.
         """
+        return self._make_apply()(envelope)
+
+    def apply_json(self, raw: bytes | bytearray | memoryview | str) -> list[Call]:
+        """Calls for one envelope given as JSON text: exactly ``apply(orjson.loads(raw))``.
+
+        Text that is not JSON raises MappingRuntimeError too ("the envelope is not
+        valid JSON: ..."), located at the mapping file.
+        """
         try:
-            fn = self._dispatch.get(envelope["type"])
-        except (KeyError, TypeError):
-            if not isinstance(envelope, dict):
-                raise MappingRuntimeError(f"an envelope must be a JSON object, got {type(envelope).__name__}",
-                                          self.file) from None
-            raise MappingRuntimeError("the envelope has no `type`", self.file) from None
-        if fn is None:
-            return []
+            envelope = self._loads(raw)
+        except self._decode_error as exc:
+            raise MappingRuntimeError(f"the envelope is not valid JSON: {exc}", self.file) from None
+        return self.apply(envelope)
+
+    def apply_json_bytes(self, raw: bytes | bytearray | memoryview | str) -> bytes:
+        """JSON in, JSON out: ``[{"call": "track", "body": {...}}, ...]`` (``Call.to_json()`` of each call)
+        as compact UTF-8 bytes, ``b"[]"`` for an unmapped event type. Fails as :meth:`apply_json` does."""
         try:
-            return fn(envelope)
-        except MappingRuntimeError as exc:
-            exc.location = self._locate(exc.__traceback__) or exc.location or self.file
-            raise
-        except RecursionError:  # pragma: no cover - bounded inputs make this unreachable
-            raise MappingRuntimeError("envelope too deeply nested", self.file) from None
-        except Exception as exc:  # an internal bug: never let it pass as a mapping result
-            loc = self._locate(exc.__traceback__) or self.file
-            raise MappingRuntimeError(f"internal error in generated code: {type(exc).__name__}: {exc}", loc) from exc
+            envelope = self._loads(raw)
+        except self._decode_error as exc:
+            raise MappingRuntimeError(f"the envelope is not valid JSON: {exc}", self.file) from None
+        calls = self.apply(envelope)
+        try:
+            return self._dumps([{"call": c[0], "body": c[1]} for c in calls])
+        except self._encode_error as exc:  # pragma: no cover - JSON in gives JSON-encodable calls out
+            raise MappingRuntimeError(f"a call cannot be encoded as JSON: {exc}", self.file) from None
 
     def handles(self, event_type: str) -> bool:
         return event_type in self._dispatch
@@ -136,7 +188,20 @@ def _compile_checked(result: CheckResult, filename: str, strict_warnings: bool =
     generated = pygen.generate(result.plan, filename, __version__, python_name)
     code_name = f"<segmap:{ascii(filename)[1:-1]}#{next(_counter)}>"  # no NULs or odd characters in code names
     namespace: dict = {"__name__": f"segmap_generated_{next(_counter)}"}
-    exec(compile(generated.source, code_name, "exec"), namespace)  # noqa: S102 - our own generated source
+    lazy = generated.lazy
+
+    def _lazy(name: str, env):
+        """Compile a general (cold-path) function the first time an envelope needs it, then run it.
+
+        It is compiled from its own lines of the module, at their line numbers, so tracebacks
+        and error locations are those of the whole module."""
+        first, text = lazy[name]
+        exec(compile("\n" * (first - 1) + text, code_name, "exec"), namespace)  # noqa: S102 - our own source
+        return namespace[name](env)
+
+    namespace["_lazy"] = _lazy
+    # The general versions only run for envelopes off the fast path: compile them on first use.
+    exec(compile(generated.exec_source or generated.source, code_name, "exec"), namespace)  # noqa: S102
     # make tracebacks show generated lines
     import linecache
 

@@ -519,7 +519,13 @@ class Checker:
 
     def _infer_ObjectLit(self, e: ast.ObjectLit, scope: _Scope) -> Ty:
         fields = []
+        seen: dict[str, ast.ObjectEntry] = {}
         for entry in e.entries:
+            if entry.key in seen:
+                self.report("E004", f"duplicate key `{entry.key}`", entry.key_span,
+                            notes=(f"first given at line {seen[entry.key].key_span.line}, "
+                                   f"column {seen[entry.key].key_span.col}",))
+            seen.setdefault(entry.key, entry)
             fields.append((entry.key, self.infer(entry.value, scope)))
         return Ty("object", tuple(fields))
 

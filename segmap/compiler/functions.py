@@ -484,26 +484,26 @@ _OPERATOR_LIST = (
         """`a < b`: two numbers, or two strings compared by Unicode code
         point. Null or missing on either side gives false; any other mix is
         an error.""",
-        [((1, 2), True), (("b", "a"), False), (("\uffff", "\U0001F600"), True),
+        [((1, 2), True), ((2, 2), False), (("b", "a"), False), (("\uffff", "\U0001F600"), True),
          ((None, 1), False), ((MISSING, "a"), False), ((1, "2"), RAISES), ((True, False), RAISES)],
         propagates="none", role="operator", symbol="<",
         null_doc="null or missing on either side → false",
     ),
     _spec(
         "le", _BINARY, "bool", """`a <= b`; see `<`.""",
-        [((2, 2), True), (("a", "ab"), True), ((None, None), False), (("1", 1), RAISES)],
+        [((2, 2), True), ((3, 2), False), (("a", "ab"), True), ((None, None), False), (("1", 1), RAISES)],
         propagates="none", role="operator", symbol="<=",
         null_doc="null or missing on either side → false",
     ),
     _spec(
         "gt", _BINARY, "bool", """`a > b`; see `<`.""",
-        [((3, 2.5), True), (("\U0001F600", "\uffff"), True), ((1, None), False), ((1, [1]), RAISES)],
+        [((3, 2.5), True), ((2, 2), False), (("\U0001F600", "\uffff"), True), ((1, None), False), ((1, [1]), RAISES)],
         propagates="none", role="operator", symbol=">",
         null_doc="null or missing on either side → false",
     ),
     _spec(
         "ge", _BINARY, "bool", """`a >= b`; see `<`.""",
-        [((2, 2.0), True), (("a", "b"), False), ((MISSING, 1), False), (({}, {}), RAISES)],
+        [((2, 2.0), True), ((1, 2), False), (("a", "b"), False), ((MISSING, 1), False), (({}, {}), RAISES)],
         propagates="none", role="operator", symbol=">=",
         null_doc="null or missing on either side → false",
     ),

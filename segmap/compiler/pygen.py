@@ -1,24 +1,56 @@
 """Checked plan -> Python source -> one compiled module.
 
-The generated code is flat: one function per event type, every envelope
-path read once into a local (a fast subscript block with a safe fallback),
-values built as dict literals, and run-time helpers called only where an
-operation can fail or needs JavaScript semantics. Each emitted line is
-recorded with the mapping span it came from, so a failure at run time is
-reported at the mapping's file:line:col (jinja2 does the same with its
-templates).
+The generated code is flat and close to what a person would write by hand:
+
+* one function per event type, found by a dict lookup on ``type``;
+* every envelope path is read once into a local. Each event gets two
+  versions of its function. The *fast* one reads the paths with plain
+  subscripts (``dict.get`` for keys the Dodo schema marks optional) inside a
+  ``try``; since a subscript never yields MISSING, most "drop the key when
+  absent" checks vanish and bodies are built as nested dict displays right in
+  the ``return``. Anything unusual (a required key absent, a path through
+  null or through a non-object) falls back to the *general* version, which
+  treats every path as possibly absent. General versions are compiled the
+  first time one is needed (``GeneratedModule.exec_source`` has a stub in
+  their place, at the same line numbers);
+* constant sub-expressions are folded at compile time with the run-time
+  helpers themselves (so the result is the helper's, by construction); a
+  fold that would fail is left to fail at run time, at its location;
+* an expression repeated in one event (``fixed(data.total_amount / 100, 2)``
+  in the seed's track and identify calls) is computed once, where reuse is
+  safe (pure helpers, same or enclosing block, nothing that builds an
+  object: constant objects stay fresh per call);
+* helpers are inlined where the inline form is exactly the helper on the
+  common input (``fallback``, ``coalesce``, ``string``, ``fixed`` of an
+  integer, ``fixed(n / 10**j, k)`` for an integer ``n`` small enough that
+  the quotient can never be a rounding tie), with the helper call kept for
+  every other input;
+* calls are built with ``tuple.__new__(Call, ...)``, one C call;
+* conditions (``when:``, ``if``, ``and``, ``or``, ``not``) stay lazy.
+
+Each emitted line is recorded with the mapping span it came from, so a
+failure at run time is reported at the mapping's file:line:col (jinja2 does
+the same with its templates). Lines of the fast and the general version of
+a function carry the same spans.
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from segmap.compiler.checker import Plan, PlannedCall
+from segmap.compiler.checker import Plan, PlannedCall, path_text
 from segmap.diagnostics.model import Span
 from segmap.dsl import ast
 from segmap.dsl.segment_fields import OBJECT_FIELDS
+from segmap.runtime import functions as _rt
+from segmap.runtime.values import MISSING, MappingRuntimeError
 
 ENVELOPE_ROOTS = ("business_id", "type", "timestamp", "data")
+
+_TWO53 = 2**53
+_NOCONST = object()  # "not a compile-time constant"
+_SCALARS = (str, int, float, bool, type(None))
 
 
 def lit(value) -> str:
@@ -29,6 +61,8 @@ def lit(value) -> str:
         return "True"
     if value is False:
         return "False"
+    if value is MISSING:
+        return "_M"
     if isinstance(value, str):
         return ascii(value)
     if isinstance(value, int):
@@ -39,6 +73,31 @@ def lit(value) -> str:
             raise ValueError("non-finite number in a mapping")
         return r
     raise TypeError(f"not a literal: {type(value).__name__}")
+
+
+class V:
+    """A generated value: Python expression text plus what the generator knows about it.
+
+    ``code`` is a local name, a literal or a side-effect-free display (``{...}``,
+    ``[...]``); ``mm`` says it may be MISSING at run time; ``const`` is the value
+    when known at compile time; ``isbool`` that it is certainly True or False.
+    """
+
+    __slots__ = ("code", "mm", "const", "isbool")
+
+    def __init__(self, code: str, mm: bool = False, const=_NOCONST, isbool: bool = False):
+        self.code = code
+        self.mm = mm
+        self.const = const
+        self.isbool = isbool
+
+    @property
+    def is_const(self) -> bool:
+        return self.const is not _NOCONST
+
+
+def _const_v(value) -> V:
+    return V(lit(value), value is MISSING, value, isinstance(value, bool))
 
 
 @dataclass
@@ -54,6 +113,8 @@ class _Emitter:
 
 def _static_path(expr: ast.Expr) -> tuple[str, tuple] | None:
     """(root name, keys) for a chain of names, fields and constant integer indexes."""
+    if not isinstance(expr, (ast.Name, ast.Field, ast.Index)):
+        return None
     keys = []
     while True:
         if isinstance(expr, ast.Field):
@@ -68,26 +129,56 @@ def _static_path(expr: ast.Expr) -> tuple[str, tuple] | None:
             return None
 
 
-class _FunctionGen:
-    """Generates one event function."""
+_ARITH = {"+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod",
+          "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
+_COMPARISONS = ("<", "<=", ">", ">=")
 
-    def __init__(self, fn_name: str, event: str, calls: tuple[PlannedCall, ...], origin_index: dict, funcs):
+
+def _is_str_literal(e: ast.Expr) -> bool:
+    return isinstance(e, ast.Literal) and isinstance(e.value, str)
+
+
+def _is_null_literal(e: ast.Expr) -> bool:
+    return isinstance(e, ast.Literal) and e.value is None
+
+
+class _FunctionGen:
+    """Generates one version (fast or general) of one event function."""
+
+    def __init__(self, fn_name: str, event: str, calls: tuple[PlannedCall, ...], origins: dict, funcs,
+                 *, fast: bool, general_name: str | None = None):
         self.fn_name = fn_name
         self.event = event
         self.calls = calls
-        self.origin_index = origin_index
+        self.origins = origins  # rule_id -> "file:line:col"
         self.funcs = funcs
+        self.fast = fast
+        self.general_name = general_name
         self.out = _Emitter()
         self.tmp = 0
         self.paths: dict[tuple, str] = {}  # (root, keys...) -> local name (envelope paths only)
+        self.path_mm: dict[tuple, bool] = {}
         self.lambda_vars: list[dict[str, str]] = []
+        self.cse: list[dict] = [{}]
+        self._folds: dict[int, object] = {}
 
     def new(self, prefix: str = "_t") -> str:
         self.tmp += 1
         return f"{prefix}{self.tmp}"
 
+    @contextlib.contextmanager
+    def block(self):
+        """An indented block: values computed inside are not reused outside it."""
+        self.out.indent += 1
+        self.cse.append({})
+        try:
+            yield
+        finally:
+            self.cse.pop()
+            self.out.indent -= 1
+
     # --- paths ------------------------------------------------------------
-    def _collect_paths(self) -> None:
+    def collect_paths(self) -> None:
         def visit(expr, bound: frozenset):
             if isinstance(expr, ast.Lambda):
                 visit(expr.body, bound | {expr.param})
@@ -109,229 +200,544 @@ class _FunctionGen:
             for f in pc.fields:
                 visit(f.value, frozenset())
 
-    def _emit_path_block(self) -> None:
-        if not self.paths:
-            return
+    def emit_path_block(self) -> None:
+        if self.fast:
+            self._emit_fast_paths()
+        else:
+            self._emit_general_paths()
+
+    def _emit_general_paths(self) -> None:
         o = self.out
-        items = sorted(self.paths.items(), key=lambda kv: len(kv[0]))
-        o.emit("try:")
-        o.indent += 1
-        for key, var in items:
-            if len(key) == 1:
-                o.emit(f"{var} = env[{lit(key[0])}]")
-            else:
-                parent = self.paths[key[:-1]]
-                k = key[-1]
-                if type(k) is int:
-                    o.emit(f"{var} = {parent}[{k}] if {parent}.__class__ is list else _M")
-                else:
-                    o.emit(f"{var} = {parent}[{lit(k)}]")
-        o.indent -= 1
-        o.emit("except (KeyError, TypeError, IndexError):")
-        o.indent += 1
-        for key, var in items:
+        for key, var in sorted(self.paths.items(), key=lambda kv: len(kv[0])):
+            self.path_mm[key] = True
             if len(key) == 1:
                 o.emit(f"{var} = env.get({lit(key[0])}, _M)")
+                continue
+            parent = self.paths[key[:-1]]
+            k = key[-1]
+            if type(k) is int:
+                o.emit(f"{var} = _f.index({parent}, {k})")
             else:
-                parent = self.paths[key[:-1]]
-                o.emit(f"{var} = _f.index({parent}, {lit(key[-1])})")
+                o.emit(f"{var} = {parent}.get({lit(k)}, _M) if {parent}.__class__ is dict else _M")
+
+    def _emit_fast_paths(self) -> None:
+        o = self.out
+        optional = _optional_keys(self.event, self.paths)
+        o.emit("try:")
+        o.indent += 1
+        for key, var in sorted(self.paths.items(), key=lambda kv: len(kv[0])):
+            if len(key) == 1:
+                o.emit(f"{var} = env[{lit(key[0])}]")
+                self.path_mm[key] = False
+                continue
+            parent = self.paths[key[:-1]]
+            k = key[-1]
+            if type(k) is int:  # a str parent would give a character: only lists are indexed
+                o.emit(f"{var} = {parent}[{k}] if {parent}.__class__ is list else _M")
+                self.path_mm[key] = True
+            elif key in optional:  # absent in valid envelopes too: no reason to leave the fast path
+                o.emit(f"{var} = {parent}.get({lit(k)}, _M)")
+                self.path_mm[key] = True
+            else:
+                o.emit(f"{var} = {parent}[{lit(k)}]")
+                self.path_mm[key] = False
         o.indent -= 1
+        o.emit("except (KeyError, TypeError, IndexError, _AttributeError):")
+        o.emit(f"    return {self.general_name}(env)")
+
+    # --- constant folding ---------------------------------------------------
+    def fold(self, e: ast.Expr):
+        """The value of ``e`` if it is a compile-time constant (computed by the run-time helpers), else _NOCONST."""
+        k = id(e)
+        if k not in self._folds:
+            try:
+                r = self._fold(e)
+            except Exception:  # noqa: BLE001 - fails on every envelope: leave it to fail at run time, located
+                r = _NOCONST
+            if r is not _NOCONST and r is not MISSING and type(r) not in _SCALARS:
+                r = _NOCONST
+            self._folds[k] = r
+        return self._folds[k]
+
+    def _fold(self, e: ast.Expr):
+        F = _rt
+        if isinstance(e, ast.Literal):
+            return e.value
+        if isinstance(e, ast.Template):
+            out = []
+            for p in e.parts:
+                if isinstance(p, str):
+                    out.append(p)
+                    continue
+                v = self.fold(p)
+                if v is _NOCONST:
+                    return _NOCONST
+                out.append(F.template_part(v))
+            return "".join(out)
+        if isinstance(e, ast.Unary):
+            v = self.fold(e.operand)
+            if v is _NOCONST:
+                return _NOCONST
+            return (not F.truth(v)) if e.op == "not" else F.neg(v)
+        if isinstance(e, ast.Binary):
+            op = e.op
+            left = self.fold(e.left)
+            if op == "??":
+                if left is _NOCONST:
+                    return _NOCONST
+                return left if left is not None and left is not MISSING else self.fold(e.right)
+            if op in ("and", "or"):
+                if left is _NOCONST:
+                    return _NOCONST
+                t = F.truth(left)
+                if (op == "and") != t:
+                    return t
+                right = self.fold(e.right)
+                return _NOCONST if right is _NOCONST else F.truth(right)
+            right = self.fold(e.right)
+            if left is _NOCONST or right is _NOCONST:
+                return _NOCONST
+            if op in ("==", "!="):
+                return _eq_const(e, left, right)
+            return getattr(F, _ARITH[op])(left, right)
+        if isinstance(e, ast.Cond):
+            t = self.fold(e.test)
+            if t is _NOCONST:
+                return _NOCONST
+            return self.fold(e.then if F.truth(t) else e.orelse)
+        if isinstance(e, ast.Call) and e.func != "map":
+            args = [self.fold(a) for a in e.args]
+            if any(a is _NOCONST for a in args):
+                return _NOCONST
+            return getattr(F, self.funcs(e.func))(*args)
+        return _NOCONST
+
+    # --- common sub-expressions ---------------------------------------------
+    def key(self, e: ast.Expr):
+        """A structural key (spans dropped, map() variables resolved), or None for what must not be shared."""
+        if isinstance(e, ast.Literal):
+            return ("L", repr(e.value))
+        if isinstance(e, ast.Name):
+            for scope in reversed(self.lambda_vars):
+                if e.name in scope:
+                    return ("V", scope[e.name])
+            return ("N", e.name)
+        if isinstance(e, (ast.ObjectLit, ast.ListLit, ast.Lambda)) or (isinstance(e, ast.Call) and e.func == "map"):
+            return None  # builds a fresh object each time
+        parts: list = [type(e).__name__]
+        if isinstance(e, ast.Field):
+            parts.append(e.name)
+        elif isinstance(e, (ast.Unary, ast.Binary)):
+            parts.append(e.op)
+        elif isinstance(e, ast.Call):
+            parts.append(e.func)
+        elif isinstance(e, ast.Template):
+            parts.append(tuple(("s", p) if isinstance(p, str) else ("e", self.key(p)) for p in e.parts))
+            if any(k == ("e", None) for k in parts[-1]):
+                return None
+        for ch in ast.children(e) if not isinstance(e, ast.Template) else ():
+            k = self.key(ch)
+            if k is None:
+                return None
+            parts.append(k)
+        return tuple(parts)
+
+    def _cse_get(self, key):
+        for scope in reversed(self.cse):
+            if key in scope:
+                return scope[key]
+        return None
 
     # --- expressions -------------------------------------------------------
-    def expr(self, e: ast.Expr) -> str:
-        """Python expression for ``e``; may emit statements first. Results are names or literals
-        whenever the value is used more than once."""
-        sp = _static_path(e)
-        if sp is not None:
-            root, keys = sp
-            for scope in reversed(self.lambda_vars):
-                if root in scope:
-                    cur = scope[root]
-                    for k in keys:
-                        t = self.new()
-                        self.out.emit(f"{t} = _f.index({cur}, {lit(k)})", e.span)
-                        cur = t
-                    return cur
-            if (root,) + keys in self.paths:
-                return self.paths[(root,) + keys]
-        return getattr(self, "_" + type(e).__name__)(e)
+    def expr(self, e: ast.Expr) -> V:
+        c = self.fold(e)
+        if c is not _NOCONST:
+            return _const_v(c)
+        if isinstance(e, ast.Name) or isinstance(e, (ast.Field, ast.Index)):
+            sp = _static_path(e)
+            if sp is not None:
+                root, keys = sp
+                if not any(root in scope for scope in self.lambda_vars) and (root,) + keys in self.paths:
+                    k = (root,) + keys
+                    return V(self.paths[k], self.path_mm[k])
+        key = None
+        if not isinstance(e, (ast.Literal, ast.Name, ast.ObjectLit, ast.ListLit)):
+            key = self.key(e)
+            if key is not None:
+                hit = self._cse_get(key)
+                if hit is not None:
+                    return hit
+        v = getattr(self, "_" + type(e).__name__)(e)
+        if key is not None and v.code.isidentifier():
+            self.cse[-1][key] = v
+        return v
 
-    def _assign(self, code: str, span: Span) -> str:
+    def _assign(self, code: str, span: Span | None, mm: bool = False, isbool: bool = False) -> V:
         t = self.new()
         self.out.emit(f"{t} = {code}", span)
-        return t
+        return V(t, mm, isbool=isbool)
 
-    def _Literal(self, e: ast.Literal) -> str:
-        return lit(e.value)
+    def name(self, v: V) -> V:
+        """``v`` as a local name or a literal, never a display (``{} is None`` would be a SyntaxWarning)."""
+        if v.code[:1] in ("{", "["):
+            return self._assign(v.code, None, v.mm)
+        return v
 
-    def _Name(self, e: ast.Name) -> str:  # pragma: no cover - the checker rejects unknown names
-        return "_M"
+    def truth(self, v: V) -> str:
+        """Code for the truth of ``v`` (``_f.truth``, inlined for the booleans)."""
+        if v.isbool:
+            return v.code
+        x = self.name(v).code
+        return f"({x} is True or ({x} is not False and _f.truth({x})))"
 
-    def _Field(self, e: ast.Field) -> str:
+    def nullish(self, v: V) -> str:
+        """Code testing for None or MISSING (``v`` is not a constant)."""
+        v = self.name(v)
+        return f"({v.code} is None or {v.code} is _M)" if v.mm else f"{v.code} is None"
+
+    def _Literal(self, e: ast.Literal) -> V:  # pragma: no cover - folded
+        return _const_v(e.value)
+
+    def _Name(self, e: ast.Name) -> V:
+        for scope in reversed(self.lambda_vars):
+            if e.name in scope:
+                return V(scope[e.name])  # a list item: never MISSING
+        return V("_M", True, MISSING)  # pragma: no cover - the checker rejects unknown names
+
+    def _Field(self, e: ast.Field) -> V:
         obj = self.expr(e.obj)
-        return self._assign(f"_f.index({obj}, {lit(e.name)})", e.span)
+        if obj.is_const:
+            return self._assign(f"_f.index({obj.code}, {lit(e.name)})", e.span, mm=True)
+        o = obj.code
+        return self._assign(f"{o}.get({lit(e.name)}, _M) if {o}.__class__ is dict else _M", e.span, mm=True)
 
-    def _Index(self, e: ast.Index) -> str:
+    def _Index(self, e: ast.Index) -> V:
         obj = self.expr(e.obj)
         idx = self.expr(e.index)
-        return self._assign(f"_f.index({obj}, {idx})", e.span)
+        return self._assign(f"_f.index({obj.code}, {idx.code})", e.span, mm=True)
 
-    def _Unary(self, e: ast.Unary) -> str:
+    def _Unary(self, e: ast.Unary) -> V:
         v = self.expr(e.operand)
         if e.op == "not":
-            return self._assign(f"not _f.truth({v})", e.span)
-        return self._assign(f"_f.neg({v})", e.span)
+            if v.isbool:
+                return self._assign(f"not {v.code}", e.span, isbool=True)
+            return self._assign(f"not _f.truth({v.code})", e.span, isbool=True)
+        return self._assign(f"_f.neg({v.code})", e.span, mm=v.mm)
 
-    _ARITH = {"+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod",
-              "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
-
-    def _Binary(self, e: ast.Binary) -> str:
+    def _Binary(self, e: ast.Binary) -> V:
         op = e.op
+        o = self.out
         if op == "??":
             left = self.expr(e.left)
+            if left.is_const:  # null or absent, or the whole thing would have folded
+                return self.expr(e.right)
             t = self.new()
-            self.out.emit(f"{t} = {left}", e.span)
-            self.out.emit(f"if {t} is _M or {t} is None:", e.span)
-            self.out.indent += 1
-            right = self.expr(e.right)
-            self.out.emit(f"{t} = {right}", e.span)
-            self.out.indent -= 1
-            return t
+            o.emit(f"{t} = {left.code}", e.span)
+            o.emit(f"if {t} is None or {t} is _M:" if left.mm else f"if {t} is None:", e.span)
+            with self.block():
+                right = self.expr(e.right)
+                o.emit(f"{t} = {right.code}", e.span)
+            return V(t, right.mm)
         if op in ("and", "or"):
             t = self.new()
             left = self.expr(e.left)
-            self.out.emit(f"{t} = _f.truth({left})", e.left.span)
-            self.out.emit(f"if {'' if op == 'and' else 'not '}{t}:", e.span)
-            self.out.indent += 1
-            right = self.expr(e.right)
-            self.out.emit(f"{t} = _f.truth({right})", e.right.span)
-            self.out.indent -= 1
-            return t
+            o.emit(f"{t} = {self.truth(left)}", e.left.span)
+            o.emit(f"if {'' if op == 'and' else 'not '}{t}:", e.span)
+            with self.block():
+                right = self.expr(e.right)
+                o.emit(f"{t} = {self.truth(right)}", e.right.span)
+            return V(t, isbool=True)
         left = self.expr(e.left)
         right = self.expr(e.right)
         if op in ("==", "!="):
             for a, b, be in ((left, right, e.right), (right, left, e.left)):
-                if isinstance(be, ast.Literal) and isinstance(be.value, str):
-                    return self._assign(f"({a} {op} {b})", e.span)
-                if isinstance(be, ast.Literal) and be.value is None:
-                    if op == "==":
-                        return self._assign(f"({a} is None or {a} is _M)", e.span)
-                    return self._assign(f"({a} is not None and {a} is not _M)", e.span)
-            return self._assign(f"{'' if op == '==' else 'not '}_f.eq({left}, {right})", e.span)
-        return self._assign(f"_f.{self._ARITH[op]}({left}, {right})", e.span)
+                if _is_str_literal(be):
+                    return self._assign(f"({a.code} {op} {b.code})", e.span, isbool=True)
+                if _is_null_literal(be):
+                    test = self.nullish(a)
+                    return self._assign(test if op == "==" else f"not ({test})", e.span, isbool=True)
+            neg = "" if op == "==" else "not "
+            return self._assign(f"{neg}_f.eq({left.code}, {right.code})", e.span, isbool=True)
+        if op in _COMPARISONS:
+            return self._assign(f"_f.{_ARITH[op]}({left.code}, {right.code})", e.span, isbool=True)
+        return self._assign(f"_f.{_ARITH[op]}({left.code}, {right.code})", e.span, mm=left.mm or right.mm)
 
-    def _Cond(self, e: ast.Cond) -> str:
+    def _Cond(self, e: ast.Cond) -> V:
+        o = self.out
         t = self.new()
         test = self.expr(e.test)
-        self.out.emit(f"if _f.truth({test}):", e.test.span)
-        self.out.indent += 1
-        then = self.expr(e.then)
-        self.out.emit(f"{t} = {then}", e.then.span)
-        self.out.indent -= 1
-        self.out.emit("else:")
-        self.out.indent += 1
-        orelse = self.expr(e.orelse)
-        self.out.emit(f"{t} = {orelse}", e.orelse.span)
-        self.out.indent -= 1
-        return t
+        if test.is_const:  # the test folds but a branch does not: only the branch taken exists
+            try:
+                taken = e.then if _rt.truth(test.const) else e.orelse
+            except MappingRuntimeError:
+                taken = None
+            if taken is not None:
+                return self.expr(taken)
+        o.emit(f"if {self.truth(test)}:", e.test.span)
+        with self.block():
+            then = self.expr(e.then)
+            o.emit(f"{t} = {then.code}", e.then.span)
+        o.emit("else:")
+        with self.block():
+            orelse = self.expr(e.orelse)
+            o.emit(f"{t} = {orelse.code}", e.orelse.span)
+        return V(t, then.mm or orelse.mm, isbool=then.isbool and orelse.isbool)
 
-    def _Template(self, e: ast.Template) -> str:
-        parts = []
+    def _Template(self, e: ast.Template) -> V:
+        parts: list[str] = []  # literal text (str) or code
+        codes: list[tuple[bool, str]] = []
         for p in e.parts:
             if isinstance(p, str):
-                parts.append(lit(p))
+                codes.append((True, p))
+                continue
+            v = self.expr(p)
+            if v.is_const:
+                try:
+                    codes.append((True, _rt.template_part(v.const)))
+                    continue
+                except MappingRuntimeError:
+                    pass
+            x = v.code
+            t = self._assign(f"{x} if {x}.__class__ is str else _f.template_part({x})", p.span)
+            codes.append((False, t.code))
+        # merge adjacent text
+        for is_text, c in codes:
+            if is_text and parts and parts[-1][0] == "text":
+                parts[-1] = ("text", parts[-1][1] + c)
             else:
-                v = self.expr(p)
-                parts.append(self._assign(f"_f.template_part({v})", p.span))
-        return self._assign(" + ".join(parts), e.span)
+                parts.append(("text", c) if is_text else ("code", c))
+        pieces = [lit(c) if kind == "text" else c for kind, c in parts if not (kind == "text" and c == "")]
+        if not pieces:
+            return _const_v("")
+        if len(pieces) == 1 and parts[0][0] == "code":
+            return V(pieces[0])
+        return self._assign(" + ".join(pieces), e.span)
 
-    def _ObjectLit(self, e: ast.ObjectLit) -> str:
+    def _ObjectLit(self, e: ast.ObjectLit) -> V:
         values = [(entry, self.expr(entry.value)) for entry in e.entries]
-        t = self.new()
-        inner = ", ".join(f"{lit(entry.key)}: {v}" for entry, v in values)
-        self.out.emit(f"{t} = {{{inner}}}", e.span)
-        for entry, v in values:
-            if not isinstance(entry.value, ast.Literal):
-                self.out.emit(f"if {v} is _M: del {t}[{lit(entry.key)}]", entry.value.span)
+        return self._object(values, e.span, lambda entry: entry.key, lambda entry: entry.value.span)
+
+    def _object(self, values, span, key_of, span_of) -> V:
+        """A dict display; entries that may be MISSING are deleted after it is built (keeping key order)."""
+        kept = [(x, v) for x, v in values if not (v.is_const and v.const is MISSING)]
+        inner = ", ".join(f"{lit(key_of(x))}: {v.code}" for x, v in kept)
+        display = "{" + inner + "}"
+        maybe = [(x, v) for x, v in kept if v.mm]
+        if not maybe:
+            return V(display)
+        t = self._assign(display, span)
+        for x, v in maybe:
+            self.out.emit(f"if {v.code} is _M: del {t.code}[{lit(key_of(x))}]", span_of(x))
         return t
 
-    def _ListLit(self, e: ast.ListLit) -> str:
+    def _ListLit(self, e: ast.ListLit) -> V:
         items = []
         for item in e.items:
             v = self.expr(item)
-            items.append(v if isinstance(item, ast.Literal) else f"(None if {v} is _M else {v})")
-        return self._assign("[" + ", ".join(items) + "]", e.span)
+            if v.is_const and v.const is MISSING:
+                items.append("None")
+            elif v.mm:
+                items.append(f"(None if {v.code} is _M else {v.code})")
+            else:
+                items.append(v.code)
+        return V("[" + ", ".join(items) + "]")
 
-    def _Lambda(self, e: ast.Lambda) -> str:  # pragma: no cover - rejected by the checker
+    def _Lambda(self, e: ast.Lambda) -> V:  # pragma: no cover - rejected by the checker
         raise AssertionError("lambda outside map()")
 
-    def _Call(self, e: ast.Call) -> str:
+    def _Call(self, e: ast.Call) -> V:
         if e.func == "map":
             return self._map(e)
+        special = getattr(self, "_call_" + e.func, None)
+        if special is not None:
+            v = special(e)
+            if v is not None:
+                return v
         args = [self.expr(a) for a in e.args]
-        return self._assign(f"_f.{self.funcs(e.func)}({', '.join(args)})", e.span)
+        return self._generic_call(e, args)
 
-    def _map(self, e: ast.Call) -> str:
+    def _generic_call(self, e: ast.Call, args: list[V]) -> V:
+        return self._assign(f"_f.{self.funcs(e.func)}({', '.join(a.code for a in args)})", e.span,
+                            mm=any(a.mm for a in args))
+
+    # --- inlined helpers (each exactly the helper; the helper stays for the other inputs) ---
+    def _call_fallback(self, e: ast.Call):
+        x, d = (self.expr(a) for a in e.args)
+        if x.is_const:
+            return d if x.const is None or x.const is MISSING or x.const == "" else x
+        x = self.name(x)
+        c = x.code
+        # a truthy value is never null, absent or "": one truth test on the common path
+        test = f"{c} is None or {c} is _M or {c} == ''" if x.mm else f"{c} is None or {c} == ''"
+        return self._assign(f"{d.code} if not {c} and ({test}) else {c}", e.span, mm=d.mm)
+
+    def _call_coalesce(self, e: ast.Call):
+        args = [self.expr(a) for a in e.args]
+        args = [a if a is args[-1] else self.name(a) for a in args]
+        chain: list[V] = []
+        for a in args:
+            if a.is_const and (a.const is None or a.const is MISSING):
+                continue
+            chain.append(a)
+            if a.is_const:
+                break
+        else:
+            if not chain or args[-1] is not chain[-1]:
+                chain.append(args[-1])  # all null or absent: the last value, as the helper returns
+        code = chain[-1].code
+        for a in reversed(chain[:-1]):
+            test = f"{a.code} is not None and {a.code} is not _M" if a.mm else f"{a.code} is not None"
+            code = f"{a.code} if {test} else ({code})"
+        if len(chain) == 1:
+            return chain[0]
+        return self._assign(code, e.span, mm=chain[-1].mm)
+
+    def _call_string(self, e: ast.Call):
+        (x,) = (self.expr(a) for a in e.args)
+        return self._assign(f"{x.code} if {x.code}.__class__ is str else _f.string({x.code})", e.span, mm=x.mm)
+
+    def _call_fixed(self, e: ast.Call):
+        if len(e.args) != 2:
+            return None
+        digits = self.fold(e.args[1])
+        if type(digits) is not int or not 0 <= digits <= 100:
+            return None
+        inner = e.args[0]
+        if (isinstance(inner, ast.Binary) and inner.op == "/" and self.fold(inner) is _NOCONST
+                and self._cse_get(self.key(inner) or ("nothing",)) is None):
+            c = self.fold(inner.right)
+            j = _power_of_ten(c)
+            bound = (2**52) // 10**digits
+            if j is not None and j <= digits and bound >= 1:
+                # n / 10**j for an integer |n| < 2**52 / 10**digits is correctly rounded and never
+                # exactly halfway between two results with `digits` decimals, so printf's rounding
+                # (half even) and toFixed's (half up) agree; the helpers handle every other input.
+                n = self.expr(inner.left)
+                if not n.is_const:
+                    o = self.out
+                    t = self.new()
+                    # two plain comparisons: cheaper than the chained `-b < n < b` in CPython 3.11
+                    o.emit(f"if {n.code}.__class__ is int and {n.code} < {bound} and {n.code} > -{bound}:", e.span)
+                    o.emit(f"    {t} = '%.{digits}f' % ({n.code} / {c})", e.span)
+                    o.emit("else:")
+                    with self.block():
+                        q = self.expr(inner)
+                        o.emit(f"{t} = _f.fixed({q.code}, {digits})", e.span)
+                    return V(t, n.mm)
+        x = self.expr(inner)
+        if x.is_const:
+            return None
+        d = self.expr(e.args[1])
+        tail = f" + {lit('.' + '0' * digits)}" if digits else ""
+        c = x.code
+        return self._assign(f"str({c}){tail} if {c}.__class__ is int and {c} < {_TWO53} and {c} > -{_TWO53} "
+                            f"else _f.fixed({c}, {d.code})", e.span, mm=x.mm)
+
+    def _map(self, e: ast.Call) -> V:
+        o = self.out
         seq_expr, lam = e.args
         seq = self.expr(seq_expr)
         t = self.new()
         item = self.new("_l")
-        self.out.emit(f"{t} = {seq}", e.span)
-        self.out.emit(f"if {t}.__class__ is list:", e.span)
-        self.out.indent += 1
-        acc = self.new()
-        self.out.emit(f"{acc} = []")
-        self.out.emit(f"for {item} in {t}:")
-        self.out.indent += 1
-        self.lambda_vars.append({lam.param: item})
-        body = self.expr(lam.body)
-        self.lambda_vars.pop()
-        self.out.emit(f"{acc}.append(None if {body} is _M else {body})", lam.body.span)
-        self.out.indent -= 1
-        self.out.emit(f"{t} = {acc}")
-        self.out.indent -= 1
-        self.out.emit(f"elif {t} is not _M and {t} is not None:", e.span)
-        self.out.emit(f"    raise _Err('map() needs a list, got ' + _f.type_name({t}))", seq_expr.span)
-        return t
+        o.emit(f"{t} = {seq.code}", e.span)
+        o.emit(f"if {t}.__class__ is list:", e.span)
+        with self.block():
+            acc = self.new()
+            o.emit(f"{acc} = []")
+            o.emit(f"for {item} in {t}:")
+            with self.block():
+                self.lambda_vars.append({lam.param: item})
+                body = self.expr(lam.body)
+                self.lambda_vars.pop()
+                if body.is_const and body.const is MISSING:
+                    o.emit(f"{acc}.append(None)", lam.body.span)
+                elif body.mm:
+                    o.emit(f"{acc}.append(None if {body.code} is _M else {body.code})", lam.body.span)
+                else:
+                    o.emit(f"{acc}.append({body.code})", lam.body.span)
+            o.emit(f"{t} = {acc}")
+        o.emit(f"elif {t} is not None{' and ' + t + ' is not _M' if seq.mm else ''}:", e.span)
+        o.emit(f"    raise _Err('map() needs a list, got ' + _f.type_name({t}))", seq_expr.span)
+        return V(t, seq.mm)
 
     # --- calls -------------------------------------------------------------
     def generate(self) -> str:
         o = self.out
-        self._collect_paths()
-        self._emit_path_block()
-        o.emit("calls = []")
+        if self.paths:
+            self.emit_path_block()
+        guarded = any(self._guard_state(pc) == "guarded" for pc in self.calls)
+        pending: list[str] = []
+        if guarded:
+            o.emit("calls = []")
         for pc in self.calls:
-            self._call(pc)
-        o.emit("return calls")
+            code = self._call(pc)
+            if code is None:
+                continue
+            if guarded:
+                o.emit(f"calls.append({code[0]})", code[1])
+            else:
+                pending.append(code)
+        if guarded:
+            o.emit("return calls")
+        else:
+            o.emit("return [" + ", ".join(c for c, _ in pending) + "]", pending[0][1] if pending else None)
         return "\n".join([f"def {self.fn_name}(env):"] + o.lines)
 
-    def _call(self, pc: PlannedCall) -> None:
+    def _guard_state(self, pc: PlannedCall) -> str:
+        w = pc.spec.when
+        if w is None:
+            return "always"
+        c = self.fold(w)
+        if c is _NOCONST:
+            return "guarded"
+        try:
+            return "always" if _rt.truth(c) else "never"
+        except MappingRuntimeError:
+            return "guarded"
+
+    def _call(self, pc: PlannedCall):
+        """Emit one call's statements; return (code building the Call, span) when it is made unconditionally."""
         o = self.out
         spec = pc.spec
-        guarded = spec.when is not None
-        if guarded:
+        state = self._guard_state(pc)
+        if state == "never":
+            return None
+        ctx = contextlib.nullcontext()
+        if state == "guarded":
             w = self.expr(spec.when)
-            o.emit(f"if _f.truth({w}):", spec.when.span)
-            o.indent += 1
-        values = []
-        for f in pc.fields:
-            v = self.expr(f.value)
-            if f.name in OBJECT_FIELDS and not isinstance(f.value, ast.ObjectLit):
-                o.emit(f"if {v} is not _M and {v} is not None and {v}.__class__ is not dict:", f.value.span)
-                o.emit(f"    raise _Err({lit(f.name + ' must be an object, got ')} + _f.type_name({v}))", f.value.span)
-            values.append((f, v))
-        body = self.new("_b")
-        inner = ", ".join(f"{lit(f.name)}: {v}" for f, v in values)
-        o.emit(f"{body} = {{{inner}}}", spec.span)
-        for f, v in values:
-            if not isinstance(f.value, (ast.Literal, ast.ObjectLit)):
-                o.emit(f"if {v} is _M: del {body}[{lit(f.name)}]", f.value.span)
-        self._runtime_requirements(pc, values, body)
-        o.emit(f"calls.append(_Call({lit(spec.kind)}, {body}, ORIGINS[{self.origin_index[spec.rule_id]}]))", spec.span)
-        if guarded:
-            o.indent -= 1
+            o.emit(f"if {self.truth(w)}:", spec.when.span)
+            ctx = self.block()
+        with ctx:
+            values = []
+            for f in pc.fields:
+                v = self.expr(f.value)
+                if f.name in OBJECT_FIELDS and not isinstance(f.value, ast.ObjectLit):
+                    self._object_check(f, v)
+                values.append((f, v))
+            body = self._object(values, spec.span, lambda f: f.name, lambda f: f.value.span)
+            self._runtime_requirements(pc, values)
+            code = f"_new(_Call, ({lit(spec.kind)}, {body.code}, {lit(self.origins[spec.rule_id])}))"
+            if state == "guarded":
+                o.emit(f"calls.append({code})", spec.span)
+                return None
+        return code, spec.span
 
-    def _runtime_requirements(self, pc: PlannedCall, values, body: str) -> None:
+    def _object_check(self, f: ast.FieldSpec, v: V) -> None:
+        o = self.out
+        msg = lit(f.name + " must be an object, got ")
+        if v.is_const:
+            if v.const is not None and v.const is not MISSING:
+                o.emit(f"raise _Err({lit(f.name + ' must be an object, got ' + _rt.type_name(v.const))})",
+                       f.value.span)
+            return
+        v = self.name(v)
+        cond = f"{v.code} is not None and {v.code}.__class__ is not dict"
+        if v.mm:
+            cond = f"{v.code} is not _M and " + cond
+        o.emit(f"if {cond}:", f.value.span)
+        o.emit(f"    raise _Err({msg} + _f.type_name({v.code}))", f.value.span)
+
+    def _runtime_requirements(self, pc: PlannedCall, values) -> None:
         """Fail loudly rather than send Segment a call it will drop."""
         o = self.out
         by_name = {f.name: (f, v) for f, v in values}
@@ -348,40 +754,107 @@ class _FunctionGen:
             present = [by_name[n] for n in alternatives if n in by_name]
             if not present or all(isinstance(f.value, ast.Literal) and f.value.value is not None for f, _ in present):
                 continue
-            cond = " and ".join(f"({v} is _M or {v} is None)" for _, v in present)
+            conds = []
+            satisfied = False
+            for _, v in present:
+                if v.is_const:
+                    if v.const is not None and v.const is not MISSING:
+                        satisfied = True
+                    continue  # null or absent: that alternative is always missing
+                conds.append(self.nullish(v))
+            if satisfied:
+                continue
             names = " or ".join(alternatives)
             srcs = ", ".join(_describe_source(f.value) for f, _ in present)
-            o.emit(f"if {cond}:", present[0][0].value.span)
-            o.emit(f"    raise _Err({lit(f'{spec.kind} call has no {names}: {srcs} was null or absent')})",
-                   present[0][0].value.span)
+            message = f"raise _Err({lit(f'{spec.kind} call has no {names}: {srcs} was null or absent')})"
+            span = present[0][0].value.span
+            if not conds:
+                o.emit(message, span)
+                continue
+            cond = conds[0] if len(conds) == 1 else " and ".join(f"({c})" for c in conds)
+            if self._cse_get(("required", cond)) is not None:
+                continue  # the same test passed already (an earlier call had the same identity)
+            self.cse[-1][("required", cond)] = True
+            o.emit(f"if {cond}:", span)
+            o.emit(f"    {message}", span)
+
+
+def _eq_const(e: ast.Binary, left, right) -> bool:
+    """``==``/``!=`` on constants, exactly as the generated code does it at run time."""
+    for a, b, be in ((left, right, e.right), (right, left, e.left)):
+        if _is_str_literal(be):
+            return (a == b) if e.op == "==" else (a != b)
+        if _is_null_literal(be):
+            r = a is None or a is MISSING
+            return r if e.op == "==" else not r
+    r = _rt.eq(left, right)
+    return r if e.op == "==" else not r
+
+
+def _power_of_ten(c) -> int | None:
+    if type(c) is not int or c < 1:
+        return None
+    j = 0
+    while c % 10 == 0:
+        c //= 10
+        j += 1
+    return j if c == 1 else None
+
+
+def _optional_keys(event: str, paths) -> set:
+    """Paths whose last key the Dodo schema lets be absent (read with ``.get`` on the fast path)."""
+    from segmap.compiler import types as T
+
+    out = set()
+    root_types = dict(T.envelope_type(event).args)
+    for key in paths:
+        if len(key) < 2:
+            continue
+        ty = root_types.get(key[0])
+        for k in key[1:]:
+            if ty is None:
+                break
+            base = ty.required()
+            if type(k) is int:
+                ty = base.args[0] if base.kind == "list" else None
+                continue
+            if base.kind == "model":
+                ty = T.model_fields(base.name).get(k)
+            elif base.kind == "object":
+                ty = dict(base.args).get(k)
+            else:
+                ty = None
+        if ty is None or ty.optional:
+            out.add(key)
+    return out
 
 
 def _describe_source(e: ast.Expr) -> str:
-    from segmap.compiler.checker import path_text
-
     return path_text(e) or "the expression"
 
 
 @dataclass
 class GeneratedModule:
-    source: str
+    source: str  # the whole module, as shown to people and in tracebacks
     line_spans: dict[int, Span]  # generated line number -> mapping span
     origins: list[str]
+    # ``source`` with each general (cold-path) function reduced to a stub calling
+    # ``_lazy(name, env)``; same line numbers. ``lazy`` maps such a name to
+    # (first line, its source) so it can be compiled the first time it is needed.
+    exec_source: str = ""
+    lazy: dict[str, tuple[int, str]] = field(default_factory=dict)
 
 
 def generate(plan: Plan, file: str, version: str, func_name_of) -> GeneratedModule:
-    from jinja2 import Environment, PackageLoader, StrictUndefined
-
-    origin_index: dict[str, int] = {}
-    origins: list[str] = []
+    origin_of: dict[str, str] = {}
     for calls in plan.calls.values():
         for pc in calls:
-            if pc.spec.rule_id not in origin_index:
-                origin_index[pc.spec.rule_id] = len(origins)
+            if pc.spec.rule_id not in origin_of:
                 s = pc.spec.span
-                origins.append(f"{s.file}:{s.line}:{s.col}")
-    functions = []
-    fn_spans = []
+                origin_of[pc.spec.rule_id] = f"{s.file}:{s.line}:{s.col}"
+    functions: list[str] = []
+    fn_spans: list[list] = []
+    cold: set[int] = set()  # indexes (in functions) of the general versions
     dispatch = []
     # events that share a rule share one function
     by_rule: dict[int, str] = {}
@@ -391,25 +864,45 @@ def generate(plan: Plan, file: str, version: str, func_name_of) -> GeneratedModu
             dispatch.append((lit(event), by_rule[id(rule)]))
             continue
         name = f"_e{i}"
-        gen = _FunctionGen(name, event, calls, origin_index, func_name_of)
-        functions.append(gen.generate())
-        fn_spans.append([None] + gen.out.spans)
+        folds: dict = {}
+        general = _FunctionGen(f"_g{i}", event, calls, origin_of, func_name_of, fast=False)
+        general._folds = folds
+        general.collect_paths()
+        if general.paths:
+            fast = _FunctionGen(name, event, calls, origin_of, func_name_of, fast=True, general_name=f"_g{i}")
+            fast._folds = folds
+            fast.collect_paths()
+            for gen in (fast, general):
+                if gen is general:
+                    cold.add(len(functions))
+                functions.append(gen.generate())
+                fn_spans.append([None] + gen.out.spans)
+        else:  # reads nothing from the envelope: one version is all there is
+            only = _FunctionGen(name, event, calls, origin_of, func_name_of, fast=False)
+            functions.append(only.generate())
+            fn_spans.append([None] + only.out.spans)
         by_rule.setdefault(id(rule), name)
         dispatch.append((lit(event), name))
-    env = _jinja()
-    source = env.get_template("module.py.j2").render(
-        version=version, origins=repr(origins), functions=functions, dispatch=dispatch)
+    source = _jinja().get_template("module.py.j2").render(
+        version=version, origins=repr(list(origin_of.values())), functions=functions, dispatch=dispatch)
     # line table: find each function's first line in the rendered source
     line_spans: dict[int, Span] = {}
     src_lines = source.split("\n")
+    exec_lines = list(src_lines)
+    lazy: dict[str, tuple[int, str]] = {}
     fi = 0
     for lineno, text in enumerate(src_lines, start=1):
         if fi < len(functions) and text == functions[fi].split("\n", 1)[0]:
             for off, sp in enumerate(fn_spans[fi]):
                 if sp is not None:
                     line_spans[lineno + off] = sp
+            if fi in cold:
+                fn_name = text[4:text.index("(")]
+                n = functions[fi].count("\n") + 1
+                lazy[fn_name] = (lineno, functions[fi])
+                exec_lines[lineno:lineno + n - 1] = [f"    return _lazy({fn_name!r}, env)"] + [""] * (n - 2)
             fi += 1
-    return GeneratedModule(source, line_spans, origins)
+    return GeneratedModule(source, line_spans, list(origin_of.values()), "\n".join(exec_lines), lazy)
 
 
 def _depends_on_type(calls) -> bool:

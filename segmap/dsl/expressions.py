@@ -158,6 +158,8 @@ class _Builder(Transformer):
         value: object
         if any(ch in text for ch in ".eE"):
             value = float(text)
+            if value != value or value in (float("inf"), float("-inf")):
+                raise _BadEscape(f"the number {text} is too large for a double")
             if value.is_integer() and abs(value) < 2**53:
                 value = int(value)
         else:
@@ -279,7 +281,8 @@ class ExpressionParser:
         except Exception as exc:  # lark wraps transformer errors in VisitError
             inner = getattr(exc, "orig_exc", exc)
             if isinstance(inner, (_BadEscape, _TemplateError)):
-                self.diagnostics.append(Diagnostic("E101", Severity.ERROR, f"invalid string: {inner}",
+                what = "invalid number" if "too large" in str(inner) else "invalid string"
+                self.diagnostics.append(Diagnostic("E101", Severity.ERROR, f"{what}: {inner}",
                                                    self.span(0, len(text), base)))
                 return None
             raise

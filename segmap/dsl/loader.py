@@ -105,11 +105,13 @@ class _Loader:
             return expr
         if isinstance(node, YMap):
             entries = []
+            seen: set[str] = set()
             for k, v in node.items:
                 self.yaml_text(k, "key", error_for=())
                 val = self.value(v)
-                if val is not None:
+                if val is not None and k.value not in seen:  # a YAML duplicate is already E004
                     entries.append(ast.ObjectEntry(k.value, val, k.span))
+                seen.add(k.value)
             return ast.ObjectLit(tuple(entries), node.span)
         items = []
         for item in node.items:

@@ -200,6 +200,9 @@ class Delivery:
                 with self._cv:
                     gen = self._progress_gen
                 if self._paused is not None and stop_on_pause:
+                    # let the workers give back what they hold, so the store shows the pause
+                    with self._cv:
+                        self._cv.wait_for(lambda: not self._active, timeout=remaining())
                     return False
                 if not self.store.has_undelivered():
                     return True
@@ -285,6 +288,7 @@ class Delivery:
         finally:
             with self._cv:
                 self._active.pop(token, None)
+                self._cv.notify_all()
 
     def _settled(self, token: str, ids: Sequence[int]) -> None:
         with self._cv:

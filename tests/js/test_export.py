@@ -202,8 +202,7 @@ def test_mapping_with_errors_is_refused():
     assert any(d.code == "E203" for d in info.value.diagnostics)
 
 
-@pytest.mark.parametrize("literal,what", [("123456789012345678901", "exactly"), ("9007199254740993", "exactly"),
-                                          ("1e400", "not finite")])
+@pytest.mark.parametrize("literal,what", [("123456789012345678901", "exactly"), ("9007199254740993", "exactly")])
 def test_numbers_javascript_would_change_are_refused(literal, what):
     text = MAPPING.replace("to_major(data.total_amount, data.currency)", literal)
     with pytest.raises(jsgen.JsExportError) as info:
