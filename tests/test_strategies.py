@@ -37,7 +37,7 @@ def test_restricted_to_event_types(envelope):
 
 # Coverage is checked by observing a derandomized run rather than with hypothesis.find,
 # whose shrinking of whole envelopes takes minutes.
-_OBSERVE = settings(max_examples=200, deadline=None, database=None, derandomize=True,
+_OBSERVE = settings(max_examples=400, deadline=None, database=None, derandomize=True,
                     phases=[Phase.generate], suppress_health_check=list(HealthCheck))
 
 

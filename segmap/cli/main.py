@@ -13,8 +13,19 @@ import sys
 # Order is the order shown in --help. Each module defines register(subparsers).
 COMMAND_MODULES = [
     "segmap.cli.cmd_check",
+    "segmap.cli.cmd_explain",
+    "segmap.cli.cmd_schema",
     "segmap.cli.cmd_run",
     "segmap.cli.cmd_init",
+    "segmap.cli.cmd_sample",
+    "segmap.cli.cmd_schema_refresh",
+    "segmap.cli.cmd_export",
+    "segmap.cli.cmd_preview",
+    "segmap.cli.cmd_test",
+    "segmap.cli.cmd_plan",
+    "segmap.cli.cmd_outbox",
+    "segmap.cli.cmd_serve",
+    "segmap.cli.cmd_send",
 ]
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2

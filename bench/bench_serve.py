@@ -1,0 +1,390 @@
+"""Webhook service throughput and latency: signed webhooks accepted per second, p50/p99.
+
+Not a test: it prints numbers. Three processes on loopback:
+
+* the service (`segmap.service` under uvicorn, durable commits: WAL + synchronous=FULL),
+  delivering to
+* the fake Segment (tests/fakes/fake_segment.py) in its own process, and
+* an open-loop load generator (raw asyncio sockets, keep-alive connections,
+  requests signed beforehand) that sends at a steady rate and measures each
+  latency from the moment the request was *due*, so queueing counts
+  (no coordinated omission).
+
+With `taskset` available the service is pinned to CPU 0 and the load
+generator and the fake to CPU 1.
+
+Each run ends with a ledger check: every webhook answered 2xx is in the inbox,
+and the fake Segment received exactly the expected number of unique messageIds.
+For comparison, the same rates are run with group commit off (one transaction,
+one fsync per webhook: `max_group=1`).
+
+    python bench/bench_serve.py [--rates 500,1000,2000,2500,3000] [--duration 8] [--connections 64]
+                                [--repeat N] [--normal] [--no-baseline] [--quick]
+
+Environment knobs for experiments: BENCH_EXTRA_PATH (prepended to the service's
+PYTHONPATH, e.g. a `pip install --target` dir holding httptools and uvloop, which
+uvicorn then uses), BENCH_SWITCH_INTERVAL (sys.setswitchinterval in the service),
+BENCH_WORKERS (delivery threads, default 2).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+WRITE_KEY = "bench-write-key"
+SECRET = "whsec_" + base64.b64encode(b"bench-secret-0123456789abcdefghi").decode()
+
+
+# --- the service process ---
+
+SERVICE = r"""
+import sys, logging
+from pathlib import Path
+from segmap.service.config import ServiceConfig
+from segmap.service.lifecycle import Service
+from segmap.service.server import bind, serve
+from segmap.service import logs
+import os
+mapping, db, seg_host, max_group, sync = sys.argv[1:6]
+if os.environ.get("BENCH_SWITCH_INTERVAL"):
+    sys.setswitchinterval(float(os.environ["BENCH_SWITCH_INTERVAL"]))
+logs.configure("warning")
+cfg = ServiceConfig(mapping_path=Path(mapping), secrets=(%r,), db_path=Path(db), write_key=%r,
+                    segment_host=seg_host, max_group=int(max_group), synchronous=sync,
+                    delivery_workers=int(os.environ.get("BENCH_WORKERS", "2")))
+svc = Service(cfg)
+svc.open()
+sock = bind("127.0.0.1", 0)
+print("PORT", sock.getsockname()[1], flush=True)
+sys.exit(serve(svc, sock))
+""" % (SECRET, WRITE_KEY)
+
+
+def _taskset(cpu: int) -> list[str]:
+    return ["taskset", "-c", str(cpu)] if shutil.which("taskset") and (os.cpu_count() or 1) >= 2 else []
+
+
+def start_fake() -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen(
+        [*_taskset(1), sys.executable, "-m", "tests.fakes.fake_segment", "--write-key", WRITE_KEY, "--no-record-messages"],
+        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    line = proc.stdout.readline().strip()
+    if not line.startswith("LISTENING "):
+        proc.kill()
+        raise RuntimeError(f"fake Segment did not start: {line!r}")
+    return proc, line.split(" ", 1)[1]
+
+
+def start_service(workdir: Path, fake_url: str, max_group: int, sync: str = "FULL") -> tuple[subprocess.Popen, int, Path]:
+    mapping = workdir / "segmap.yaml"
+    if not mapping.exists():
+        from segmap.cli.cmd_init import starter_text
+
+        mapping.write_text(starter_text())
+    db = workdir / f"bench-{max_group}-{sync}-{time.monotonic_ns()}.db"
+    proc = subprocess.Popen([*_taskset(0), sys.executable, "-c", SERVICE, str(mapping), str(db), fake_url,
+                             str(max_group), sync], cwd=workdir, stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": os.environ.get("BENCH_EXTRA_PATH", "") + ":" + str(ROOT)})
+    line = proc.stdout.readline().strip()
+    if not line.startswith("PORT "):
+        proc.kill()
+        raise RuntimeError(f"service did not start: {line!r}")
+    port = int(line.split()[1])
+    time.sleep(0.3)
+    return proc, port, db
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+# --- the load generator (its own process) ---
+
+def build_requests(n: int, prefix: str) -> list[tuple[str, bytes]]:
+    import orjson
+
+    from segmap.samples import sample_envelope
+    from segmap.service.verification import sign
+
+    base = sample_envelope("payment.succeeded")
+    ts = int(time.time()) + 60  # stays inside the 5-minute window for the whole run
+    out = []
+    for i in range(n):
+        base["data"]["payment_id"] = f"pay_{prefix}{i}"
+        base["data"]["customer"]["customer_id"] = f"cus_{prefix}{i}"
+        body = orjson.dumps(base)
+        wid = f"msg_{prefix}{i}"
+        head = (f"POST /webhook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\nwebhook-id: {wid}\r\nwebhook-timestamp: {ts}\r\n"
+                f"webhook-signature: {sign(SECRET, wid, ts, body)}\r\n\r\n").encode()
+        out.append((wid, head + body))
+    return out
+
+
+async def _run_load(port: int, rate: float, duration: float, connections: int, prefix: str) -> dict:
+    n = int(rate * duration)
+    reqs = build_requests(n, prefix)
+    queue: asyncio.Queue = asyncio.Queue()
+    lat: list[float] = []
+    ok: list[str] = []
+    errors: dict[str, int] = {}
+
+    async def conn() -> None:
+        r = w = None
+        while True:
+            item = await queue.get()
+            if item is None:
+                break
+            due, wid, raw = item
+            for attempt in range(2):
+                try:
+                    if w is None:
+                        r, w = await asyncio.open_connection("127.0.0.1", port)
+                    w.write(raw)
+                    head = await r.readuntil(b"\r\n\r\n")
+                    status = int(head[9:12])
+                    length = 0
+                    for line in head.split(b"\r\n"):
+                        if line[:15].lower() == b"content-length:":
+                            length = int(line[15:])
+                    await r.readexactly(length)
+                    if b"connection: close" in head.lower():
+                        w.close()
+                        r = w = None
+                    break
+                except (OSError, asyncio.IncompleteReadError) as exc:
+                    if w is not None:
+                        w.close()
+                    r = w = None
+                    status = type(exc).__name__
+            lat.append(time.perf_counter() - due)
+            if status == 200:
+                ok.append(wid)
+            else:
+                errors[str(status)] = errors.get(str(status), 0) + 1
+        if w is not None:
+            w.close()
+
+    workers = [asyncio.create_task(conn()) for _ in range(connections)]
+    t0 = time.perf_counter() + 0.05
+    for i, (wid, raw) in enumerate(reqs):
+        due = t0 + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        queue.put_nowait((due, wid, raw))
+    for _ in workers:
+        queue.put_nowait(None)
+    await asyncio.gather(*workers)
+    elapsed = time.perf_counter() - t0
+    lat.sort()
+
+    def pct(p: float) -> float:
+        return lat[min(len(lat) - 1, int(len(lat) * p))] * 1000 if lat else float("nan")
+
+    return {"sent": n, "ok": len(ok), "errors": errors, "elapsed": elapsed, "achieved": len(ok) / elapsed,
+            "p50_ms": pct(0.50), "p99_ms": pct(0.99), "max_ms": lat[-1] * 1000 if lat else float("nan"),
+            "ok_ids_sample": ok[:3]}
+
+
+def loadgen_main(argv: list[str]) -> int:
+    port, rate, duration, connections, prefix = int(argv[0]), float(argv[1]), float(argv[2]), int(argv[3]), argv[4]
+    res = asyncio.run(_run_load(port, rate, duration, connections, prefix))
+    print(json.dumps(res), flush=True)
+    return 0
+
+
+def run_load(port: int, rate: float, duration: float, connections: int, prefix: str) -> dict:
+    out = subprocess.run([*_taskset(1), sys.executable, __file__, "--loadgen", str(port), str(rate), str(duration),
+                          str(connections), prefix], cwd=ROOT, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": os.environ.get("BENCH_EXTRA_PATH", "") + ":" + str(ROOT)})
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# --- the ledger check ---
+
+def check_ledger(db: Path, fake_url: str, inbox_before: int, unique_before: int, ok: int) -> str:
+    """After the outbox drained: the inbox grew by exactly the webhooks answered 2xx, and
+    Segment received exactly two new unique messageIds for each (the starter mapping makes 2 calls)."""
+    import httpx
+
+    from segmap.runtime.outbox import SqliteOutbox
+
+    deadline = time.monotonic() + 60
+    store = SqliteOutbox(db, create=False)
+    try:
+        while time.monotonic() < deadline and store.has_undelivered():
+            time.sleep(0.2)
+        inbox = store.status().inbox - inbox_before
+        counts = store.counts()
+    finally:
+        store.close()
+    unique = httpx.get(f"{fake_url}/_stats").json()["unique"] - unique_before
+    good = inbox == ok and unique == 2 * ok and counts["pending"] == 0 and counts["dead"] == 0
+    return (f"{'ok' if good else 'MISMATCH'} (+{inbox} inbox, +{unique} unique messageIds at Segment, "
+            f"{counts['pending']} pending, {counts['dead']} dead)")
+
+
+def bench(rates: list[float], duration: float, connections: int, configs: list[tuple[str, int, str]],
+          repeat: int = 1) -> list[dict]:
+    import httpx
+
+    rows = []
+    fake, fake_url = start_fake()
+    work = Path(tempfile.mkdtemp(prefix="segmap-bench-serve-"))
+    try:
+        for label, max_group, sync in configs:
+            proc, port, db = start_service(work, fake_url, max_group, sync)
+            try:
+                run_load(port, 300, 2, connections, f"w{max_group}_")  # warm-up (imports, page cache, WAL)
+                _commit_stats(port)
+                _server_p99(port)
+                for rate in [r for r in rates for _ in range(repeat)]:
+                    _drain(db)
+                    seg_before = httpx.get(f"{fake_url}/_stats").json()["requests"]
+                    unique_before = httpx.get(f"{fake_url}/_stats").json()["unique"]
+                    inbox_before = _inbox(db)
+                    res = run_load(port, rate, duration, connections, f"g{max_group}{sync}r{int(rate)}_{time.monotonic_ns()}_")
+                    commits = _commit_stats(port)
+                    server_p99 = _server_p99(port)
+                    ledger = check_ledger(db, fake_url, inbox_before, unique_before, res["ok"])
+                    seg = httpx.get(f"{fake_url}/_stats").json()["requests"] - seg_before
+                    res.update(label=label, rate=rate, ledger=ledger, commits=commits, server_p99=server_p99,
+                               segment_requests=seg, load=os.getloadavg()[0])
+                    rows.append(res)
+                    print(f"{label:>22} | {rate:6.0f}/s | achieved {res['achieved']:7.0f}/s | p50 {res['p50_ms']:6.1f} ms"
+                          f" | p99 {res['p99_ms']:6.1f} ms | max {res['max_ms']:6.1f} ms | server p99 <= {server_p99}"
+                          f" | errors {res['errors'] or 0} | {commits} | {seg} Segment requests"
+                          f" | load {res['load']:.2f} | ledger {ledger}", flush=True)
+                    if res["p99_ms"] > 2000:
+                        break  # saturated: higher rates only queue
+            finally:
+                stop(proc)
+    finally:
+        fake.stdin.close()
+        fake.wait(10)
+        shutil.rmtree(work, ignore_errors=True)
+    return rows
+
+
+def _drain(db: Path, timeout: float = 60.0) -> None:
+    from segmap.runtime.outbox import SqliteOutbox
+
+    store = SqliteOutbox(db, create=False)
+    try:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and store.has_undelivered():
+            time.sleep(0.1)
+    finally:
+        store.close()
+
+
+def _inbox(db: Path) -> int:
+    import sqlite3
+
+    conn = sqlite3.connect(str(db))
+    try:
+        return conn.execute("SELECT count(*) FROM inbox").fetchone()[0]
+    finally:
+        conn.close()
+
+
+_last_commit: dict[int, tuple[float, float, float]] = {}
+_last_hist: dict[int, dict[str, float]] = {}
+
+
+def _server_p99(port: int) -> str:
+    """Upper bucket bound holding the 99th percentile of the service's own request durations
+    (first byte in to answer out) since the previous call."""
+    import httpx
+
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    cur = {}
+    for line in text.splitlines():
+        if line.startswith("segmap_webhook_request_duration_seconds_bucket"):
+            cur[line.split('le="')[1].split('"')[0]] = float(line.split()[-1])
+    prev = _last_hist.get(port, {})
+    _last_hist[port] = cur
+    total = cur.get("+Inf", 0) - prev.get("+Inf", 0)
+    if total <= 0:
+        return "-"
+    for le, v in cur.items():
+        if (v - prev.get(le, 0)) / total >= 0.99:
+            return "+Inf" if le == "+Inf" else f"{float(le) * 1000:g} ms"
+    return "+Inf"
+
+
+def _commit_stats(port: int) -> str:
+    """Mean webhooks per transaction since the previous call, from /metrics."""
+    import httpx
+
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    vals = {}
+    for line in text.splitlines():
+        for name in ("segmap_group_commit_webhooks_sum", "segmap_group_commit_webhooks_count",
+                     "segmap_group_commit_duration_seconds_sum"):
+            if line.startswith(name + " "):
+                vals[name] = float(line.split()[1])
+    s, c = vals.get("segmap_group_commit_webhooks_sum", 0), vals.get("segmap_group_commit_webhooks_count", 0)
+    d = vals.get("segmap_group_commit_duration_seconds_sum", 0)
+    ps, pc, pd = _last_commit.get(port, (0, 0, 0))
+    _last_commit[port] = (s, c, d)
+    n = c - pc
+    if n <= 0:
+        return "no commits"
+    return f"{(s - ps) / n:.1f} webhooks/commit, {(d - pd) / n * 1000:.1f} ms/commit"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--loadgen":
+        return loadgen_main(argv[1:])
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--rates", default="500,1000,2000,2500,3000")
+    p.add_argument("--duration", type=float, default=8.0)
+    p.add_argument("--connections", type=int, default=64)
+    p.add_argument("--no-baseline", action="store_true", help="skip the run without group commit")
+    p.add_argument("--normal", action="store_true", help="also run group commit with synchronous=NORMAL (not durable)")
+    p.add_argument("--repeat", type=int, default=1, help="run each rate N times")
+    p.add_argument("--quick", action="store_true", help="rates 1000,2000 for 4 s")
+    args = p.parse_args(argv)
+    rates = [1000.0, 2000.0] if args.quick else [float(x) for x in args.rates.split(",")]
+    duration = 4.0 if args.quick else args.duration
+    probe = subprocess.run([sys.executable, "-c", "import importlib.util as u; print(('httptools' if u.find_spec('httptools') "
+                            "else 'h11') + ' + ' + ('uvloop' if u.find_spec('uvloop') else 'asyncio'))"],
+                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": os.environ.get("BENCH_EXTRA_PATH", "")})
+    print(f"service HTTP stack: uvicorn {probe.stdout.strip()}", flush=True)
+    print(f"segmap serve benchmark: {os.cpu_count()} CPUs, taskset {'on' if _taskset(0) else 'off'}, "
+          f"{args.connections} connections, {duration:g} s per rate, load average {os.getloadavg()[0]:.2f}", flush=True)
+    configs = [("group commit, FULL", 512, "FULL")]
+    if not args.no_baseline:
+        configs.append(("no group commit, FULL", 1, "FULL"))
+    if args.normal:
+        configs.append(("group commit, NORMAL", 512, "NORMAL"))
+    bench(rates, duration, args.connections, configs, args.repeat)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

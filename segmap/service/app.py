@@ -1,0 +1,248 @@
+"""The ASGI application: `POST /webhook`, `/healthz`, `/readyz`, `/metrics`.
+
+The webhook endpoint is a plain ASGI callable mounted in Starlette's router:
+it streams the body itself (to cap it before it is buffered) and answers
+without building Request/Response objects, which matters at thousands of
+webhooks per second on two cores.
+
+Answers to `POST /webhook`:
+
+| status | when |
+|---|---|
+| 200 `{"status": "accepted"}` | new webhook; its calls (maybe none) are committed |
+| 200 `{"status": "duplicate"}` | the webhook id was already stored; nothing added |
+| 200 `{"status": "quarantined"}` | the mapping failed on it; kept with the error for `segmap outbox replay --mapping` |
+| 400 | not JSON, or JSON but not an envelope object with a string `type`, or a bad Content-Length |
+| 401 | not signed, badly signed, malformed webhook-* headers, timestamp outside 5 minutes |
+| 408 | the body did not arrive within the body timeout |
+| 413 | body over the limit (checked on Content-Length, then while streaming) |
+| 503 + Retry-After | the store failed or is too slow, too many webhooks wait, or shutting down |
+
+An envelope is only ever stored after its signature verified, and a 2xx
+only ever goes out after the transaction holding it committed.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from segmap.runtime.values import MappingRuntimeError
+from segmap.service.ingest import Overloaded, StoreUnavailable
+from segmap.service.lifecycle import Service
+from segmap.service.metrics import CONTENT_TYPE
+from segmap.service.verification import VerificationFailed
+
+log = logging.getLogger("segmap.service.http")
+
+MAX_EVENT_TYPE = 200
+
+
+class _Reject(Exception):
+    def __init__(self, status: int, reason: str, message: str, headers: list[tuple[bytes, bytes]] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+        self.message = message
+        self.headers = headers or []
+
+
+class _Disconnected(Exception):
+    pass
+
+
+_CLOSE = [(b"connection", b"close")]
+
+
+async def _send_json(send, status: int, payload: dict, headers: list[tuple[bytes, bytes]] = ()) -> None:
+    body = orjson.dumps(payload)
+    await send({
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *headers],
+    })
+    await send({"type": "http.response.body", "body": body})
+
+
+class WebhookEndpoint:
+    """`POST /webhook` as a raw ASGI app."""
+
+    def __init__(self, service: Service):
+        self.service = service
+        self._buffered = 0  # bytes of bodies being received right now, all requests together
+
+    async def __call__(self, scope, receive, send) -> None:
+        m = self.service.metrics
+        started = time.perf_counter()
+        m.received.inc()
+        headers: list[tuple[bytes, bytes]] = []
+        try:
+            status, payload = await self._handle(scope, receive)
+        except _Reject as rej:
+            m.rejected.inc(1, rej.reason)
+            if log.isEnabledFor(logging.INFO):
+                client = scope.get("client")
+                log.info("webhook rejected", extra={"status": rej.status, "reason": rej.reason, "detail": rej.message,
+                                                    "client": client[0] if client else None})
+            status, payload, headers = rej.status, {"error": rej.message, "reason": rej.reason}, rej.headers
+        except _Disconnected:
+            return
+        except Exception:  # noqa: BLE001 - a bug: answer 500 (Dodo retries); never hang or drop silently
+            m.rejected.inc(1, "internal_error")
+            log.exception("webhook handling failed")
+            status, payload = 500, {"error": "internal error; retry later", "reason": "internal_error"}
+        await _send_json(send, status, payload, headers)
+        m.request_seconds.observe(time.perf_counter() - started)
+
+
+    async def _read_body(self, scope, receive) -> bytes:
+        cfg = self.service.config
+        limit = cfg.max_body_bytes
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                if not value.isdigit() or len(value) > 18:
+                    raise _Reject(400, "bad_request", "invalid Content-Length", _CLOSE)
+                if int(value) > limit:
+                    raise _Reject(413, "body_too_large", f"body over {limit} bytes", _CLOSE)
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async with asyncio.timeout(cfg.body_timeout):
+                while True:
+                    msg = await receive()
+                    if msg["type"] == "http.disconnect":
+                        raise _Disconnected()
+                    chunk = msg.get("body", b"")
+                    if chunk:
+                        size += len(chunk)
+                        if size > limit:
+                            raise _Reject(413, "body_too_large", f"body over {limit} bytes", _CLOSE)
+                        if self._buffered + len(chunk) > cfg.body_budget_bytes:
+                            raise _Reject(503, "overloaded", "too many large bodies in flight; retry later",
+                                          [(b"retry-after", b"1"), *_CLOSE])
+                        self._buffered += len(chunk)
+                        chunks.append(chunk)
+                    if not msg.get("more_body", False):
+                        break
+        except TimeoutError:
+            raise _Reject(408, "body_timeout", f"body not received within {cfg.body_timeout:g}s", _CLOSE) from None
+        finally:
+            self._buffered -= sum(len(c) for c in chunks)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    async def _handle(self, scope, receive) -> tuple[int, dict]:
+        svc = self.service
+        m = svc.metrics
+        if svc.stopping:
+            raise _Reject(503, "shutting_down", "shutting down; retry later", [(b"retry-after", b"5"), *_CLOSE])
+        body = await self._read_body(scope, receive)
+        try:
+            webhook_id = svc.verifier.verify(body, scope["headers"])
+        except VerificationFailed as exc:
+            raise _Reject(401, exc.reason, exc.message) from None
+        try:
+            envelope = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise _Reject(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
+        event_type = envelope.get("type") if isinstance(envelope, dict) else None
+        if not isinstance(event_type, str) or not event_type or len(event_type) > MAX_EVENT_TYPE:
+            raise _Reject(400, "not_an_envelope",
+                          "not a webhook envelope: expected a JSON object with a string `type`")
+        mapping = svc.mapping.current.mapping
+        handled = mapping.handles(event_type)
+        committer = svc.committer
+        timeout = svc.config.accept_timeout
+        try:
+            try:
+                calls = mapping.apply(envelope) if handled else []
+            except MappingRuntimeError as exc:
+                res = await committer.quarantine(webhook_id, event_type, body, exc.message,
+                                                 exc.location or str(svc.mapping.path), timeout)
+                if res.new:
+                    m.quarantined.inc()
+                    log.warning("mapping failed; envelope quarantined",
+                                extra={"webhook_id": webhook_id, "event_type": event_type, "error": exc.message,
+                                       "location": exc.location})
+                    return 200, {"status": "quarantined", "webhook_id": webhook_id}
+                m.duplicates.inc()
+                return 200, {"status": "duplicate", "webhook_id": webhook_id}
+            res = await committer.accept(webhook_id, event_type, body, calls, timeout)
+        except Overloaded as exc:
+            raise _Reject(503, "overloaded", str(exc), [(b"retry-after", b"1")]) from None
+        except StoreUnavailable as exc:
+            raise _Reject(503, "store_unavailable", f"not stored, retry later: {exc}", [(b"retry-after", b"5")]) from None
+        if not res.new:
+            m.duplicates.inc()
+            return 200, {"status": "duplicate", "webhook_id": webhook_id}
+        if handled:
+            m.mapped.inc()
+        else:
+            m.unmapped.inc()
+        if res.queued:
+            m.calls_queued.inc(res.queued)
+        if res.dead:
+            m.calls_refused.inc(res.dead)
+            log.warning("call(s) refused at acceptance and dead-lettered (see `segmap outbox dead`)",
+                        extra={"webhook_id": webhook_id, "event_type": event_type, "refused": res.dead})
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("webhook accepted", extra={"webhook_id": webhook_id, "event_type": event_type,
+                                                 "calls": res.queued, "mapped": handled})
+        return 200, {"status": "accepted", "webhook_id": webhook_id, "calls": res.queued}
+
+
+class _Dispatch:
+    """`POST /webhook` straight to its endpoint (no router, no middleware on the hot path);
+    everything else, and the lifespan, to the Starlette app."""
+
+    def __init__(self, app: Starlette, webhook: WebhookEndpoint):
+        self.app = app
+        self.webhook = webhook
+        self.state = app.state
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/webhook":
+            await self.webhook(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+def build_app(service: Service, *, manage_lifespan: bool = True):
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        ready, body = await asyncio.to_thread(service.readiness)
+        service.metrics.ready.set(1 if ready else 0)
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    async def metrics(request: Request) -> Response:
+        await asyncio.to_thread(service.collect)
+        return Response(service.metrics.render(), media_type=CONTENT_TYPE)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any):
+        await service.startup()
+        try:
+            yield
+        finally:
+            await service.shutdown()
+
+    webhook = WebhookEndpoint(service)
+    app = Starlette(
+        routes=[
+            Route("/webhook", webhook, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET", "HEAD"]),
+            Route("/readyz", readyz, methods=["GET", "HEAD"]),
+            Route("/metrics", metrics, methods=["GET"]),
+        ],
+        lifespan=lifespan if manage_lifespan else None,
+    )
+    return _Dispatch(app, webhook)

@@ -1,0 +1,249 @@
+"""Group commit: one writer thread turns concurrent webhooks into few transactions.
+
+A durable commit (WAL, synchronous=FULL) costs one fsync, a few milliseconds
+on ordinary disks, so one transaction per webhook caps the service at a few
+hundred webhooks per second. Here every request hands its webhook to a single
+writer thread and awaits a future; the writer takes *everything* waiting
+(up to `max_group`) and commits it with `store.accept_many` in one
+transaction. Under light load a group is one webhook and nothing waits
+longer than before; under heavy load the groups grow by themselves, because
+webhooks pile up while the previous fsync runs.
+
+Each request is answered only after the transaction holding its webhook
+committed, so the promise "a 2xx means the webhook and its calls are on disk"
+is unchanged. If a group's transaction fails, its webhooks are retried one by
+one so that one bad item cannot fail the others; whatever still fails is
+answered 503 (Dodo retries).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from segmap.runtime.calls import Call
+from segmap.runtime.outbox.store import AcceptResult, OutboxStore
+
+log = logging.getLogger("segmap.service.ingest")
+
+_STOP = object()
+
+
+class Overloaded(Exception):
+    """Too many webhooks are waiting for a commit; answer 503 with Retry-After."""
+
+
+class StoreUnavailable(Exception):
+    """The store refused the transaction (disk full, I/O error, closed ...)."""
+
+
+@dataclass(slots=True)
+class _Item:
+    kind: str  # "accept" | "quarantine"
+    webhook_id: str
+    event_type: str
+    raw_body: bytes
+    calls: Sequence[Call] = ()
+    error: str = ""
+    location: str = ""
+    loop: Any = None
+    future: Any = None
+    result: AcceptResult | None = None
+    exc: BaseException | None = None
+    enqueued: float = field(default_factory=time.perf_counter)
+
+
+class GroupCommitter:
+    def __init__(self, store: OutboxStore, *, max_group: int = 512, max_queue: int = 20_000,
+                 on_committed: Callable[[int], None] | None = None,
+                 observe: Callable[[float, int], None] | None = None):
+        self.store = store
+        self.max_group = max(1, int(max_group))
+        self.max_queue = max(1, int(max_queue))
+        self._on_committed = on_committed
+        self._observe = observe
+        self._q: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self.last_error: str = ""
+        self.last_error_at: float | None = None
+        self.last_success_at: float | None = None
+        self.commits = 0
+
+    # --- lifecycle ---
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("already started")
+        self._thread = threading.Thread(target=self._run, name="segmap-group-commit", daemon=True)
+        self._thread.start()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def healthy(self) -> bool:
+        """Running, and the last transaction did not fail (or one succeeded since)."""
+        if not self.alive:
+            return False
+        if self.last_error_at is None:
+            return True
+        return self.last_success_at is not None and self.last_success_at > self.last_error_at
+
+    def pending(self) -> int:
+        return self._q.qsize()
+
+    def close(self, timeout: float = 5.0) -> bool:
+        """Stop taking webhooks, commit those already handed over, end the thread."""
+        self._closed = True
+        if self._thread is None:
+            return True
+        self._q.put(_STOP)
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    # --- request side (event loop) ---
+
+    async def accept(self, webhook_id: str, event_type: str, raw_body: bytes, calls: Sequence[Call],
+                     timeout: float | None = None) -> AcceptResult:
+        return await self._submit(_Item("accept", webhook_id, event_type, raw_body, calls), timeout)
+
+    async def quarantine(self, webhook_id: str, event_type: str, raw_body: bytes, error: str, location: str,
+                         timeout: float | None = None) -> AcceptResult:
+        return await self._submit(_Item("quarantine", webhook_id, event_type, raw_body, (), error, location), timeout)
+
+    async def _submit(self, item: _Item, timeout: float | None) -> AcceptResult:
+        if self._closed or not self.alive:
+            raise StoreUnavailable("the outbox writer is not running")
+        if self._q.qsize() >= self.max_queue:
+            raise Overloaded(f"{self.max_queue} webhooks already wait for a commit")
+        loop = asyncio.get_running_loop()
+        item.loop = loop
+        item.future = loop.create_future()
+        self._q.put(item)
+        try:
+            if timeout is None:
+                return await item.future
+            async with asyncio.timeout(timeout):
+                return await item.future
+        except TimeoutError:
+            # the commit may still happen later: then the webhook is stored and a
+            # redelivery (Dodo retries the 503) is a harmless duplicate
+            raise StoreUnavailable(f"no commit within {timeout:g}s") from None
+
+    # --- writer thread ---
+
+    def _run(self) -> None:
+        q = self._q
+        stop = False
+        while not stop:
+            first = q.get()
+            if first is _STOP:
+                break
+            batch = [first]
+            while len(batch) < self.max_group:
+                try:
+                    nxt = q.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is _STOP:
+                    stop = True
+                    break
+                batch.append(nxt)
+            try:
+                self._commit(batch)
+            except BaseException as exc:  # noqa: BLE001 - never leave a request waiting forever
+                log.exception("group commit crashed")
+                for it in batch:
+                    if it.result is None and it.exc is None:
+                        it.exc = StoreUnavailable(f"{type(exc).__name__}")
+            self._resolve(batch)
+        # anything handed over after the stop marker (a race with close()) is refused, never dropped silently
+        leftovers = []
+        while True:
+            try:
+                it = q.get_nowait()
+            except queue.Empty:
+                break
+            if it is not _STOP:
+                it.exc = StoreUnavailable("shutting down")
+                leftovers.append(it)
+        self._resolve(leftovers)
+
+    def _commit(self, batch: list[_Item]) -> None:
+        store = self.store
+        accepts = [it for it in batch if it.kind == "accept"]
+        started = time.perf_counter()
+        if accepts:
+            try:
+                results = store.accept_many([(it.webhook_id, it.event_type, it.raw_body, it.calls) for it in accepts])
+                for it, res in zip(accepts, results):
+                    it.result = res
+                self._ok()
+            except Exception as exc:  # noqa: BLE001
+                self._failed(exc, len(accepts))
+                if len(accepts) > 1:
+                    for it in accepts:  # isolate: one bad item must not cost the others
+                        try:
+                            it.result = store.accept(it.webhook_id, it.event_type, it.raw_body, it.calls)
+                            self._ok()
+                        except Exception as one:  # noqa: BLE001
+                            it.exc = StoreUnavailable(f"{type(one).__name__}: {one}")
+                else:
+                    accepts[0].exc = StoreUnavailable(f"{type(exc).__name__}: {exc}")
+        for it in batch:
+            if it.kind != "quarantine":
+                continue
+            try:
+                it.result = store.quarantine(it.webhook_id, it.event_type, it.raw_body, it.error, it.location)
+                self._ok()
+            except Exception as exc:  # noqa: BLE001
+                self._failed(exc, 1)
+                it.exc = StoreUnavailable(f"{type(exc).__name__}: {exc}")
+        self.commits += 1
+        if self._observe is not None:
+            self._observe(time.perf_counter() - started, len(batch))
+        queued = sum(it.result.queued for it in batch if it.result is not None)
+        if queued and self._on_committed is not None:
+            try:
+                self._on_committed(queued)
+            except Exception:  # noqa: BLE001
+                log.exception("wake-up of the delivery worker failed")
+
+    def _ok(self) -> None:
+        self.last_success_at = time.monotonic()
+
+    def _failed(self, exc: BaseException, n: int) -> None:
+        self.last_error = f"{type(exc).__name__}: {exc}"
+        self.last_error_at = time.monotonic()
+        log.error("outbox transaction failed for %d webhook(s): %s", n, self.last_error)
+
+    @staticmethod
+    def _resolve(items: list[_Item]) -> None:
+        by_loop: dict[Any, list[_Item]] = {}
+        for it in items:
+            if it.loop is not None:
+                by_loop.setdefault(it.loop, []).append(it)
+        for loop, its in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_set_results, its)
+            except RuntimeError:  # the loop is closed: nobody waits any more
+                pass
+
+
+def _set_results(items: list[_Item]) -> None:
+    for it in items:
+        fut = it.future
+        if fut is None or fut.done():
+            continue  # the request gave up (timeout, disconnect)
+        if it.exc is not None:
+            fut.set_exception(it.exc)
+        elif it.result is not None:
+            fut.set_result(it.result)
+        else:  # pragma: no cover - defensive
+            fut.set_exception(StoreUnavailable("no result"))

@@ -1,0 +1,363 @@
+"""What the service owns between start-up and shutdown, and how it changes state.
+
+`Service` wires the parts together: the mapping (hot-reloadable), the
+verifier, the outbox store and its group committer, and the delivery side
+(Segment worker or dry-run writer). Its `startup()` / `shutdown()` are run by
+the ASGI lifespan; `reload()` by SIGHUP.
+
+Shutdown order (SIGTERM): uvicorn stops listening and lets requests in
+flight finish (each one is answered truthfully: a 2xx only after its
+commit); then the group committer commits what it was handed and stops; then
+the delivery worker lets its request under way finish and gives every unsent
+row back (no lease is left to expire); then the store closes.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from segmap.runtime.outbox import open_store
+from segmap.service.config import ServiceConfig
+from segmap.service.ingest import GroupCommitter
+from segmap.service.metrics import ServiceMetrics
+from segmap.service.outflow import DryRunPump, TimedSink, TimedStore
+from segmap.service.verification import Verifier
+
+log = logging.getLogger("segmap.service")
+
+MIN_FREE_DISK = 16 * 1024 * 1024
+
+
+class MappingLoadError(Exception):
+    """The mapping does not compile; `diagnostics` holds the compiler's findings."""
+
+    def __init__(self, message: str, diagnostics: list | None = None):
+        super().__init__(message)
+        self.diagnostics = diagnostics or []
+
+
+def _diagnostics_json(diags: list) -> list[dict]:
+    try:
+        from segmap.diagnostics.render import diagnostic_json
+
+        return [diagnostic_json(d) for d in diags if getattr(d, "is_error", True)]
+    except Exception:  # noqa: BLE001 - logging must not fail on an odd diagnostic
+        return [{"message": str(d)} for d in diags]
+
+
+def compile_mapping(path: Path):
+    """Compile or raise MappingLoadError (with every error diagnostic)."""
+    import segmap
+    from segmap.compiler.api import MappingError
+
+    if not Path(path).is_file():
+        raise MappingLoadError(f"no mapping file at {path}")
+    try:
+        return segmap.compile_file(path)
+    except MappingError as exc:
+        raise MappingLoadError(f"{path} does not compile: {exc}", list(exc.diagnostics)) from None
+    except OSError as exc:
+        raise MappingLoadError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+@dataclass(frozen=True)
+class LoadedMapping:
+    mapping: Any
+    loaded_at: float
+    generation: int
+
+
+class MappingHolder:
+    """The mapping now serving. Requests read `current` once; a reload swaps it atomically."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._current: LoadedMapping | None = None
+        self._generation = 0
+
+    def load(self) -> LoadedMapping:
+        return self.swap(compile_mapping(self.path))
+
+    def swap(self, mapping: Any) -> LoadedMapping:
+        self._generation += 1
+        self._current = LoadedMapping(mapping, time.time(), self._generation)
+        return self._current
+
+    @property
+    def current(self) -> LoadedMapping:
+        if self._current is None:
+            raise RuntimeError("no mapping loaded")
+        return self._current
+
+    @property
+    def loaded(self) -> bool:
+        return self._current is not None
+
+
+class Service:
+    def __init__(self, config: ServiceConfig, *, verifier: Verifier | None = None, sink: Any = None,
+                 delivery_config: Any = None, metrics: ServiceMetrics | None = None):
+        self.config = config
+        self.metrics = metrics or ServiceMetrics()
+        self.verifier = verifier or Verifier(config.secrets)
+        self.mapping = MappingHolder(config.mapping_path)
+        self._sink_override = sink
+        self._delivery_config = delivery_config
+        self.store = None
+        self.committer: GroupCommitter | None = None
+        self.delivery = None
+        self.pump: DryRunPump | None = None
+        self.client = None
+        self.stopping = False
+        self.started = False
+        self.listen_url: str | None = None
+        self._reloading: asyncio.Task | None = None
+        self._pruning: asyncio.Task | None = None
+
+    # --- start-up (before the server listens: errors become exit codes) ---
+
+    def open(self) -> None:
+        """Compile the mapping and open the store; raises MappingLoadError / OSError / sqlite3.Error."""
+        loaded = self.mapping.load()
+        self.metrics.mapping_loaded.set(loaded.loaded_at)
+        cfg = self.config
+        self.store = open_store(cfg.db_path, synchronous=cfg.synchronous)
+        m = self.metrics
+        self.committer = GroupCommitter(
+            self.store, max_group=cfg.max_group, max_queue=cfg.max_queue, on_committed=self._wake_delivery,
+            observe=lambda seconds, n: (m.commit_seconds.observe(seconds), m.commit_size.observe(n)),
+        )
+        self._build_delivery()
+        m.dry_run.set(1 if cfg.dry_run and self._sink_override is None else 0)
+        m.dev_secret.set(1 if cfg.dev_secret else 0)
+
+    def _build_delivery(self) -> None:
+        from segmap.runtime.delivery import Delivery, DeliveryConfig
+
+        cfg, m = self.config, self.metrics
+        sink = self._sink_override
+        if sink is None and cfg.dry_run:
+            from segmap.runtime.sinks import DryRunSink
+
+            dry = DryRunSink(cfg.dry_run_file)
+            self.client = dry
+            self.pump = DryRunPump(self.store, TimedSink(dry, m.segment_request_seconds.observe),
+                                   on_written=lambda n: m.dry_run_written.inc(n))
+            return
+        if sink is None:
+            from segmap.runtime.segment_client import SegmentClient
+
+            sink = SegmentClient(cfg.write_key, region=cfg.region, host=cfg.segment_host)
+            self.client = sink
+        dconf = self._delivery_config or DeliveryConfig(workers=cfg.delivery_workers,
+                                                               lease_seconds=cfg.lease_seconds)
+        timed_store = TimedStore(self.store, m.delivery_latency.observe_many)
+        self.delivery = Delivery(timed_store, TimedSink(sink, m.segment_request_seconds.observe), dconf)
+        m.add_delivery_counters(self.delivery.stats)
+
+    def _wake_delivery(self, _queued: int) -> None:
+        if self.delivery is not None:
+            self.delivery.notify()
+        elif self.pump is not None:
+            self.pump.notify()
+
+    # --- lifespan ---
+
+    async def startup(self) -> None:
+        if self.store is None:
+            self.open()
+        self.committer.start()
+        if self.delivery is not None:
+            self.delivery.start()
+        if self.pump is not None:
+            self.pump.start()
+            self.pump.notify()  # write what is already pending
+        self.started = True
+        self._log_banner()
+        if self.config.prune_interval > 0:
+            self._pruning = asyncio.ensure_future(self._prune_loop())
+
+    async def _prune_loop(self) -> None:
+        """Keep the database from growing forever: delivered calls and inbox entries older than
+        7 days go (never pending, in-flight, dead or quarantined ones; see OutboxStore.prune)."""
+        while True:
+            await asyncio.sleep(self.config.prune_interval)
+            try:
+                res = await asyncio.to_thread(self.store.prune)
+            except Exception as exc:  # noqa: BLE001 - retried next time
+                log.warning("pruning the outbox failed: %s", exc)
+                continue
+            if res.inbox or res.delivered:
+                log.info("pruned the outbox", extra={"inbox": res.inbox, "delivered": res.delivered})
+
+    def _log_banner(self) -> None:
+        cfg = self.config
+        loaded = self.mapping.current
+        log.info("mapping loaded", extra={"mapping": str(cfg.mapping_path),
+                                          "event_types": len(getattr(loaded.mapping, "event_types", ()))})
+        log.info("outbox open", extra={"db": str(cfg.db_path), "synchronous": cfg.synchronous})
+        if self.delivery is not None:
+            endpoint = getattr(self.client, "endpoint", None) or type(self._sink_override).__name__
+            log.info("delivering to Segment", extra={"endpoint": endpoint, "workers": cfg.delivery_workers})
+            try:
+                counts = self.store.counts()
+                waiting = counts.get("pending", 0) + counts.get("in_flight", 0)
+                if waiting:
+                    log.warning("%d call(s) already in the outbox will be delivered", waiting,
+                                extra={"pending": waiting})
+            except Exception:  # noqa: BLE001
+                pass
+        else:
+            log.warning(
+                "DRY RUN: no SEGMENT_WRITE_KEY, nothing is sent to Segment; every call is written to %s "
+                "and stays pending in %s (it is delivered once a write key is configured; "
+                "use a separate --db for experiments)", cfg.dry_run_file, cfg.db_path,
+                extra={"dry_run_file": str(cfg.dry_run_file)})
+        if cfg.dev_secret:
+            log.warning(
+                "NO WEBHOOK SECRET configured (DODO_WEBHOOK_SECRET or --secret): using a generated DEVELOPMENT "
+                "secret kept in %s; only requests signed with it are accepted (try `segmap send`), "
+                "real Dodo webhooks will be refused with 401", cfg.dev_secret_file,
+                extra={"dev_secret_file": str(cfg.dev_secret_file)})
+            if not cfg.loopback:
+                log.error("listening on %s with a development secret: configure the Dodo signing secret "
+                          "before pointing Dodo at this service", cfg.host)
+        else:
+            log.info("verifying signatures", extra={"secrets": self.verifier.secret_count})
+        if self.listen_url:
+            log.info("listening on %s/webhook", self.listen_url, extra={"url": f"{self.listen_url}/webhook"})
+
+    async def shutdown(self, budget: float | None = None) -> None:
+        """Commit what was handed over, stop delivery (releasing leases), close the store."""
+        self.stopping = True
+        deadline = time.monotonic() + (budget if budget is not None else self.config.shutdown_timeout / 2)
+
+        def left(reserve: float = 0.0) -> float:
+            return max(0.1, deadline - time.monotonic() - reserve)
+
+        for task in (self._reloading, self._pruning):
+            if task is not None and not task.done():
+                task.cancel()
+        if self.committer is not None:
+            await asyncio.to_thread(self.committer.close, left(1.0))
+        if self.delivery is not None:
+            done = await asyncio.to_thread(self.delivery.stop, left(0.5))
+            if not done:
+                log.warning("a delivery request was still running at shutdown; its rows were given back")
+        if self.pump is not None:
+            await asyncio.to_thread(self.pump.stop, left(0.5))
+        if self.client is not None:
+            try:
+                self.client.close()
+            except Exception:  # noqa: BLE001
+                pass
+        if self.store is not None:
+            self.store.close()
+        log.info("stopped")
+
+    # --- hot reload ---
+
+    async def reload(self) -> bool:
+        """Compile the mapping file again; swap it in only if it compiles. True on success."""
+        old = self.mapping.current
+        try:
+            new = await asyncio.to_thread(compile_mapping, self.mapping.path)
+        except MappingLoadError as exc:
+            self.metrics.reloads.inc(1, "failed")
+            log.error("mapping reload refused; the previous mapping keeps serving: %s", exc,
+                      extra={"mapping": str(self.mapping.path), "diagnostics": _diagnostics_json(exc.diagnostics),
+                             "serving_since": old.loaded_at})
+            return False
+        except Exception as exc:  # noqa: BLE001 - a compiler bug must not take the service down
+            self.metrics.reloads.inc(1, "failed")
+            log.exception("mapping reload failed unexpectedly; the previous mapping keeps serving: %s", exc)
+            return False
+        loaded = self.mapping.swap(new)
+        self.metrics.reloads.inc(1, "ok")
+        self.metrics.mapping_loaded.set(loaded.loaded_at)
+        log.info("mapping reloaded", extra={"mapping": str(self.mapping.path),
+                                            "event_types": len(getattr(new, "event_types", ())),
+                                            "generation": loaded.generation})
+        return True
+
+    def request_reload(self) -> None:
+        """From a signal handler (on the loop's thread): start a reload unless one is running."""
+        if self._reloading is not None and not self._reloading.done():
+            log.info("mapping reload already in progress")
+            return
+        self._reloading = asyncio.ensure_future(self.reload())
+
+    # --- health ---
+
+    def _store_probe(self) -> str:
+        """'ok' or why the store cannot take a write now."""
+        cfg = self.config
+        if self.committer is None or not self.committer.alive:
+            return "outbox writer not running"
+        if not self.committer.healthy:
+            return f"last outbox transaction failed: {self.committer.last_error}"
+        try:
+            free = shutil.disk_usage(Path(cfg.db_path).resolve().parent).free
+        except OSError as exc:
+            return f"cannot stat the database directory: {exc.strerror or exc}"
+        if free < MIN_FREE_DISK:
+            return f"only {free // 1024} KiB free on the database's filesystem"
+        if not os.access(cfg.db_path, os.W_OK):
+            return "database file is not writable"
+        try:
+            conn = sqlite3.connect(str(cfg.db_path), timeout=2.0, isolation_level=None)
+            try:
+                conn.execute("BEGIN IMMEDIATE")  # takes the write lock: proves a writer could start now
+                conn.execute("ROLLBACK")
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            return f"cannot take the write lock: {exc}"
+        return "ok"
+
+    def readiness(self) -> tuple[bool, dict]:
+        store = self._store_probe() if self.started else "starting"
+        if self.delivery is not None:
+            paused = self.delivery.paused
+            delivery = "running" if paused is None else f"paused: {paused.reason}"
+        elif self.pump is not None:
+            delivery = "dry run"
+        else:
+            delivery = "none"
+        loaded = self.mapping.current if self.mapping.loaded else None
+        ready = self.started and not self.stopping and loaded is not None and store == "ok"
+        body = {
+            "ready": ready,
+            "stopping": self.stopping,
+            "mapping": None if loaded is None else {"file": str(self.mapping.path), "loaded_at": loaded.loaded_at,
+                                                     "generation": loaded.generation},
+            "store": store,
+            "delivery": delivery,
+            "dry_run": self.delivery is None,
+            "dev_secret": self.config.dev_secret,
+        }
+        return ready, body
+
+    def collect(self) -> None:
+        """Refresh the scrape-time gauges (runs in a worker thread)."""
+        m = self.metrics
+        if self.store is None:
+            return
+        try:
+            st = self.store.status()
+        except Exception:  # noqa: BLE001 - a closed or locked store: keep the last values
+            return
+        for state, n in st.counts.items():
+            m.outbox.set(n, state)
+        m.outbox_depth.set(st.counts.get("pending", 0) + st.counts.get("in_flight", 0))
+        m.oldest_pending.set(st.oldest_pending_age or 0.0)
+        m.quarantine_open.set(st.quarantined_open)
+        paused = self.delivery.paused if self.delivery is not None else None
+        m.paused.set(1 if (paused is not None or (self.delivery is not None and st.paused is not None)) else 0)

@@ -1,0 +1,195 @@
+"""Standard Webhooks signature verification, wrapped strictly around `standardwebhooks`.
+
+The library computes the HMAC and compares in constant time; everything around
+it is done here, because the library on its own (1.1.0) accepts float
+timestamps (it floors them), raises `ValueError` / `binascii.Error` instead of
+its own error on malformed signature tokens, and gives up on the first
+malformed token even when a later one is valid. So, before the library sees a
+request:
+
+* each of `webhook-id`, `webhook-timestamp`, `webhook-signature` must appear
+  exactly once; the id is 1..256 printable ASCII characters without `.` or
+  spaces, the timestamp 1..12 ASCII digits, the signature header at most 4 KiB
+  with at most 16 space-separated tokens;
+* the timestamp must be within the tolerance (300 s both ways) of *our* clock
+  (injectable, so the edges can be tested exactly);
+* only well-formed `v1,<canonical base64 of 32 bytes>` tokens are handed to the
+  library (a non-canonical spelling of the right digest is refused, so every
+  changed byte of a signature fails);
+  other versions (`v1a`, ...) and garbage tokens are skipped, as the spec says
+  unknown signatures must be;
+* the body must be UTF-8 (the library decodes it).
+
+Then every configured secret is tried (rotation: accept if any verifies). Any
+failure is a `VerificationFailed` with a short machine-readable `reason` for
+metrics and a human message; nothing here ever raises anything else.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import time
+from datetime import datetime, timezone
+from typing import Callable, Iterable, Sequence
+
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
+
+TOLERANCE_SECONDS = 300
+MAX_ID_CHARS = 256
+MAX_SIGNATURE_HEADER = 4096
+MAX_SIGNATURE_TOKENS = 16
+SECRET_PREFIX = "whsec_"
+MIN_SECRET_BYTES = 16  # the spec asks for 24..64; be lenient with odd providers, strict with typos
+MAX_SECRET_BYTES = 1024
+
+_ID = re.compile(r"[\x21-\x2d\x2f-\x7e]{1,%d}" % MAX_ID_CHARS)  # printable ASCII, no space, no "."
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+# canonical base64 of a 32-byte HMAC: the 43rd character carries 4 data bits and 2 zero bits, so only
+# these 16 characters may stand there (any other would decode to the same digest: a second spelling)
+_V1_TOKEN = re.compile(r"v1,([A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)")
+_B64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
+
+HEADER_NAMES = (b"webhook-id", b"webhook-timestamp", b"webhook-signature")
+
+
+class VerificationFailed(Exception):
+    """The request is not an authentic, fresh webhook. `reason` is a metrics label."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+class InvalidSecret(ValueError):
+    """A configured secret is unusable. The message never contains the secret."""
+
+
+def decode_secret(secret: str) -> bytes:
+    """The key bytes of a `whsec_<base64>` secret (the prefix is optional), strictly.
+
+    The library silently drops non-base64 characters; a typo in a secret would
+    then verify nothing and every webhook would be refused, so refuse it here
+    instead, at start-up.
+    """
+    if not isinstance(secret, str):
+        raise InvalidSecret("a webhook secret must be text")
+    text = secret.strip()
+    if text.startswith(SECRET_PREFIX):
+        text = text[len(SECRET_PREFIX):]
+    if not text or not _B64.fullmatch(text):
+        raise InvalidSecret("not a base64 webhook secret (expected whsec_ followed by base64)")
+    try:
+        key = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidSecret("not a base64 webhook secret (expected whsec_ followed by base64)") from None
+    if not MIN_SECRET_BYTES <= len(key) <= MAX_SECRET_BYTES:
+        raise InvalidSecret(f"a webhook secret must decode to {MIN_SECRET_BYTES}..{MAX_SECRET_BYTES} bytes, "
+                            f"this one has {len(key)}")
+    return key
+
+
+class _Webhook(Webhook):
+    """The library's verifier with its timestamp check delegated to ours.
+
+    `Webhook.verify` calls the private `__verify_timestamp` (mangled to
+    `_Webhook__verify_timestamp`). Our check has already run with the
+    verifier's clock, so this returns the validated value. Should a future
+    library version rename it, its own check (same 5 minutes, wall clock) runs
+    in addition to ours: stricter, never looser.
+    """
+
+    def _Webhook__verify_timestamp(self, timestamp_header: str) -> datetime:  # noqa: N802 - overrides a mangled name
+        return datetime.fromtimestamp(int(timestamp_header), tz=timezone.utc)
+
+
+class Verifier:
+    """Verifies (body, headers) against one or more secrets. Thread-safe, no state per call."""
+
+    def __init__(self, secrets: Sequence[str], *, tolerance: int = TOLERANCE_SECONDS,
+                 clock: Callable[[], float] = time.time):
+        if not secrets:
+            raise InvalidSecret("at least one webhook secret is required")
+        # pass bytes: the library uses bytes as the raw key (no second decoding)
+        self._hooks = [_Webhook(decode_secret(s)) for s in secrets]
+        self.tolerance = int(tolerance)
+        self.clock = clock
+
+    @property
+    def secret_count(self) -> int:
+        return len(self._hooks)
+
+    def verify(self, body: bytes, headers: Iterable[tuple[bytes, bytes]]) -> str:
+        """Return the webhook id of an authentic request, or raise VerificationFailed.
+
+        `headers` are ASGI header pairs (lower-case names, raw bytes).
+        """
+        found: dict[bytes, list[bytes]] = {}
+        for name, value in headers:
+            if name in HEADER_NAMES:
+                found.setdefault(name, []).append(value)
+        missing = [n.decode() for n in HEADER_NAMES if n not in found]
+        if missing:
+            raise VerificationFailed("missing_headers", f"missing header(s): {', '.join(missing)}")
+        if any(len(v) != 1 for v in found.values()):
+            raise VerificationFailed("malformed_headers", "a webhook-* header appears more than once")
+        raw_id, raw_ts, raw_sig = (found[n][0] for n in HEADER_NAMES)
+        try:
+            msg_id = raw_id.decode("ascii")
+            ts_text = raw_ts.decode("ascii")
+        except UnicodeDecodeError:
+            raise VerificationFailed("malformed_headers", "webhook-id and webhook-timestamp must be ASCII") from None
+        if not _ID.fullmatch(msg_id):
+            raise VerificationFailed("malformed_headers", "webhook-id must be 1..256 printable characters without '.'")
+        if not _TIMESTAMP.fullmatch(ts_text):
+            raise VerificationFailed("malformed_headers", "webhook-timestamp must be integer Unix seconds")
+        if len(raw_sig) > MAX_SIGNATURE_HEADER:
+            raise VerificationFailed("malformed_headers", f"webhook-signature is longer than {MAX_SIGNATURE_HEADER} bytes")
+        try:
+            sig_text = raw_sig.decode("ascii")
+        except UnicodeDecodeError:
+            raise VerificationFailed("malformed_headers", "webhook-signature must be ASCII") from None
+        tokens = sig_text.split(" ")  # exactly as the spec delimits them; odd whitespace makes garbage tokens
+        if len(tokens) > MAX_SIGNATURE_TOKENS:
+            raise VerificationFailed("malformed_headers", f"webhook-signature must hold 1..{MAX_SIGNATURE_TOKENS} signatures")
+
+        ts = int(ts_text)
+        now = self.clock()
+        if ts < now - self.tolerance:
+            raise VerificationFailed("timestamp_too_old", "webhook-timestamp is too old (more than 5 minutes)")
+        if ts > now + self.tolerance:
+            raise VerificationFailed("timestamp_too_new", "webhook-timestamp is in the future (more than 5 minutes)")
+
+        v1 = [t for t in tokens if _V1_TOKEN.fullmatch(t)]
+        if not v1:
+            raise VerificationFailed("bad_signature", "no well-formed v1 signature in webhook-signature")
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise VerificationFailed("bad_signature", "the body is not UTF-8, so it cannot carry a valid signature") from None
+        lib_headers = {"webhook-id": msg_id, "webhook-timestamp": ts_text, "webhook-signature": " ".join(v1)}
+        for hook in self._hooks:
+            try:
+                hook.verify(text, lib_headers, json_parse=False)
+            except (WebhookVerificationError, ValueError, TypeError):
+                continue
+            return msg_id
+        raise VerificationFailed("bad_signature", "no signature matches")
+
+
+def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """A `v1,<base64>` signature for (id, timestamp, body), made by the library.
+
+    For `segmap send` and the tests. `body` must be UTF-8 (the library signs text).
+    """
+    return Webhook(decode_secret(secret)).sign(msg_id, datetime.fromtimestamp(int(timestamp), tz=timezone.utc),
+                                               body.decode("utf-8"))
+
+
+def generate_secret() -> str:
+    """A fresh `whsec_` secret: 32 random bytes, base64, as the spec recommends."""
+    import secrets as _secrets
+
+    return SECRET_PREFIX + base64.b64encode(_secrets.token_bytes(32)).decode("ascii")
