@@ -36,10 +36,10 @@ from dataclasses import dataclass, field
 
 from segmap.compiler.checker import Plan, PlannedCall, path_text
 from segmap.diagnostics.model import Span
+from segmap.compiler.paths import ENVELOPE_ROOTS, envelope_paths, static_path
 from segmap.dsl import ast
 from segmap.dsl.segment_fields import OBJECT_FIELDS
 
-ENVELOPE_ROOTS = ("business_id", "type", "timestamp", "data")
 
 #: The dashboard refuses transformation code longer than this (characters).
 MAX_CODE_CHARS = 51_200
@@ -128,22 +128,6 @@ def js_lit(value, span: Span | None = None) -> str:
 
 # --- one event function ---------------------------------------------------------
 
-def _static_path(expr: ast.Expr) -> tuple[str, tuple] | None:
-    """(root name, keys) for a chain of names, fields and constant integer indexes (as in pygen)."""
-    keys: list = []
-    while True:
-        if isinstance(expr, ast.Field):
-            keys.append(expr.name)
-            expr = expr.obj
-        elif isinstance(expr, ast.Index) and isinstance(expr.index, ast.Literal) and type(expr.index.value) is int:
-            keys.append(expr.index.value)
-            expr = expr.obj
-        elif isinstance(expr, ast.Name):
-            return expr.name, tuple(reversed(keys))
-        else:
-            return None
-
-
 def _depends_on_type(calls: tuple[PlannedCall, ...]) -> bool:
     """The events of a glob rule share one function unless it reads `type`."""
     for pc in calls:
@@ -197,26 +181,8 @@ class _FunctionGen:
 
     # --- paths --------------------------------------------------------------
     def _collect_paths(self) -> None:
-        def visit(expr, bound: frozenset):
-            if isinstance(expr, ast.Lambda):
-                visit(expr.body, bound | {expr.param})
-                return
-            sp = _static_path(expr)
-            if sp is not None and sp[0] in ENVELOPE_ROOTS and sp[0] not in bound:
-                root, keys = sp
-                for i in range(len(keys) + 1):
-                    key = (root,) + keys[:i]
-                    if key not in self.paths:
-                        self.paths[key] = self.new("p")
-                return
-            for ch in ast.children(expr):
-                visit(ch, bound)
-
-        for pc in self.calls:
-            if pc.spec.when is not None:
-                visit(pc.spec.when, frozenset())
-            for f in pc.fields:
-                visit(f.value, frozenset())
+        for key in envelope_paths(self.calls):
+            self.paths[key] = self.new("p")
 
     def _emit_paths(self) -> None:
         if self.paths:
@@ -228,7 +194,7 @@ class _FunctionGen:
     # --- expressions ----------------------------------------------------------
     def expr(self, e: ast.Expr) -> str:
         """A JS name or literal holding the value of ``e``, after emitting what computes it."""
-        sp = _static_path(e)
+        sp = static_path(e)
         if sp is not None:
             root, keys = sp
             for scope in reversed(self.lambda_vars):

@@ -41,12 +41,12 @@ from functools import lru_cache
 
 from segmap.compiler.checker import Plan, PlannedCall, path_text
 from segmap.diagnostics.model import Span
+from segmap.compiler.paths import ENVELOPE_ROOTS, envelope_paths, static_path
 from segmap.dsl import ast
 from segmap.dsl.segment_fields import OBJECT_FIELDS
 from segmap.runtime import functions as _rt
 from segmap.runtime.values import MISSING, MappingRuntimeError
 
-ENVELOPE_ROOTS = ("business_id", "type", "timestamp", "data")
 
 _TWO53 = 2**53
 _NOCONST = object()  # "not a compile-time constant"
@@ -111,24 +111,6 @@ class _Emitter:
         self.spans.append(span)
 
 
-def _static_path(expr: ast.Expr) -> tuple[str, tuple] | None:
-    """(root name, keys) for a chain of names, fields and constant integer indexes."""
-    if not isinstance(expr, (ast.Name, ast.Field, ast.Index)):
-        return None
-    keys = []
-    while True:
-        if isinstance(expr, ast.Field):
-            keys.append(expr.name)
-            expr = expr.obj
-        elif isinstance(expr, ast.Index) and isinstance(expr.index, ast.Literal) and type(expr.index.value) is int:
-            keys.append(expr.index.value)
-            expr = expr.obj
-        elif isinstance(expr, ast.Name):
-            return expr.name, tuple(reversed(keys))
-        else:
-            return None
-
-
 _ARITH = {"+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod",
           "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
 _COMPARISONS = ("<", "<=", ">", ">=")
@@ -179,26 +161,8 @@ class _FunctionGen:
 
     # --- paths ------------------------------------------------------------
     def collect_paths(self) -> None:
-        def visit(expr, bound: frozenset):
-            if isinstance(expr, ast.Lambda):
-                visit(expr.body, bound | {expr.param})
-                return
-            sp = _static_path(expr)
-            if sp is not None and sp[0] in ENVELOPE_ROOTS and sp[0] not in bound:
-                root, keys = sp
-                for i in range(0, len(keys) + 1):
-                    key = (root,) + keys[:i]
-                    if key not in self.paths:
-                        self.paths[key] = self.new("_p")
-                return
-            for ch in ast.children(expr):
-                visit(ch, bound)
-
-        for pc in self.calls:
-            if pc.spec.when is not None:
-                visit(pc.spec.when, frozenset())
-            for f in pc.fields:
-                visit(f.value, frozenset())
+        for key in envelope_paths(self.calls):
+            self.paths[key] = self.new("_p")
 
     def emit_path_block(self) -> None:
         if self.fast:
@@ -354,7 +318,7 @@ class _FunctionGen:
         if c is not _NOCONST:
             return _const_v(c)
         if isinstance(e, ast.Name) or isinstance(e, (ast.Field, ast.Index)):
-            sp = _static_path(e)
+            sp = static_path(e)
             if sp is not None:
                 root, keys = sp
                 if not any(root in scope for scope in self.lambda_vars) and (root,) + keys in self.paths:

@@ -189,4 +189,4 @@ def event_types() -> tuple[str, ...]:
     return tuple(sorted(load_snapshot()["events"]))
 
 
-ENVELOPE_ROOTS = ("business_id", "type", "timestamp", "data")
+from segmap.compiler.paths import ENVELOPE_ROOTS  # noqa: E402  (one definition, shared with the generators)

@@ -14,7 +14,7 @@ with it on every envelope, failures included.
 from __future__ import annotations
 
 from segmap.compiler.function_types import python_name
-from segmap.compiler.pygen import ENVELOPE_ROOTS
+from segmap.compiler.paths import ENVELOPE_ROOTS
 from segmap.dsl import ast
 from segmap.dsl.segment_fields import OBJECT_FIELDS
 from segmap.runtime import functions as F

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import segmap
-from segmap.compiler import pygen
+from segmap.compiler import paths, pygen
 from segmap.compiler.checker import path_text
 from segmap.dsl import ast
 from segmap.runtime import functions as F
@@ -58,8 +58,8 @@ def _paths(compiled, event):
         exprs = [f.value for f in pc.fields] + ([pc.spec.when] if pc.spec.when else [])
         for e in exprs:
             for node in ast.walk(e):
-                sp = pygen._static_path(node)
-                if sp is not None and sp[0] in pygen.ENVELOPE_ROOTS:
+                sp = paths.static_path(node)
+                if sp is not None and sp[0] in paths.ENVELOPE_ROOTS:
                     keys = (sp[0],) + sp[1]
                     for i in range(1, len(keys) + 1):
                         out.add(keys[:i])
