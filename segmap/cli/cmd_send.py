@@ -51,11 +51,20 @@ def _err(msg: str) -> None:
 def _resolve_secret(args) -> str | None:
     from pathlib import Path
 
-    from segmap.service.config import DB_ENV, DEFAULT_DB, SECRET_ENV, dev_secret_path, read_dev_secret, split_secrets
+    from segmap.service.config import (
+        DB_ENV,
+        DEFAULT_DB,
+        SDK_SECRET_ENV,
+        SECRET_ENV,
+        dev_secret_path,
+        read_dev_secret,
+        split_secrets,
+    )
 
     if args.secret:
         return args.secret
-    env = split_secrets(os.environ.get(SECRET_ENV))
+    # the same order as `segmap serve`: DODO_WEBHOOK_SECRET, else the SDK's DODO_PAYMENTS_WEBHOOK_KEY
+    env = split_secrets(os.environ.get(SECRET_ENV)) or split_secrets(os.environ.get(SDK_SECRET_ENV))
     if env:
         return env[0]
     return read_dev_secret(dev_secret_path(Path(args.db or os.environ.get(DB_ENV) or DEFAULT_DB)))
@@ -75,6 +84,9 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if args.repeat < 1:
         _err("--repeat must be >= 1")
+        return EXIT_USAGE
+    if args.id is not None and (not args.id or not args.id.isascii() or not args.id.isprintable()):
+        _err("--id must be printable ASCII (it is sent as the webhook-id header)")
         return EXIT_USAGE
     if args.file:
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -64,11 +65,16 @@ def format_sent_at(ts: float | None = None) -> str:
 SENT_AT_OVERHEAD = len(b'"sentAt":"",') + len(format_sent_at(0.0))
 
 
+_HASHED_FORM = re.compile(r"h-[0-9a-f]{40}")
+
+
 def message_id_for(webhook_id: str, index: int) -> str:
     """Deterministic and namespaced, so a retried or replayed webhook maps to the
     same ids and Segment's global dedup drops the copies."""
     candidate = f"{MESSAGE_ID_PREFIX}{webhook_id}-{index}"
-    if len(candidate) <= MAX_MESSAGE_ID_CHARS and webhook_id:
+    # An id spelt like a digest ("h-" + 40 hex) is hashed too: written out, it would give exactly the
+    # messageIds of the long webhook id it is the digest of, and Segment would drop one of the two.
+    if len(candidate) <= MAX_MESSAGE_ID_CHARS and webhook_id and not _HASHED_FORM.fullmatch(webhook_id):
         return candidate
     digest = hashlib.sha256(webhook_id.encode("utf-8", "surrogatepass")).hexdigest()[:40]
     return f"{MESSAGE_ID_PREFIX}h-{digest}-{index}"

@@ -91,6 +91,7 @@ class SegmentClient:
         self.max_retry_after = max_retry_after
         self._auth_lock = threading.Lock()
         self._auth = ""
+        self._credentials: tuple[str, ...] = ()
         self.set_write_key(write_key)
         self._http = httpx.Client(
             timeout=timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
@@ -107,8 +108,21 @@ class SegmentClient:
         """Swap the key without restarting (after a 401 pause, for instance)."""
         if not isinstance(write_key, str) or not write_key.strip():
             raise ValueError("write key must be a non-empty string")
+        key = write_key.strip()
+        auth = basic_auth_header(key)
+        token = auth[len("Basic "):]
+        # what an upstream (a proxy, a debugging endpoint) might echo back in an error body
+        forms = {key, token, token.rstrip("="), token.replace("/", "\\/")}
         with self._auth_lock:
-            self._auth = basic_auth_header(write_key.strip())
+            self._auth = auth
+            self._credentials = tuple(sorted((f for f in forms if f), key=len, reverse=True))
+
+    def _scrub(self, text: str) -> str:
+        """Error details go to the database, logs, `outbox status` and /readyz: never with the key in them."""
+        for secret in self._credentials:
+            if secret in text:
+                text = text.replace(secret, "[REDACTED]")
+        return text
 
     def send(self, payloads: Sequence[bytes]) -> SendResult:
         if not payloads:
@@ -130,7 +144,7 @@ class SegmentClient:
         except httpx.TimeoutException as exc:
             return SendResult(Outcome.RETRY, None, None, f"timeout: {type(exc).__name__}")
         except httpx.TransportError as exc:
-            return SendResult(Outcome.RETRY, None, None, short_detail(f"{type(exc).__name__}: {exc}"))
+            return SendResult(Outcome.RETRY, None, None, short_detail(self._scrub(f"{type(exc).__name__}: {exc}")))
         outcome = classify_status(resp.status_code)
         if outcome is Outcome.OK:
             return SendResult(outcome, resp.status_code)
@@ -139,7 +153,9 @@ class SegmentClient:
             text = resp.text
         except Exception:  # noqa: BLE001 - undecodable body: the status is enough
             text = ""
-        return SendResult(outcome, resp.status_code, retry_after, short_detail(f"HTTP {resp.status_code}: {text}"))
+        # scrub before shortening, so that a cut can never leave part of the key behind
+        return SendResult(outcome, resp.status_code, retry_after,
+                          short_detail(self._scrub(_CONTROL.sub(" ", f"HTTP {resp.status_code}: {text}"))))
 
     def close(self) -> None:
         self._http.close()

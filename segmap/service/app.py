@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from typing import Any
 
@@ -57,6 +58,25 @@ class _Reject(Exception):
 
 class _Disconnected(Exception):
     pass
+
+
+# orjson reads an integer outside the 64-bit range as a float, silently losing digits
+# (123456789012345678901234567890 becomes 1.2345678901234568e+29). Such a literal has at least
+# 19 digits; a body without a run of 19 digits cannot hold one, and costs one regex scan.
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+# in a body orjson accepted, every number outside a string is matched whole by the second branch
+_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?')
+_INT_MIN, _UINT_MAX = -(2 ** 63), 2 ** 64 - 1
+
+
+def _refuse_inexact_integers(body: bytes) -> None:
+    for m in _TOKENS.finditer(body):
+        tok = m.group()
+        if len(tok) >= 19 and tok[0] != 34 and not any(c in tok for c in b".eE"):  # 34: '"'
+            if not _INT_MIN <= int(tok) <= _UINT_MAX:
+                raise _Reject(400, "malformed_json",
+                              f"the body is not valid JSON for segmap: the integer at byte {m.start()} is out of "
+                              "the 64-bit range and could only be read inexactly")
 
 
 _CLOSE = [(b"connection", b"close")]
@@ -95,6 +115,19 @@ class WebhookEndpoint:
             status, payload, headers = rej.status, {"error": rej.message, "reason": rej.reason}, rej.headers
         except _Disconnected:
             return
+        except asyncio.CancelledError:
+            if not self.service.stopping:
+                raise
+            # uvicorn cancels the requests still running when the graceful-shutdown period is over
+            # (a body still trickling in, a commit still waiting). Nothing was committed for them, or a
+            # commit lands later and Dodo's retry becomes a duplicate: the truthful answer is 503, not
+            # the 500 + traceback uvicorn would send for a cancelled app.
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()  # handled: the answer below is this request's last act
+            m.rejected.inc(1, "shutting_down")
+            status, payload = 503, {"error": "shutting down; retry later", "reason": "shutting_down"}
+            headers = [(b"retry-after", b"5"), *_CLOSE]
         except Exception:  # noqa: BLE001 - a bug: answer 500 (Dodo retries); never hang or drop silently
             m.rejected.inc(1, "internal_error")
             log.exception("webhook handling failed")
@@ -152,6 +185,8 @@ class WebhookEndpoint:
             envelope = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             raise _Reject(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
+        if _LONG_DIGITS.search(body) is not None:  # rare: only then look for integers orjson turned into floats
+            _refuse_inexact_integers(body)
         event_type = envelope.get("type") if isinstance(envelope, dict) else None
         if not isinstance(event_type, str) or not event_type or len(event_type) > MAX_EVENT_TYPE:
             raise _Reject(400, "not_an_envelope",

@@ -35,6 +35,53 @@ class ListenError(OSError):
     pass
 
 
+# The request line plus headers of one request. h11 enforces its own limit (given the same value
+# below); httptools, which uvicorn prefers when it is installed (a dependency of segmap), keeps every
+# header byte it is sent: without this bound one unauthenticated connection could make the service
+# buffer hundreds of megabytes before a single webhook check ran.
+MAX_HEAD_BYTES = 64 * 1024
+_431_BODY = b'{"error":"request headers over %d bytes","reason":"headers_too_large"}' % MAX_HEAD_BYTES
+_431 = (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
+        b"connection: close\r\ncontent-length: %d\r\n\r\n%s" % (len(_431_BODY), _431_BODY))
+
+
+def http_protocol():
+    """uvicorn's httptools protocol with the size of a request head bounded, or h11 without httptools."""
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:
+        return "h11"
+
+    class BoundedHttpToolsProtocol(HttpToolsProtocol):
+        _head_open = False
+        _head_bytes = 0
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._head_open, self._head_bytes = True, 0
+
+        def on_headers_complete(self) -> None:
+            self._head_open = False
+            super().on_headers_complete()
+
+        def data_received(self, data: bytes) -> None:
+            was_open = self._head_open
+            super().data_received(data)
+            if not self._head_open or self.transport is None or self.transport.is_closing():
+                return
+            # the chunk in which a head starts is let through whole (it may end a previous request);
+            # every later chunk of a head that is still incomplete counts
+            if was_open:
+                self._head_bytes += len(data)
+            if self._head_bytes > MAX_HEAD_BYTES:
+                self._head_open = False
+                self.logger.info("request head over %d bytes; answered 431 and closed", MAX_HEAD_BYTES)
+                self.transport.write(_431)
+                self.transport.close()
+
+    return BoundedHttpToolsProtocol
+
+
 def bind(host: str, port: int, backlog: int = 2048) -> socket.socket:
     """Bind before serving, so a busy port is a clean start-up error (and --port 0 works)."""
     try:
@@ -122,6 +169,8 @@ def serve(service: Service, sock: socket.socket) -> int:
         lifespan="on",
         server_header=False,
         proxy_headers=False,
+        http=http_protocol(),
+        h11_max_incomplete_event_size=MAX_HEAD_BYTES,
         timeout_keep_alive=5,
         # in-flight requests get about half the budget; the service's own shutdown the rest
         timeout_graceful_shutdown=max(1, int(cfg.shutdown_timeout * 0.45)),

@@ -17,6 +17,7 @@ from segmap.runtime.calls import Call
 from segmap.runtime.message import message_id_for
 from segmap.runtime.outbox import SqliteOutbox
 from tests.delivery.conftest import WRITE_KEY, calls_for, fill
+from tests.fakes.fake_segment import Status
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -243,6 +244,38 @@ def test_deliver_once_with_a_refused_key_pauses_and_exits_1(capsys, db, fake, mo
     assert run(capsys, "deliver", "--db", db, "--host", fake.url, "--once", env_key=WRITE_KEY, monkeypatch=monkeypatch)[0] == 0
     code, out, _ = run(capsys, "status", "--db", db)
     assert code == 0 and "not paused" in out
+    store.close()
+
+
+def test_an_upstream_that_echoes_the_authorization_header_never_gets_the_key_printed_or_stored(
+        capsys, db, fake, monkeypatch):
+    """A proxy or debugging endpoint that echoes the request's Authorization header in its 401/5xx
+    body: that body becomes the pause reason and dead/retry reasons (database, `status`, /readyz,
+    logs). The key must be scrubbed from it at the source."""
+    store = SqliteOutbox(db)
+    fill(store, 2)
+    basic = base64.b64encode(f"{WRITE_KEY}:".encode()).decode()
+
+    def echo(code):
+        return lambda req: Status(code, body=orjson.dumps(
+            {"message": "refused", "you_sent": req["headers"].get("authorization", ""),
+             "escaped": req["headers"].get("authorization", "").replace("/", "\\/"), "key": WRITE_KEY}))
+
+    fake.on_request = echo(401)
+    code, out, err = run(capsys, "deliver", "--db", db, "--host", fake.url, "--once", env_key=WRITE_KEY,
+                         monkeypatch=monkeypatch)
+    assert code == 1 and "DELIVERY PAUSED" in err and "[REDACTED]" in err
+    paused = store.paused()
+    assert paused is not None and "refused" in paused.reason
+    code, status_out, _ = run(capsys, "status", "--db", db, "--format", "json")
+    fake.on_request = echo(503)
+    run(capsys, "deliver", "--db", db, "--host", fake.url, "--once", env_key=WRITE_KEY, monkeypatch=monkeypatch)
+    errors = [e for (e,) in store._conn().execute("SELECT last_error FROM outbox WHERE last_error IS NOT NULL")]
+    assert errors and all("[REDACTED]" in e for e in errors)
+    for text in (out, err, status_out, paused.reason, *errors):
+        assert WRITE_KEY not in text and basic not in text and basic.rstrip("=") not in text
+        assert basic.replace("/", "\\/") not in text
+    assert store.counts()["dead"] == 0
     store.close()
 
 

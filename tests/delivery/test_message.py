@@ -49,6 +49,28 @@ def test_long_webhook_ids_are_hashed_without_collisions_between_positions():
     assert message_id_for("y" * 200, 0) != a
 
 
+def test_a_webhook_id_spelt_like_a_digest_cannot_take_the_message_ids_of_another_webhook():
+    """`segmap-h-<digest>-N` is what a long id turns into; a short id that is literally
+    `h-<digest>` must not produce the same messageIds (Segment would drop one webhook's calls)."""
+    long_id = "msg_" + "L" * 200
+    hashed = message_id_for(long_id, 0)
+    assert hashed.startswith("segmap-h-")
+    lookalike = hashed[len("segmap-"):-len("-0")]  # "h-" + 40 hex, a valid webhook-id
+    assert len(lookalike) == 42
+    for i in range(3):
+        assert message_id_for(lookalike, i) != message_id_for(long_id, i)
+        assert len(message_id_for(lookalike, i)) <= 100
+    # ids that only resemble it are still written out
+    assert message_id_for("h-abc", 0) == "segmap-h-abc-0"
+    assert message_id_for(lookalike.upper(), 0) == f"segmap-{lookalike.upper()}-0"
+
+
+@given(st.text(min_size=1, max_size=300), st.text(min_size=1, max_size=300), st.integers(0, 200), st.integers(0, 200))
+def test_distinct_webhook_ids_or_positions_never_share_a_message_id(a, b, i, j):
+    if (a, i) != (b, j):
+        assert message_id_for(a, i) != message_id_for(b, j)
+
+
 def test_item_carries_type_message_id_and_library():
     m = encode_call("msg_1", 3, track(order_id="o1"))
     assert m.sendable

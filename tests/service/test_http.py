@@ -161,6 +161,11 @@ def test_oversized_bodies_get_413_before_being_buffered(live):
     (b'{"type": 42}', 400, "not_an_envelope"),
     (b'{"type": ""}', 400, "not_an_envelope"),
     (b"\xef\xbb\xbf{}", 400, "malformed_json"),  # a BOM: valid UTF-8 (it verifies), but not JSON text
+    # out of the 64-bit range but finite: orjson would read these as floats and lose digits silently
+    (b'{"type": "payment.succeeded", "data": {"total_amount": 123456789012345678901234567890}}', 400,
+     "malformed_json"),
+    (b'{"type": "payment.succeeded", "n": 18446744073709551616}', 400, "malformed_json"),
+    (b'{"type": "payment.succeeded", "n": [-9223372036854775809]}', 400, "malformed_json"),
 ])
 def test_bodies_that_are_not_envelopes_get_4xx_with_a_clear_message(live, body, code, reason):
     svc = live(max_body_bytes=1024 * 1024)
@@ -168,6 +173,19 @@ def test_bodies_that_are_not_envelopes_get_4xx_with_a_clear_message(live, body, 
     assert r.status_code == code and r.json()["reason"] == reason, r.text
     assert r.json()["error"]
     assert nothing_stored(svc)
+
+
+def test_long_digit_runs_that_are_exact_are_accepted(live):
+    """The out-of-range check must not refuse what orjson reads exactly: 64-bit integers at both
+    edges, long digit runs inside strings (escaped quotes included), decimals and exponents."""
+    svc = live()
+    env = orjson.loads(envelope(42))
+    env["data"]["metadata"] = {"u64": 18446744073709551615, "i64": -9223372036854775808,
+                               "id": 'x\\"123456789012345678901234567890', "f": "@F@"}
+    body = orjson.dumps(env).replace(b'"@F@"', b"1.2345678901234567890123e-5")
+    assert b"1.2345678901234567890123e-5" in body
+    r = signed_post(svc, "msg_long_digits", body)
+    assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
 
 
 def test_deeply_nested_envelope_does_not_crash(live):

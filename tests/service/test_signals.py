@@ -121,6 +121,83 @@ def test_sigterm_under_load_exits_within_10s_and_loses_no_accepted_webhook(tmp_p
     assert_no_canaries(svc.output + svc2.output)
 
 
+def test_sigterm_answers_a_body_still_trickling_in_with_503_not_500(tmp_path, fake, mapping_file, spawn):
+    """uvicorn cancels the requests still running when its graceful period ends. A webhook whose body
+    is still arriving then must get the truthful 503 (nothing stored, retry), not uvicorn's 500 with an
+    "Exception in ASGI application" traceback in the logs."""
+    import socket
+
+    db = tmp_path / "segmap.db"
+    svc = spawn(mapping_file, db, env=_env(fake), args=["--shutdown-timeout", "3"]).start()  # 1 s graceful
+    host, port = svc.url.removeprefix("http://").rsplit(":", 1)
+    body = envelope(7)
+    head = "".join(f"{k}: {v}\r\n" for k, v in Signer().headers("msg_trickle", body).items())
+    conn = socket.create_connection((host, int(port)), timeout=10)
+    conn.sendall(f"POST /webhook HTTP/1.1\r\nhost: x\r\ncontent-length: {len(body)}\r\n{head}\r\n".encode()
+                 + body[:20])
+    time.sleep(0.3)  # the request is being handled: its body is awaited
+    started = time.monotonic()
+    svc.signal(signal.SIGTERM)
+    answer = b""
+    while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+        chunk = conn.recv(4096)
+        if not chunk:
+            break
+        answer += chunk
+    conn.close()
+    assert svc.wait(12) == 0, svc.output
+    assert time.monotonic() - started < 3.5
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line.split()[1] == b"503", answer
+    assert orjson.loads(rest.split(b"\r\n\r\n", 1)[1])["reason"] == "shutting_down"
+    assert b"retry-after: 5" in rest.lower()
+    assert "Exception in ASGI application" not in svc.output
+    store = SqliteOutbox(db, create=False)
+    assert inbox_ids(store) == set()
+    store.close()
+
+
+def test_request_headers_are_bounded_before_any_check_runs(tmp_path, fake, mapping_file, spawn):
+    """uvicorn's httptools protocol (a segmap dependency) buffers every header byte it is sent: one
+    unauthenticated connection could grow the process by hundreds of MB. The head is capped at 64 KiB
+    (431, connection closed); ordinary requests, and heads with a few KiB to spare, are unaffected."""
+    import socket
+
+    svc = spawn(mapping_file, tmp_path / "segmap.db", env=_env(fake)).start()
+    host, port = svc.url.removeprefix("http://").rsplit(":", 1)
+    conn = socket.create_connection((host, int(port)), timeout=10)
+    conn.sendall(b"POST /webhook HTTP/1.1\r\nhost: x\r\n")
+    line = b"x-pad: " + b"a" * 8000 + b"\r\n"
+    sent = 0
+    try:
+        while sent < 4 * 1024 * 1024:
+            conn.sendall(line)
+            sent += len(line)
+    except OSError:  # reset: the server refused and closed
+        pass
+    answer = b""
+    try:
+        while True:
+            chunk = conn.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    except OSError:
+        pass
+    conn.close()
+    assert answer.startswith(b"HTTP/1.1 431"), (sent, answer[:200])
+    assert sent < 4 * 1024 * 1024  # it stopped reading long before the end
+
+    body = envelope(3)
+    headers = {**Signer().headers("msg_big_head", body), "x-forwarded-stuff": "b" * 40_000}
+    r = post(svc.webhook_url, body, headers)
+    assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
+    body = envelope(4)
+    assert post(svc.webhook_url, body, Signer().headers("msg_after_431", body)).status_code == 200
+    svc.signal(signal.SIGTERM)
+    assert svc.wait(12) == 0
+
+
 def _serve(args, cwd, env=None, timeout=30) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "segmap", "serve", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=timeout, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
