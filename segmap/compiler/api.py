@@ -120,6 +120,9 @@ class CompiledMapping:
             if not isinstance(envelope, dict):
                 raise MappingRuntimeError(f"an envelope must be a JSON object, got {type(envelope).__name__}",
                                           self.file) from None
+            if "type" in envelope:  # a list or an object: not something an event type can be
+                raise MappingRuntimeError(f"the envelope's `type` must be a string, got {type(envelope['type']).__name__}",
+                                          self.file) from None
             raise MappingRuntimeError("the envelope has no `type`", self.file) from None
         if isinstance(exc, MappingRuntimeError):
             exc.location = self._locate(exc.__traceback__) or exc.location or self.file

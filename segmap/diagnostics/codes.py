@@ -142,7 +142,8 @@ traits, context, timestamp, integrations, groupId, previousId.
 """)
 _code("E022", "field set twice", """
 A call gives the same field twice, for example the event name both as the
-value of `track:` and as `event:`.
+value of `track:` and as `event:`, or `when:` both below the call key and
+beside it.
 """, """
 - track: Payment Completed
   event: Order Completed
@@ -152,7 +153,9 @@ value of `track:` and as `event:`.
 _code("E101", "expression syntax error", """
 The expression could not be parsed. The caret shows where the parser
 stopped and the message lists what it expected there. A plain string
-constant must be quoted inside the expression: `'"USD"'` in YAML.
+constant must be quoted inside the expression: `'"USD"'` in YAML. A number
+must be one JavaScript holds exactly: `1e400` is too large for a double and
+an integer beyond 2^53 such as `9007199254740993` would be rounded.
 """, """
 currency: data.currency ?? USD dollars
 """)

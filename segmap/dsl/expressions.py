@@ -164,6 +164,15 @@ class _Builder(Transformer):
                 value = int(value)
         else:
             value = int(text)
+            try:
+                exact = float(value) == value
+            except OverflowError:
+                exact = False
+            if not exact:  # JavaScript (and JSON.parse) would hold a rounded double, or Infinity
+                raise _BadEscape(f"the number {text} is too large to be represented exactly in a double "
+                                 "(integers beyond 2^53 are rounded)")
+            if not -2**53 < value < 2**53:
+                value = float(value)  # as a run-time number of this size is (num() in segmap.runtime.functions)
         return ast.Literal(value, self._tsp(tok))
 
     def template(self, c):

@@ -47,6 +47,7 @@ class _Loader:
         self.file = file
         self.diags: list[Diagnostic] = []
         self.broken: list[str] = []  # names of fields whose value failed, for the call being loaded
+        self.broken_defaults: list[str] = []  # the same for `defaults:`
 
     def err(self, code: str, message: str, span: Span, **kw) -> None:
         self.diags.append(Diagnostic(code, Severity.ERROR, message, span, **kw))
@@ -132,8 +133,11 @@ class _Loader:
             if name not in allowed:
                 other = [k for k, fs in CALL_FIELDS.items() if name in fs]
                 notes = (f"`{name}` belongs to {', '.join(other)} calls",) if other else ()
+                suggestion = _suggest(name, allowed)
                 self.err("E021", f"unknown Segment field `{name}` for {where}", key.span,
-                         suggestion=_suggest(name, allowed), notes=notes)
+                         suggestion=suggestion, notes=notes)
+                if suggestion is not None:  # a misspelt `userId`: no second error saying the call has none
+                    self.broken.append(suggestion)
                 continue
             expr = self.value(val)
             if expr is not None:
@@ -178,9 +182,16 @@ class _Loader:
         else:
             self.err("E010", f"`{kind}:` takes a name or a mapping of fields, found a list", head.span)
         when = None
+        when_key: YScalar | None = None
         rest = []
         for k, v in body_items:
             if k.value == "when":
+                if when_key is not None:  # one in the mapping below the call key, one beside it
+                    self.err("E022", "`when` is given twice", k.span,
+                             notes=(f"first given at line {when_key.span.line}, column {when_key.span.col}",),
+                             hint="combine the conditions with `and`")
+                    continue
+                when_key = k
                 if not isinstance(v, YScalar):
                     self.err("E102", "`when:` takes an expression", v.span)
                 else:
@@ -188,13 +199,16 @@ class _Loader:
             else:
                 rest.append((k, v))
         self.broken = []
-        for f in self.fields(rest, kind, f"a {kind} call"):
+        for f in self.fields(rest, kind, f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} call"):
             if any(x.name == f.name for x in fields):
                 self.err("E022", f"`{f.name}` is given twice", f.span,
                          notes=(f"`{kind}: <name>` already sets `{f.name}`",))
                 continue
             fields.append(f)
-        return ast.CallSpec(kind, tuple(fields), when, key.span, rule_id, tuple(self.broken))
+        # a field whose value failed to load (in the call or in `defaults:`) was reported already:
+        # the checker must not add "call has no userId" for it
+        broken = tuple(self.broken) + tuple(n for n in self.broken_defaults if n in CALL_FIELDS[kind])
+        return ast.CallSpec(kind, tuple(fields), when, key.span, rule_id, broken)
 
     # --- file -----------------------------------------------------------
     def mapping(self, root: YNode | None) -> ast.MappingFile | None:
@@ -221,8 +235,10 @@ class _Loader:
         dnode = root.get("defaults")
         if dnode is not None:
             if isinstance(dnode, YMap):
+                self.broken = []
                 defaults = [ast.FieldSpec(f.name, f.value, f.span, from_defaults=True)
                             for f in self.fields(dnode.items, None, "defaults")]
+                self.broken_defaults = self.broken
             elif not (isinstance(dnode, YScalar) and dnode.value == ""):
                 self.err("E010", f"`defaults:` must be a mapping of Segment fields, found {_kind(dnode)}", dnode.span)
         rules: list[ast.EventRule] = []

@@ -31,22 +31,29 @@ class YScalar:
     style: str | None  # None plain, "'" or '"' quoted, "|" or ">" block
     offsets: tuple[tuple[int, int], ...] = field(repr=False, default=())
     in_flow: bool = False  # inside a YAML flow collection {...} / [...], where a comma ends the value
-    # offsets[i] = (line, col) of value[i] in the file; empty when unknown
+    # offsets[i] = (line, col) of value[i] in the file, or (line, col, width) when value[i] is spelled
+    # with `width` source characters (an escape); empty when unknown
 
     def pos(self, i: int) -> tuple[int, int]:
         """(line, col) in the file of character ``i`` of the scalar's value."""
         if self.offsets:
             if i < len(self.offsets):
-                return self.offsets[i]
-            if self.offsets:
-                line, col = self.offsets[-1]
-                return line, col + 1 + (i - len(self.offsets))
+                return self.offsets[i][:2]
+            line, col = self.offsets[-1][:2]
+            return line, col + 1 + (i - len(self.offsets))
         return self.span.line, self.span.col + i
+
+    def width(self, i: int) -> int:
+        """How many source columns spell character ``i`` (2 for `\\"` or `''`, 6 for `\\u00e9`)."""
+        if self.offsets and i < len(self.offsets) and len(self.offsets[i]) > 2:
+            return self.offsets[i][2]
+        return 1
 
     def sub_span(self, start: int, end: int) -> Span:
         line, col = self.pos(start)
-        eline, ecol = self.pos(max(start, end - 1))
-        return Span(self.span.file, line, col, eline, ecol + 1)
+        last = max(start, end - 1)
+        eline, ecol = self.pos(last)
+        return Span(self.span.file, line, col, eline, ecol + self.width(last))
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,19 +110,62 @@ def _offsets(text: str, start_index: int, end_index: int, value: str, style: str
             col += 1
     if style is None and raw == value:
         return tuple(raw_pos)
+    # the characters the source spells, each with the position where its spelling starts:
+    # the quotes of a quoted scalar spell nothing, an escape (`\"`, `\u00e9`, `''`) spells one character
+    toks, tpos, twidth = _spelled(raw, style)
+    pos_of = [raw_pos[i] + ((w,) if w != 1 else ()) for i, w in zip(tpos, twidth, strict=True)]
     out = []
     j = 0
-    n = len(raw)
+    n = len(toks)
     for ch in value:
         k = j
-        while k < n and raw[k] != ch and not (ch == " " and raw[k] == "\n") and not (ch == "\n" and raw[k] == "\n"):
+        while k < n and toks[k] != ch and not (ch == " " and toks[k] == "\n") and not (ch == "\n" and toks[k] == "\n"):
             k += 1
-        if k >= n:  # could not align (escapes such as \u00e9): fall back to the last known position
-            out.append(raw_pos[j] if j < n else (raw_pos[-1] if raw_pos else (line, col)))
+        if k >= n:  # could not align: fall back to the last known position
+            out.append(pos_of[j] if j < n else (pos_of[-1] if pos_of else (line, col)))
             continue
-        out.append(raw_pos[k])
+        out.append(pos_of[k])
         j = k + 1
     return tuple(out)
+
+
+_DQ_ESCAPES = {"0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n", "v": "\v", "f": "\f",
+               "r": "\r", "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\", "N": "\x85", "_": "\xa0",
+               "L": "\u2028", "P": "\u2029"}
+_DQ_HEX = {"x": 2, "u": 4, "U": 8}
+
+
+def _spelled(raw: str, style: str | None) -> tuple[list[str], list[int], list[int]]:
+    """(characters, index in ``raw`` of each, source width of each) of a scalar's source text,
+    escapes decoded, quotes dropped."""
+    if style not in ('"', "'") or len(raw) < 2 or raw[0] != style:
+        return list(raw), list(range(len(raw))), [1] * len(raw)
+    toks: list[str] = []
+    tpos: list[int] = []
+    twidth: list[int] = []
+    i, end = 1, len(raw) - 1 if raw[-1] == style else len(raw)
+    while i < end:
+        ch, width = raw[i], 1
+        if style == "'" and ch == "'" and i + 1 < end and raw[i + 1] == "'":
+            width = 2
+        elif style == '"' and ch == "\\" and i + 1 < end:
+            e = raw[i + 1]
+            if e in _DQ_HEX:
+                width = 2 + _DQ_HEX[e]
+                try:
+                    ch = chr(int(raw[i + 2:i + width], 16))
+                except (ValueError, OverflowError):
+                    ch = ""
+            elif e in _DQ_ESCAPES:
+                ch, width = _DQ_ESCAPES[e], 2
+            elif e in "\r\n":  # an escaped line break spells nothing
+                i += 2
+                continue
+        toks.append(ch)
+        tpos.append(i)
+        twidth.append(width)
+        i += width
+    return toks, tpos, twidth
 
 
 class YamlLoadError(Exception):

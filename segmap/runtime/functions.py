@@ -324,28 +324,59 @@ def eq(a: Any, b: Any) -> bool:
         return b is None
     if ta is bool:
         return a is b
-    if ta is list:
-        if tb is not list or len(a) != len(b):
-            return False
-        for x, y in zip(a, b, strict=True):
-            if not eq(x, y):
-                return False
-        return True
-    if ta is dict:
-        if tb is not dict:
-            return False
-        count = 0
-        for k, v in a.items():
-            if v is MISSING:
-                continue
-            count += 1
-            w = b.get(k, MISSING)
-            if w is MISSING or not eq(v, w):
-                return False
-        if count == len(b):
-            return True
-        return count == sum(1 for w in b.values() if w is not MISSING)
+    if ta is list or ta is dict:
+        return a is b or _eq_deep(a, b)  # `a is b`: as JavaScript's `===` shortcut
     raise _fail(f"cannot compare {type_name(a)}")
+
+
+_COUNT = object()  # a work item of _eq_deep: "now compare the member counts"
+
+
+def _eq_deep(a: Any, b: Any) -> bool:
+    """:func:`eq` of two values at least one of which is a list or object, with an explicit stack:
+    an envelope nested deeper than Python's recursion limit (JSON allows it, and JavaScript
+    compares it) must not fail. Items are compared in the order the recursive definition would."""
+    todo: list = [(a, b)]
+    pop = todo.pop
+    push = todo.append
+    while todo:
+        a, b = pop()
+        if a is _COUNT:
+            count, b = b
+            if count != len(b) and count != sum(1 for w in b.values() if w is not MISSING):
+                return False
+            continue
+        if a is MISSING:
+            a = None
+        if b is MISSING:
+            b = None
+        ta = type(a)
+        if ta is list:
+            if type(b) is not list or len(a) != len(b):
+                return False
+            if a is not b:
+                todo.extend(zip(reversed(a), reversed(b)))
+            continue
+        if ta is dict:
+            if type(b) is not dict:
+                return False
+            if a is b:
+                continue
+            pairs = []
+            for k, v in a.items():
+                if v is MISSING:
+                    continue
+                w = b.get(k, MISSING)
+                if w is MISSING:
+                    return False
+                pairs.append((v, w))
+            push((_COUNT, (len(pairs), b)))
+            pairs.reverse()
+            todo.extend(pairs)
+            continue
+        if not eq(a, b):  # a scalar (or something that is not JSON: eq raises)
+            return False
+    return True
 
 
 def ne(a: Any, b: Any) -> bool:
