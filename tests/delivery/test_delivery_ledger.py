@@ -135,6 +135,29 @@ def test_time_budget_dead_letters_and_replay_delivers_everything(tmp_path, fake,
     store.close()
 
 
+def test_a_long_auth_pause_does_not_spend_the_retry_budget(tmp_path, fake, make_client, clock):
+    store = SqliteOutbox(tmp_path / "p.db", clock=clock)
+    expected = fill(store, 3)
+    fake.on_request = lambda req: Status(503)
+    policy = fast_policy(budget_seconds=24 * 3600.0, base_delay=0.0, max_delay=0.0, auth_probe_interval=0.0)
+    delivery = Delivery(store, make_client(), DeliveryConfig(policy=policy, clock=clock))
+    assert delivery.run_once() == 6 and store.counts()["pending"] == 6  # first failure: the budget starts
+    clock.advance(20 * 3600)
+    fake.on_request = lambda req: Status(401)
+    delivery.run_once()
+    assert store.paused() is not None and store.counts()["dead"] == 0
+    clock.advance(30 * 3600)  # a weekend with the wrong key: nothing is tried
+    fake.on_request = lambda req: Status(503)
+    store.set_paused(None)  # the operator fixed the key
+    delivery.resume()
+    delivery.run_once()
+    assert store.counts()["dead"] == 0  # the 5xx after the pause starts a new budget
+    fake.on_request = None
+    assert delivery.drain(timeout=10)
+    assert fake.received_ids == expected
+    store.close()
+
+
 def test_permanent_errors_dead_letter_the_batch_with_the_reason(store, fake, make_client, make_delivery):
     fill(store, 3)
     fake.script(Status(501))

@@ -353,7 +353,11 @@ class SqliteOutbox:
         now = self._clock()
         with self._tx() as conn:
             if reason is None:
-                conn.execute("DELETE FROM delivery_state WHERE key = 'paused'")
+                cleared = conn.execute("DELETE FROM delivery_state WHERE key = 'paused'").rowcount
+                if cleared:
+                    # nothing was tried while paused: the retry budget starts again, so that a long
+                    # auth pause does not dead-letter everything at the first 5xx after it
+                    conn.execute("UPDATE outbox SET first_attempt_at = NULL WHERE state = 'pending'")
                 return
             old = conn.execute("SELECT value FROM delivery_state WHERE key = 'paused'").fetchone()
             since = orjson.loads(old[0]).get("since", now) if old else now

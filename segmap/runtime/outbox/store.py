@@ -131,7 +131,9 @@ class OutboxStore(Protocol):
 
     def release(self, ids: Sequence[int], *, token: str | None = None) -> int: ...
 
-    def set_paused(self, reason: str | None) -> None: ...
+    def set_paused(self, reason: str | None) -> None:
+        """Record or clear a delivery pause (401/403). Clearing one restarts the retry budget of
+        pending rows: no attempt was made while paused."""
 
     def paused(self) -> PauseState | None: ...
 
