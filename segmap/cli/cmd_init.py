@@ -14,7 +14,10 @@ def register(sub) -> None:
         "transformation examples. Refuses to overwrite an existing file unless --force is given.",
     )
     p.add_argument("path", nargs="?", default="segmap.yaml", metavar="PATH", help="where to write (default: segmap.yaml)")
-    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--force", action="store_true", help="overwrite an existing file")
+    mode.add_argument("--exist-ok", action="store_true",
+                      help="leave an existing file alone and succeed (for scripts that init, then serve)")
     p.set_defaults(handler=run)
 
 
@@ -26,7 +29,11 @@ def run(args: argparse.Namespace) -> int:
     import os
 
     if os.path.exists(args.path) and not args.force:
-        print(f"segmap init: {args.path} already exists (use --force to overwrite)", file=sys.stderr)
+        if args.exist_ok:
+            print(f"{args.path} already exists; left unchanged")
+            return 0
+        print(f"segmap init: {args.path} already exists (use --force to overwrite, --exist-ok to keep it)",
+              file=sys.stderr)
         return 2
     try:
         with open(args.path, "w", encoding="utf-8") as fh:

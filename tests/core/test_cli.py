@@ -24,6 +24,9 @@ def test_init_then_check_then_run(tmp_path):
     r = segmap("init", cwd=tmp_path)
     assert r.returncode == 0 and (tmp_path / "segmap.yaml").exists()
     assert segmap("init", cwd=tmp_path).returncode == 2  # refuses to overwrite
+    (tmp_path / "segmap.yaml").write_text((tmp_path / "segmap.yaml").read_text() + "# edited\n")
+    assert segmap("init", "--exist-ok", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "segmap.yaml").read_text().endswith("# edited\n")  # left alone
     r = segmap("check", "segmap.yaml", cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
     envs = [sample_envelope("payment.succeeded"), sample_envelope("refund.succeeded"), sample_envelope("subscription.active")]
