@@ -22,6 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     target.add_argument("event_type", nargs="?", metavar="TYPE", help="event type, e.g. payment.succeeded")
     target.add_argument("--all", action="store_true", help="every event type, one JSON envelope per line")
     target.add_argument("--list", action="store_true", help="list the known event types")
+    parser.add_argument("--line", action="store_true",
+                        help="print the envelope on one line (JSON lines), e.g. to pipe it into `segmap run`")
     parser.add_argument("--variant", type=int, default=0, metavar="N",
                         help="0 = every field filled (default); other numbers vary currency, people and optional fields")
     parser.set_defaults(handler=run)
@@ -48,5 +50,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"segmap sample: error: {exc}", file=sys.stderr)
         print("(see `segmap sample --list`)", file=sys.stderr)
         return EXIT_USAGE
-    out.write(json.dumps(envelope, ensure_ascii=False, indent=2) + "\n")
+    if args.line:
+        out.write(json.dumps(envelope, ensure_ascii=True, separators=(",", ":")) + "\n")
+    else:
+        out.write(json.dumps(envelope, ensure_ascii=False, indent=2) + "\n")
     return EXIT_OK

@@ -100,3 +100,13 @@ def test_check_never_crashes_on_garbage(tmp_path, content):
     f.write_bytes(content)
     r = segmap("check", str(f))
     assert r.returncode == 1 and "Traceback" not in r.stderr
+
+
+def test_sample_line_pipes_into_run(tmp_path):
+    assert segmap("init", cwd=tmp_path).returncode == 0
+    sample = segmap("sample", "payment.succeeded", "--line")
+    assert sample.returncode == 0 and sample.stdout.count("\n") == 1
+    r = segmap("run", "segmap.yaml", input=sample.stdout, cwd=tmp_path)
+    assert r.returncode == 0
+    (line,) = [json.loads(x) for x in r.stdout.splitlines()]
+    assert [c["call"] for c in line["calls"]] == ["track", "identify"]
