@@ -105,6 +105,8 @@ class CompiledMapping:
             except (KeyError, TypeError):
                 return fail(envelope, None)
             if fn is None:
+                if envelope["type"].__class__ is not str:  # a number or null: as wrong as a list
+                    return fail(envelope, None)
                 return empty()
             try:
                 return fn(envelope)
@@ -120,8 +122,10 @@ class CompiledMapping:
             if not isinstance(envelope, dict):
                 raise MappingRuntimeError(f"an envelope must be a JSON object, got {type(envelope).__name__}",
                                           self.file) from None
-            if "type" in envelope:  # a list or an object: not something an event type can be
-                raise MappingRuntimeError(f"the envelope's `type` must be a string, got {type(envelope['type']).__name__}",
+            if "type" in envelope:  # a number, null, list or object: not something an event type can be
+                from segmap.runtime.functions import type_name
+
+                raise MappingRuntimeError(f"the envelope's `type` must be a string, got {type_name(envelope['type'])}",
                                           self.file) from None
             raise MappingRuntimeError("the envelope has no `type`", self.file) from None
         if isinstance(exc, MappingRuntimeError):

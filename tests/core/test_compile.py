@@ -160,6 +160,9 @@ def test_bad_envelopes_are_errors_not_crashes(compile_text):
             m.apply(bad)
     with pytest.raises(MappingRuntimeError):
         m.apply({"no": "type"})
+    for bad_type in (7, None, ["payment.succeeded"], {"a": 1}):
+        with pytest.raises(MappingRuntimeError, match="must be a string"):
+            m.apply({"type": bad_type})
     # a structurally wrong data object: paths come out absent, identity is still there
     (c,) = m.apply({"type": "payment.succeeded", "business_id": "b", "data": [1, 2]})
     assert c.body == {"event": "X", "userId": "b"}
