@@ -159,7 +159,7 @@ class _Builder(Transformer):
         if any(ch in text for ch in ".eE"):
             value = float(text)
             if value != value or value in (float("inf"), float("-inf")):
-                raise _BadEscape(f"the number {text} is too large for a double")
+                raise _BadNumber(f"the number {text} is too large for a double", self._tsp(tok))
             if value.is_integer() and abs(value) < 2**53:
                 value = int(value)
         else:
@@ -169,8 +169,8 @@ class _Builder(Transformer):
             except OverflowError:
                 exact = False
             if not exact:  # JavaScript (and JSON.parse) would hold a rounded double, or Infinity
-                raise _BadEscape(f"the number {text} is too large to be represented exactly in a double "
-                                 "(integers beyond 2^53 are rounded)")
+                raise _BadNumber(f"the number {text} is too large to be represented exactly in a double "
+                                 "(integers beyond 2^53 are rounded)", self._tsp(tok))
             if not -2**53 < value < 2**53:
                 value = float(value)  # as a run-time number of this size is (num() in segmap.runtime.functions)
         return ast.Literal(value, self._tsp(tok))
@@ -222,6 +222,14 @@ def decode_string(text: str) -> str:
         return json.loads('"' + body + '"')
     except ValueError as exc:  # bad escape such as \q: report as a syntax error upstream
         raise _BadEscape(str(exc)) from None
+
+
+class _BadNumber(ValueError):
+    """A number literal no double can hold; ``span`` is the literal's own span."""
+
+    def __init__(self, message: str, span: Span):
+        super().__init__(message)
+        self.span = span
 
 
 class _BadEscape(ValueError):
@@ -289,9 +297,11 @@ class ExpressionParser:
             return _Builder(lambda s, e: self.span(s, e, base), lambda tok: self._template(tok, base)).transform(tree)
         except Exception as exc:  # lark wraps transformer errors in VisitError
             inner = getattr(exc, "orig_exc", exc)
+            if isinstance(inner, _BadNumber):
+                self.diagnostics.append(Diagnostic("E101", Severity.ERROR, f"invalid number: {inner}", inner.span))
+                return None
             if isinstance(inner, (_BadEscape, _TemplateError)):
-                what = "invalid number" if "too large" in str(inner) else "invalid string"
-                self.diagnostics.append(Diagnostic("E101", Severity.ERROR, f"{what}: {inner}",
+                self.diagnostics.append(Diagnostic("E101", Severity.ERROR, f"invalid string: {inner}",
                                                    self.span(0, len(text), base)))
                 return None
             raise

@@ -118,3 +118,8 @@ def test_comma_in_yaml_flow_mapping_gets_a_hint(check_text):
     diags = check_text("version: 1\nevents:\n  payment.succeeded:\n    - track: X\n      userId: business_id\n"
                        "      properties: {revenue: to_major(data.total_amount, data.currency)}\n")
     assert diags[0].code == "E101" and "flow mapping" in diags[0].hint
+
+
+def test_oversized_number_is_underlined_alone():
+    expr, diags = parse("1 + 1e400")
+    assert expr is None and [(d.code, d.span.col, d.span.end_col) for d in diags] == [("E101", 5, 10)]
