@@ -25,6 +25,7 @@ HOSTILE = st.one_of(
 )
 
 import segmap.runtime.functions as runtime_functions
+from tests.yaml_text import yaml_dq
 
 # Identifiers the generator itself introduces; anything else would be user text turned into code.
 FIXED_NAMES = {"env", "calls", "DISPATCH", "ORIGINS", "KeyError", "TypeError", "IndexError", "Call", "MISSING",
@@ -38,20 +39,7 @@ def is_generated(name: str) -> bool:
     return name in FIXED_NAMES or name in HELPER_NAMES or bool(GENERATED.match(name))
 
 
-def yaml_str(s: str) -> str:
-    """A YAML double-quoted scalar for any text (YAML escapes, not JSON's surrogate pairs)."""
-    out = []
-    for ch in s:
-        o = ord(ch)
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif 0x20 <= o < 0x7F:
-            out.append(ch)
-        elif o <= 0xFFFF:
-            out.append(f"\\u{o:04x}")
-        else:
-            out.append(f"\\U{o:08x}")
-    return '"' + "".join(out) + '"'
+yaml_str = yaml_dq
 
 
 def expr_str(s: str) -> str:

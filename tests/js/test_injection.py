@@ -35,25 +35,11 @@ yaml_text = st.one_of(st.sampled_from(HOSTILE),
                       st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=10))
 expr_text = st.one_of(yaml_text, st.sampled_from(["\ud800", "\udfff", "x\ud83d", "\ude00y"]))
 
+from tests.yaml_text import yaml_dq  # noqa: E402
+
 SETTINGS = settings(max_examples=30, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                                            HealthCheck.function_scoped_fixture])
-
-
-def yaml_dq(s: str) -> str:
-    """A YAML double-quoted scalar holding exactly ``s``."""
-    out = []
-    for ch in s:
-        c = ord(ch)
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif 0x20 <= c < 0x7F:
-            out.append(ch)
-        elif c <= 0xFFFF:
-            out.append(f"\\u{c:04x}")
-        else:
-            out.append(f"\\U{c:08x}")
-    return '"' + "".join(out) + '"'
 
 
 def expr_string(s: str) -> str:
