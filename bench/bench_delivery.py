@@ -28,10 +28,10 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 
 from segmap.runtime.calls import Call  # noqa: E402
-from segmap.runtime.delivery import Delivery, DeliveryConfig  # noqa: E402
-from segmap.runtime.message import batch_body, format_sent_at, plan_batches  # noqa: E402
-from segmap.runtime.outbox import SqliteOutbox  # noqa: E402
-from segmap.runtime.segment_client import SegmentClient  # noqa: E402
+from segmap.delivery.worker import Delivery, DeliveryConfig  # noqa: E402
+from segmap.delivery.message import batch_body, format_sent_at, plan_batches  # noqa: E402
+from segmap.delivery.outbox import SqliteOutbox  # noqa: E402
+from segmap.delivery.segment_client import SegmentClient  # noqa: E402
 
 WRITE_KEY = "bench-write-key"
 

@@ -229,7 +229,7 @@ def check_ledger(db: Path, fake_url: str, inbox_before: int, unique_before: int,
     Segment received exactly two new unique messageIds for each (the starter mapping makes 2 calls)."""
     import httpx
 
-    from segmap.runtime.outbox import SqliteOutbox
+    from segmap.delivery.outbox import SqliteOutbox
 
     deadline = time.monotonic() + 60
     store = SqliteOutbox(db, create=False)
@@ -289,7 +289,7 @@ def bench(rates: list[float], duration: float, connections: int, configs: list[t
 
 
 def _drain(db: Path, timeout: float = 60.0) -> None:
-    from segmap.runtime.outbox import SqliteOutbox
+    from segmap.delivery.outbox import SqliteOutbox
 
     store = SqliteOutbox(db, create=False)
     try:

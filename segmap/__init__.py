@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from segmap.runtime.calls import Call
 
-__version__ = "0.1.0"
+from segmap._version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
     from segmap.compiler.api import CompiledMapping, MappingError

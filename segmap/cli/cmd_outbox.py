@@ -147,7 +147,7 @@ def _open(path: str):
     """Open an existing outbox; None (after saying why) when it is not there or not one."""
     import sqlite3
 
-    from segmap.runtime.outbox import open_store
+    from segmap.delivery.outbox import open_store
 
     try:
         return open_store(path, create=False)
@@ -309,10 +309,10 @@ def cmd_deliver(args) -> int:
 
     import httpx
 
-    from segmap.runtime.delivery import Delivery, DeliveryConfig, preview
-    from segmap.runtime.retry import RetryPolicy
-    from segmap.runtime.segment_client import SegmentClient, resolve_host
-    from segmap.runtime.sinks import DryRunSink
+    from segmap.delivery.worker import Delivery, DeliveryConfig, preview
+    from segmap.delivery.retry import RetryPolicy
+    from segmap.delivery.segment_client import SegmentClient, resolve_host
+    from segmap.delivery.sinks import DryRunSink
 
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

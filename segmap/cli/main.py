@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Turn Dodo Payments webhooks into Segment calls from a checked, compiled mapping file.",
         epilog="Run `segmap COMMAND --help` for the options of one command.",
     )
-    from segmap import __version__
+    from segmap._version import __version__
 
     parser.add_argument("--version", action="version", version=f"segmap {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)

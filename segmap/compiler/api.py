@@ -186,7 +186,7 @@ class CompiledMapping:
 
 
 def _compile_checked(result: CheckResult, filename: str, strict_warnings: bool = False) -> CompiledMapping:
-    from segmap import __version__
+    from segmap._version import __version__
     from segmap.compiler import pygen
     from segmap.compiler.function_types import python_name
 

@@ -551,7 +551,7 @@ class ExportedHandler:
 
 def generate(plan: Plan, file: str, *, host: str = REGION_HOSTS["us"], version: str | None = None) -> ExportedHandler:
     """JS handler source for a checked plan; raises JsExportError when it cannot be exported."""
-    from segmap import __version__
+    from segmap._version import __version__
     from segmap.compiler.functions import js_dependencies
 
     version = version or __version__

@@ -163,7 +163,7 @@ def build_config(mapping_path: str | os.PathLike, *, env: Mapping[str, str] | No
                               f"{exc.strerror or exc}") from None
     region = (region or env.get(REGION_ENV) or "us").lower()
     segment_host = segment_host or env.get(SEGMENT_HOST_ENV) or None
-    from segmap.runtime.segment_client import resolve_host
+    from segmap.delivery.segment_client import resolve_host
 
     try:
         resolve_host(region, segment_host)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from segmap.runtime.calls import Call
-from segmap.runtime.outbox.store import AcceptResult, OutboxStore
+from segmap.delivery.outbox.store import AcceptResult, OutboxStore
 
 log = logging.getLogger("segmap.service.ingest")
 

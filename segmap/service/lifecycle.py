@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from segmap.runtime.outbox import open_store
+from segmap.delivery.outbox import open_store
 from segmap.service.config import ServiceConfig
 from segmap.service.ingest import GroupCommitter
 from segmap.service.metrics import ServiceMetrics
@@ -139,12 +139,12 @@ class Service:
         m.dev_secret.set(1 if cfg.dev_secret else 0)
 
     def _build_delivery(self) -> None:
-        from segmap.runtime.delivery import Delivery, DeliveryConfig
+        from segmap.delivery.worker import Delivery, DeliveryConfig
 
         cfg, m = self.config, self.metrics
         sink = self._sink_override
         if sink is None and cfg.dry_run:
-            from segmap.runtime.sinks import DryRunSink
+            from segmap.delivery.sinks import DryRunSink
 
             dry = DryRunSink(cfg.dry_run_file)
             self.client = dry
@@ -152,7 +152,7 @@ class Service:
                                    on_written=lambda n: m.dry_run_written.inc(n))
             return
         if sink is None:
-            from segmap.runtime.segment_client import SegmentClient
+            from segmap.delivery.segment_client import SegmentClient
 
             sink = SegmentClient(cfg.write_key, region=cfg.region, host=cfg.segment_host)
             self.client = sink

@@ -1,6 +1,6 @@
 """The delivery side of the service: the Segment worker, or the dry-run writer.
 
-With a write key, `segmap.runtime.delivery.Delivery` does all the work; this
+With a write key, `segmap.delivery.worker.Delivery` does all the work; this
 module only measures it (a thin store wrapper records when each claimed call
 was accepted, so an ack gives the accept-to-Segment latency; a sink wrapper
 times each batch request).
@@ -19,8 +19,8 @@ import threading
 import time
 from typing import Any, Callable, Sequence
 
-from segmap.runtime.outbox.store import OutboxStore
-from segmap.runtime.sinks import DryRunSink, SendResult, Sink
+from segmap.delivery.outbox.store import OutboxStore
+from segmap.delivery.sinks import DryRunSink, SendResult, Sink
 
 log = logging.getLogger("segmap.service.delivery")
 
@@ -128,7 +128,7 @@ class DryRunPump:
         return True
 
     def pump_once(self) -> int:
-        from segmap.runtime.message import MAX_MESSAGE_BYTES, plan_batches, stamped_size
+        from segmap.delivery.message import MAX_MESSAGE_BYTES, plan_batches, stamped_size
 
         total = 0
         while not self._stop.is_set():

@@ -8,11 +8,11 @@ import httpx
 import pytest
 
 from segmap.runtime.calls import Call
-from segmap.runtime.delivery import Delivery, DeliveryConfig
-from segmap.runtime.message import message_id_for
-from segmap.runtime.outbox import SqliteOutbox
-from segmap.runtime.retry import RetryPolicy
-from segmap.runtime.segment_client import SegmentClient
+from segmap.delivery.worker import Delivery, DeliveryConfig
+from segmap.delivery.message import message_id_for
+from segmap.delivery.outbox import SqliteOutbox
+from segmap.delivery.retry import RetryPolicy
+from segmap.delivery.segment_client import SegmentClient
 from tests.fakes.fake_segment import FakeSegment
 
 WRITE_KEY = "wk_canary_5f1d2c9e"  # greppable canary: must never show up in logs or output

@@ -14,8 +14,8 @@ import pytest
 import segmap
 from segmap.cli.main import main
 from segmap.runtime.calls import Call
-from segmap.runtime.message import message_id_for
-from segmap.runtime.outbox import SqliteOutbox
+from segmap.delivery.message import message_id_for
+from segmap.delivery.outbox import SqliteOutbox
 from tests.delivery.conftest import WRITE_KEY, calls_for, fill
 from tests.fakes.fake_segment import Status
 

@@ -8,10 +8,10 @@ import sys
 import textwrap
 from pathlib import Path
 
-from segmap.runtime.delivery import Delivery, DeliveryConfig
-from segmap.runtime.message import message_id_for
-from segmap.runtime.outbox import SqliteOutbox
-from segmap.runtime.segment_client import SegmentClient
+from segmap.delivery.worker import Delivery, DeliveryConfig
+from segmap.delivery.message import message_id_for
+from segmap.delivery.outbox import SqliteOutbox
+from segmap.delivery.segment_client import SegmentClient
 from tests.delivery.conftest import WRITE_KEY, calls_for, fast_policy, fill
 from tests.fakes.fake_segment import Hang, Ok
 
@@ -26,7 +26,7 @@ def spawn(code: str, *args: str) -> subprocess.Popen:
 
 ACCEPTOR = """
     import sys
-    from segmap.runtime.outbox import SqliteOutbox
+    from segmap.delivery.outbox import SqliteOutbox
     from tests.delivery.conftest import calls_for
     store = SqliteOutbox(sys.argv[1])
     i = 0
@@ -61,9 +61,9 @@ def test_kill_during_accepts_keeps_every_acknowledged_webhook_whole(tmp_path):
 WORKER = """
     import sys
     import httpx
-    from segmap.runtime.delivery import Delivery, DeliveryConfig
-    from segmap.runtime.outbox import SqliteOutbox
-    from segmap.runtime.segment_client import SegmentClient
+    from segmap.delivery.worker import Delivery, DeliveryConfig
+    from segmap.delivery.outbox import SqliteOutbox
+    from segmap.delivery.segment_client import SegmentClient
     store = SqliteOutbox(sys.argv[1])
     client = SegmentClient(sys.argv[3], host=sys.argv[2], timeout=httpx.Timeout(30.0), max_batch_items=10)
     d = Delivery(store, client, DeliveryConfig(workers=1, claim_limit=40, lease_seconds=1.0, poll_interval=0.02))

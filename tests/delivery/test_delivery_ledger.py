@@ -9,11 +9,11 @@ import math
 import httpx
 
 from segmap.runtime.calls import Call
-from segmap.runtime.delivery import Delivery, DeliveryConfig
-from segmap.runtime.message import message_id_for
-from segmap.runtime.outbox import SqliteOutbox
-from segmap.runtime.retry import Outcome
-from segmap.runtime.sinks import SendResult
+from segmap.delivery.worker import Delivery, DeliveryConfig
+from segmap.delivery.message import message_id_for
+from segmap.delivery.outbox import SqliteOutbox
+from segmap.delivery.retry import Outcome
+from segmap.delivery.sinks import SendResult
 from tests.delivery.conftest import WRITE_KEY, fast_policy, fill
 from tests.fakes.fake_segment import Hang, Reset, Slow, Status
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from segmap import __version__
 from segmap.runtime.calls import Call
-from segmap.runtime.message import (
+from segmap.delivery.message import (
     MAX_BATCH_BYTES,
     MAX_MESSAGE_BYTES,
     SENT_AT_OVERHEAD,

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from segmap.runtime.calls import Call
-from segmap.runtime.outbox import STATES, SqliteOutbox
+from segmap.delivery.outbox import STATES, SqliteOutbox
 from tests.delivery.conftest import Clock
 
 

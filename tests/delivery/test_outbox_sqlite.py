@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from segmap.runtime.calls import Call
-from segmap.runtime.outbox import INBOX_MIN_RETENTION, AsyncOutbox, OutboxStore, SqliteOutbox
+from segmap.delivery.outbox import INBOX_MIN_RETENTION, AsyncOutbox, OutboxStore, SqliteOutbox
 from tests.delivery.conftest import calls_for, fill
 
 DAY = 24 * 3600.0

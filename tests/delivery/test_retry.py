@@ -6,7 +6,7 @@ from email.utils import formatdate
 
 import pytest
 
-from segmap.runtime.retry import Outcome, RetryPolicy, classify_status, parse_retry_after
+from segmap.delivery.retry import Outcome, RetryPolicy, classify_status, parse_retry_after
 
 
 @pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504, 599])

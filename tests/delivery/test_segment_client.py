@@ -8,9 +8,9 @@ import pytest
 
 from segmap import __version__
 from segmap.runtime.calls import Call
-from segmap.runtime.message import encode_call
-from segmap.runtime.retry import Outcome
-from segmap.runtime.segment_client import EU_HOST, US_HOST, SegmentClient, basic_auth_header, resolve_host
+from segmap.delivery.message import encode_call
+from segmap.delivery.retry import Outcome
+from segmap.delivery.segment_client import EU_HOST, US_HOST, SegmentClient, basic_auth_header, resolve_host
 from tests.delivery.conftest import WRITE_KEY
 from tests.fakes.fake_segment import Hang, Reset, Status
 
@@ -55,7 +55,7 @@ def test_uncompressed_when_gzip_is_off(fake, make_client):
 
 def test_sent_at_is_stamped_on_every_attempt(fake, make_client, monkeypatch):
     stamps = iter(["2025-01-01T00:00:00.000Z", "2025-01-01T00:00:05.000Z"])
-    monkeypatch.setattr("segmap.runtime.segment_client.format_sent_at", lambda: next(stamps))
+    monkeypatch.setattr("segmap.delivery.segment_client.format_sent_at", lambda: next(stamps))
     fake.script(Status(503))
     client = make_client()
     assert client.send(payloads(1)).outcome is Outcome.RETRY

@@ -29,9 +29,9 @@ import pytest
 import uvicorn
 
 import segmap
-from segmap.runtime.delivery import DeliveryConfig
-from segmap.runtime.message import message_id_for
-from segmap.runtime.retry import RetryPolicy
+from segmap.delivery.worker import DeliveryConfig
+from segmap.delivery.message import message_id_for
+from segmap.delivery.retry import RetryPolicy
 from segmap.samples import sample_envelope
 from segmap.service.app import build_app
 from segmap.service.config import ServiceConfig

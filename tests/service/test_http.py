@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from segmap.cli.main import main as cli
-from segmap.runtime.message import message_id_for
+from segmap.delivery.message import message_id_for
 from segmap.service.verification import Verifier
 from tests.service.conftest import (
     FIXED_MAPPING,

@@ -8,7 +8,7 @@ import time
 
 import httpx
 
-from segmap.runtime.outbox import SqliteOutbox
+from segmap.delivery.outbox import SqliteOutbox
 from tests.fakes.fake_segment import Ok, Reset, Slow, Status
 from tests.service.conftest import (
     SECRET,

@@ -12,7 +12,7 @@ import time
 import httpx
 import orjson
 
-from segmap.runtime.outbox import SqliteOutbox
+from segmap.delivery.outbox import SqliteOutbox
 from tests.fakes.fake_segment import Slow
 from tests.service.conftest import (
     BROKEN_MAPPING,

@@ -11,8 +11,8 @@ import threading
 from dataclasses import dataclass
 from typing import IO, Protocol, Sequence, runtime_checkable
 
-from segmap.runtime.message import MAX_BATCH_ITEMS, format_sent_at, stamp
-from segmap.runtime.retry import Outcome
+from segmap.delivery.message import MAX_BATCH_ITEMS, format_sent_at, stamp
+from segmap.delivery.retry import Outcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +33,7 @@ class Sink(Protocol):
     max_batch_items: int
 
     def send(self, payloads: Sequence[bytes]) -> SendResult:
-        """One attempt for one batch of encoded items (see segmap.runtime.message)."""
+        """One attempt for one batch of encoded items (see segmap.delivery.message)."""
         ...
 
     def close(self) -> None: ...

@@ -11,7 +11,7 @@ import functools
 from typing import Any, Sequence
 
 from segmap.runtime.calls import Call
-from segmap.runtime.outbox.store import AcceptResult, OutboxStatus, OutboxStore
+from segmap.delivery.outbox.store import AcceptResult, OutboxStatus, OutboxStore
 
 
 class AsyncOutbox:

@@ -21,8 +21,8 @@ from typing import Callable, Iterable, Iterator, Sequence
 import orjson
 
 from segmap.runtime.calls import Call
-from segmap.runtime.message import EncodedMessage, encode_calls
-from segmap.runtime.outbox.store import (
+from segmap.delivery.message import EncodedMessage, encode_calls
+from segmap.delivery.outbox.store import (
     INBOX_MIN_RETENTION,
     STATES,
     AcceptResult,

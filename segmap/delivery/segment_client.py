@@ -16,7 +16,7 @@ from typing import Sequence
 
 import httpx
 
-from segmap.runtime.message import (
+from segmap.delivery.message import (
     MAX_BATCH_BYTES,
     MAX_BATCH_ITEMS,
     MAX_MESSAGE_BYTES,
@@ -25,8 +25,8 @@ from segmap.runtime.message import (
     library_version,
     stamped_size,
 )
-from segmap.runtime.retry import Outcome, classify_status, parse_retry_after
-from segmap.runtime.sinks import SendResult
+from segmap.delivery.retry import Outcome, classify_status, parse_retry_after
+from segmap.delivery.sinks import SendResult
 
 US_HOST = "https://api.segment.io"
 EU_HOST = "https://events.eu1.segmentapis.com"

@@ -46,7 +46,7 @@ class OutboxRow:
     event_type: str
     call: str
     message_id: str
-    payload: bytes  # encoded batch item, see segmap.runtime.message
+    payload: bytes  # encoded batch item, see segmap.delivery.message
     attempts: int  # failed delivery attempts so far
     first_attempt_at: float | None  # when the first failed attempt was claimed
     created_at: float

@@ -81,7 +81,7 @@ def message_id_for(webhook_id: str, index: int) -> str:
 
 
 def library_version() -> str:
-    from segmap import __version__
+    from segmap._version import __version__
 
     return __version__
 

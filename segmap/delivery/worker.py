@@ -20,10 +20,10 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from segmap.runtime.message import MAX_MESSAGE_BYTES, plan_batches, stamped_size
-from segmap.runtime.outbox.store import OutboxRow, OutboxStore, PauseState
-from segmap.runtime.retry import Outcome, RetryPolicy
-from segmap.runtime.sinks import SendResult, Sink
+from segmap.delivery.message import MAX_MESSAGE_BYTES, plan_batches, stamped_size
+from segmap.delivery.outbox.store import OutboxRow, OutboxStore, PauseState
+from segmap.delivery.retry import Outcome, RetryPolicy
+from segmap.delivery.sinks import SendResult, Sink
 
 log = logging.getLogger("segmap.delivery")
 

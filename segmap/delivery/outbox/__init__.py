@@ -3,9 +3,9 @@
 `OutboxStore` is the interface; `SqliteOutbox` the embedded default;
 `AsyncOutbox` lets an asyncio service call any store without blocking its loop.
 """
-from segmap.runtime.outbox.aio import AsyncOutbox
-from segmap.runtime.outbox.sqlite import SqliteOutbox
-from segmap.runtime.outbox.store import (
+from segmap.delivery.outbox.aio import AsyncOutbox
+from segmap.delivery.outbox.sqlite import SqliteOutbox
+from segmap.delivery.outbox.store import (
     INBOX_MIN_RETENTION,
     STATES,
     AcceptResult,
