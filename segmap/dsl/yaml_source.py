@@ -24,6 +24,13 @@ except AttributeError:  # pragma: no cover
     _Loader = yaml.SafeLoader
 
 
+class _PreemptedByLibyaml(Exception):
+    """libyaml (PyYAML >= 6.0.4) has a nesting limit of its own, hit while it scans ahead of
+    the events we read, so it can fire before segmap's MAX_DEPTH does. Such a file is re-read
+    with the pure-Python parser, which streams, so segmap's own bound reports its own code
+    and location whichever parser is installed."""
+
+
 @dataclass(frozen=True, slots=True)
 class YScalar:
     value: str
@@ -176,6 +183,13 @@ class YamlLoadError(Exception):
 
 def load_yaml(text: str, file: str) -> tuple[YNode | None, list[Diagnostic]]:
     """Parse ``text`` into a YNode tree; never raises for bad input."""
+    try:
+        return _load_yaml(text, file, _Loader)
+    except _PreemptedByLibyaml:
+        return _load_yaml(text, file, yaml.SafeLoader)
+
+
+def _load_yaml(text: str, file: str, loader) -> tuple[YNode | None, list[Diagnostic]]:
     diags: list[Diagnostic] = []
     if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
         diags.append(Diagnostic("E005", Severity.ERROR, f"mapping file is larger than {MAX_FILE_BYTES // 1024} KiB",
@@ -184,7 +198,7 @@ def load_yaml(text: str, file: str) -> tuple[YNode | None, list[Diagnostic]]:
     stack: list[list] = []  # each frame: [kind, start_event, items, pending_key]
     root: YNode | None = None
     try:
-        for ev in yaml.parse(text, Loader=_Loader):
+        for ev in yaml.parse(text, Loader=loader):
             if isinstance(ev, (yaml.StreamStartEvent, yaml.StreamEndEvent, yaml.DocumentEndEvent)):
                 continue
             if isinstance(ev, yaml.DocumentStartEvent):
@@ -254,6 +268,8 @@ def load_yaml(text: str, file: str) -> tuple[YNode | None, list[Diagnostic]]:
                 frame[2].append((frame[3], node))
                 frame[3] = None
     except yaml.MarkedYAMLError as exc:
+        if loader is not yaml.SafeLoader and "nesting" in (exc.problem or ""):
+            raise _PreemptedByLibyaml from exc
         mark = exc.problem_mark or exc.context_mark
         msg = exc.problem or "invalid YAML"
         notes: tuple[str, ...] = ()

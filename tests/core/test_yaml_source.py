@@ -1,5 +1,24 @@
-"""The YAML layer: spans for every node, and refusal of what hides meaning."""
-from segmap.dsl.yaml_source import YMap, YScalar, YSeq, load_yaml
+"""The YAML layer: spans for every node, and refusal of what hides meaning.
+
+Every test here runs under both parsers PyYAML may bring: libyaml's (the default when the
+wheel has it) and the pure-Python one, since users get whichever their platform builds.
+"""
+import pytest
+import yaml
+
+from segmap.dsl import yaml_source
+from segmap.dsl.yaml_source import MAX_DEPTH, YMap, YScalar, YSeq, load_yaml
+
+_PARSERS = [pytest.param(getattr(yaml, "CSafeLoader", None), id="libyaml",
+                         marks=pytest.mark.skipif(not hasattr(yaml, "CSafeLoader"),
+                                                  reason="this PyYAML was built without libyaml")),
+            pytest.param(yaml.SafeLoader, id="pure-python")]
+
+
+@pytest.fixture(autouse=True, params=_PARSERS)
+def yaml_parser(request, monkeypatch):
+    monkeypatch.setattr(yaml_source, "_Loader", request.param)
+    return request.param
 
 
 def codes(diags):
@@ -40,6 +59,24 @@ def test_deep_nesting_is_bounded_not_a_recursion_error():
     text = "a: " + "[" * 5000 + "]" * 5000 + "\n"
     root, diags = load_yaml(text, "f.yaml")
     assert root is None and [d.code for d in diags] == ["E005"]
+    # the root mapping is level 1, so the first refused `[` is the MAX_DEPTH-th one, at column 3 + MAX_DEPTH
+    assert (diags[0].span.line, diags[0].span.col) == (1, len("a: ") + MAX_DEPTH)
+
+
+@pytest.mark.parametrize("depth", [2000, 20000])
+def test_segmap_bound_wins_over_any_parser_limit(depth):
+    """libyaml's own limit (1000 in PyYAML 6.0.4) is far past ours; ours must report first."""
+    text = "x: 1\nb: " + "{k: " * depth + "1" + "}" * depth + "\n"
+    root, diags = load_yaml(text, "f.yaml")
+    first_refused = len("b: ") + len("{k: ") * (MAX_DEPTH - 1) + 1
+    assert root is None and codes(diags) == [("E005", 2, first_refused)]
+
+
+def test_nesting_just_inside_the_bound_loads():
+    inner = MAX_DEPTH - 1  # plus the root mapping
+    text = "a: " + "[" * inner + "1" + "]" * inner + "\n"
+    root, diags = load_yaml(text, "f.yaml")
+    assert diags == [] and isinstance(root, YMap)
 
 
 def test_scalars_are_not_type_resolved():
