@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from segmap.compiler import types as T
+from segmap.compiler.checker import Checker
+from segmap.compiler.scope import Scope, non_null_paths
 from segmap.compiler.types import Ty
 from segmap.dsl import ast
 
@@ -74,15 +76,13 @@ def typed_calls(mapping, plan) -> dict[str, tuple[TypedCall, ...]]:
     ``mapping`` is the ``ast.MappingFile`` and ``plan`` the ``Plan`` of a
     ``CheckResult`` (``check_source(text, name)``) without errors.
     """
-    from segmap.compiler.checker import Checker, _Scope, non_null_paths
-
     checker = Checker(mapping)
     out: dict[str, tuple[TypedCall, ...]] = {}
     for event, planned in plan.calls.items():
         checker.current_event = event
         calls = []
         for pc in planned:
-            scope = _Scope(event)
+            scope = Scope(event)
             if pc.spec.when is not None:
                 checker.infer(pc.spec.when, scope)
                 scope = scope.narrowed(non_null_paths(pc.spec.when, True))

@@ -4,77 +4,24 @@ The checker walks the AST once per Dodo event type a rule applies to
 (a glob rule is checked against every event it matches), infers a type for
 every expression from the SDK models, and collects every problem. Problems
 found identically for several events are reported once, naming the events.
-Its output, besides diagnostics, is the *plan*: event type -> the calls to
-make, with defaults merged, which is all the generators need.
+Its output, besides diagnostics, is the *plan* (``plan.py``): event type -> the
+calls to make, with defaults merged, which is all the generators need.
 """
 from __future__ import annotations
 
-import difflib
 import fnmatch
-from dataclasses import dataclass, field
 
+from segmap.compiler import function_types, segment_rules
 from segmap.compiler import types as T
+from segmap.compiler.plan import Plan, PlannedCall
+from segmap.compiler.scope import Scope, non_null_paths
 from segmap.compiler.types import Ty
+from segmap.compiler.wording import containing, path_text, quoted, show, suggest
 from segmap.diagnostics.model import Diagnostic, Severity, Span
 from segmap.dsl import ast
 from segmap.dsl.segment_fields import CALL_FIELDS
 
 KNOWN_FUNCTIONS_EXTRA = ("map",)
-
-
-@dataclass(frozen=True, slots=True)
-class PlannedCall:
-    spec: ast.CallSpec
-    fields: tuple[ast.FieldSpec, ...]  # call fields then defaults, in output order
-
-
-@dataclass
-class Plan:
-    """event type -> calls; ``rules`` says which rule each event came from."""
-
-    calls: dict[str, tuple[PlannedCall, ...]] = field(default_factory=dict)
-    rule_of: dict[str, ast.EventRule] = field(default_factory=dict)
-
-
-def suggest(word: str, options, cutoff: float = 0.6) -> str | None:
-    found = difflib.get_close_matches(word, list(options), n=1, cutoff=cutoff)
-    return found[0] if found else None
-
-
-def show(expr: ast.Expr, limit: int = 48) -> str:
-    """How a message names an expression: its path, or its text (shortened)."""
-    p = path_text(expr)
-    if p is not None:
-        return p
-    text = expr_text(expr)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
-def path_text(expr: ast.Expr) -> str | None:
-    """`data.customer.email` for a chain of names and fields, else None."""
-    parts = []
-    while isinstance(expr, ast.Field):
-        parts.append(expr.name)
-        expr = expr.obj
-    if isinstance(expr, ast.Name):
-        parts.append(expr.name)
-        return ".".join(reversed(parts))
-    return None
-
-
-class _Scope:
-    """What names mean inside one expression: the envelope, lambda variables, narrowed paths."""
-
-    def __init__(self, event: str, variables: dict[str, Ty] | None = None, non_null: frozenset = frozenset()):
-        self.event = event
-        self.variables = variables or {}
-        self.non_null = non_null
-
-    def bind(self, name: str, ty: Ty) -> "_Scope":
-        return _Scope(self.event, {**self.variables, name: ty}, self.non_null)
-
-    def narrowed(self, paths) -> "_Scope":
-        return _Scope(self.event, self.variables, self.non_null | frozenset(paths))
 
 
 class Checker:
@@ -166,8 +113,6 @@ class Checker:
 
     # --- the whole file -----------------------------------------------------
     def check(self) -> tuple[list[Diagnostic], Plan]:
-        from segmap.compiler import segment_rules
-
         plan = self.resolve_events()
         for ev, calls in plan.calls.items():
             self.current_event = ev
@@ -183,14 +128,12 @@ class Checker:
 
     def check_call(self, event: str, pc: PlannedCall) -> None:
         spec = pc.spec
-        scope = _Scope(event)
+        scope = Scope(event)
         self._enter(spec.span)
         if spec.when is not None:
             self._enter(spec.when.span)
             wt = self.infer(spec.when, scope)
             self.expect_bool(spec.when, wt, "a `when:` guard")
-            from segmap.compiler import segment_rules
-
             segment_rules.check_templates(self, spec.when, None)
             scope = scope.narrowed(non_null_paths(spec.when, True))
         names = {f.name for f in pc.fields} | set(spec.broken_fields)
@@ -218,8 +161,6 @@ class Checker:
 
     def check_field(self, spec: ast.CallSpec, f: ast.FieldSpec, ty: Ty) -> None:
         """Segment's expectations of one field's value (extended by the Segment rules module)."""
-        from segmap.compiler import segment_rules
-
         segment_rules.check_field(self, spec, f, ty)
 
     # --- expressions ------------------------------------------------------
@@ -230,7 +171,7 @@ class Checker:
             self.report("E301", f"{what} must be true or false, but `{src}` is {ty.describe()}", expr.span,
                         hint=hint, notes=("segmap has no truthiness: conditions are comparisons, `and`, `or`, `not`",))
 
-    def infer(self, expr: ast.Expr, scope: _Scope) -> Ty:
+    def infer(self, expr: ast.Expr, scope: Scope) -> Ty:
         ty = getattr(self, "_infer_" + type(expr).__name__)(expr, scope)
         self.types[id(expr)] = ty
         return ty
@@ -239,7 +180,7 @@ class Checker:
         """The type ``expr`` was given while checking the current event (None if not checked)."""
         return self.types.get(id(expr))
 
-    def _infer_Literal(self, e: ast.Literal, scope: _Scope) -> Ty:
+    def _infer_Literal(self, e: ast.Literal, scope: Scope) -> Ty:
         v = e.value
         if v is None:
             return T.NULL
@@ -251,7 +192,7 @@ class Checker:
             return T.NUM
         return Ty("str", (v,))  # remember the constant for enum comparisons
 
-    def _infer_Name(self, e: ast.Name, scope: _Scope) -> Ty:
+    def _infer_Name(self, e: ast.Name, scope: Scope) -> Ty:
         if e.name in scope.variables:
             return scope.variables[e.name]
         env = T.envelope_type(scope.event)
@@ -265,14 +206,14 @@ class Checker:
                     hint=f"for the text {e.name}, quote it inside the expression: '\"{e.name}\"'")
         return T.ANY
 
-    def _infer_Field(self, e: ast.Field, scope: _Scope) -> Ty:
+    def _infer_Field(self, e: ast.Field, scope: Scope) -> Ty:
         obj = self.infer(e.obj, scope)
         ty = self.member(obj, e, scope)
         if ty.maybe_empty and path_text(e) in scope.non_null:
             ty = ty.required()
         return ty
 
-    def member(self, obj: Ty, e: ast.Field, scope: _Scope) -> Ty:
+    def member(self, obj: Ty, e: ast.Field, scope: Scope) -> Ty:
         through_empty = obj.maybe_empty
         base = obj.required()
         result: Ty
@@ -320,7 +261,7 @@ class Checker:
             result = result.with_flags(optional=True)
         return result
 
-    def unknown_field(self, e: ast.Field, base: Ty, fields: list[str], scope: _Scope) -> None:
+    def unknown_field(self, e: ast.Field, base: Ty, fields: list[str], scope: Scope) -> None:
         notes = []
         full = path_text(e)
         if full and full.startswith("data."):
@@ -349,7 +290,7 @@ class Checker:
                 return False
         return ty is not None
 
-    def _infer_Index(self, e: ast.Index, scope: _Scope) -> Ty:
+    def _infer_Index(self, e: ast.Index, scope: Scope) -> Ty:
         obj = self.infer(e.obj, scope)
         idx = self.infer(e.index, scope)
         base = obj.required()
@@ -364,7 +305,7 @@ class Checker:
         self.report("E301", f"`{show(e.obj)}` is {base.describe()} and cannot be indexed", e.span)
         return T.ANY
 
-    def _infer_Unary(self, e: ast.Unary, scope: _Scope) -> Ty:
+    def _infer_Unary(self, e: ast.Unary, scope: Scope) -> Ty:
         t = self.infer(e.operand, scope)
         if e.op == "not":
             self.expect_bool(e.operand, t, "the operand of `not`")
@@ -374,7 +315,7 @@ class Checker:
             return T.NUM
         return (T.INT if t.required().kind == "int" else T.NUM).with_flags(t.nullable, t.optional)
 
-    def _infer_Binary(self, e: ast.Binary, scope: _Scope) -> Ty:
+    def _infer_Binary(self, e: ast.Binary, scope: Scope) -> Ty:
         op = e.op
         if op == "??":
             left = self.infer(e.left, scope)
@@ -425,21 +366,19 @@ class Checker:
                         notes = ()
                 else:
                     what, hint, notes = t.describe(), None, ()
-                doc = self._field_doc(side)
+                doc = self.field_doc(side)
                 if doc:
                     notes = notes + (doc,)
                 self.report("E301", f"arithmetic `{op}` on {what}: `{show(side)}` is {t.describe()}",
                             side.span, hint=hint, notes=notes)
                 return T.NUM.with_flags(**flags)
         if op in ("/", "*"):
-            from segmap.compiler import segment_rules
-
             segment_rules.check_hundred(self, e, scope)
         if op != "/" and left.required().kind == "int" and right.required().kind == "int":
             return T.INT.with_flags(**flags)
         return T.NUM.with_flags(**flags)
 
-    def _field_doc(self, expr: ast.Expr) -> str | None:
+    def field_doc(self, expr: ast.Expr) -> str | None:
         """`Dispute.amount: <doc>` for a path into a model, to explain where a type comes from."""
         if not isinstance(expr, ast.Field):
             return None
@@ -475,8 +414,8 @@ class Checker:
                 what = f"{base.name} " if base.name else ""
                 self.report("E302", f"`{show(a)}` is never \"{b.value}\": it is not a {what}value, "
                             f"so `{e.op}` is always {always}", b.span,
-                            suggestion=_quoted(suggest(b.value, [str(v) for v in base.args])
-                                               or _containing(b.value, [str(v) for v in base.args])),
+                            suggestion=quoted(suggest(b.value, [str(v) for v in base.args])
+                                               or containing(b.value, [str(v) for v in base.args])),
                             notes=(f"allowed values: {allowed}",))
             return
         lc, rc = _categories(left), _categories(right)
@@ -491,7 +430,7 @@ class Checker:
         value = lit.value
         if value not in self.all_events:
             self.report("E302", f"\"{value}\" is not a Dodo event type, so the comparison is always {always}", lit.span,
-                        suggestion=_quoted(suggest(value, self.all_events)),
+                        suggestion=quoted(suggest(value, self.all_events)),
                         hint="`segmap check --coverage` lists every event type")
             return
         events = self.rule_events.get(id(self.current_rule), ()) if self.current_rule else ()
@@ -500,14 +439,14 @@ class Checker:
             self.report("E302", f"this rule runs only for `{pattern}`, never for \"{value}\": the comparison is always {always}",
                         lit.span, notes=(f"`{pattern}` matches: " + ", ".join(events[:8]) + (", ..." if len(events) > 8 else ""),))
 
-    def _infer_Cond(self, e: ast.Cond, scope: _Scope) -> Ty:
+    def _infer_Cond(self, e: ast.Cond, scope: Scope) -> Ty:
         t = self.infer(e.test, scope)
         self.expect_bool(e.test, t, "an `if` condition")
         then = self.infer(e.then, scope.narrowed(non_null_paths(e.test, True)))
         orelse = self.infer(e.orelse, scope.narrowed(non_null_paths(e.test, False)))
         return T.union(then, orelse)
 
-    def _infer_Template(self, e: ast.Template, scope: _Scope) -> Ty:
+    def _infer_Template(self, e: ast.Template, scope: Scope) -> Ty:
         for part in e.parts:
             if isinstance(part, str):
                 continue
@@ -517,7 +456,7 @@ class Checker:
                             part.span, hint="pick one of its fields, e.g. `{" + show(part) + ".<field>}`")
         return T.STR
 
-    def _infer_ObjectLit(self, e: ast.ObjectLit, scope: _Scope) -> Ty:
+    def _infer_ObjectLit(self, e: ast.ObjectLit, scope: Scope) -> Ty:
         fields = []
         seen: dict[str, ast.ObjectEntry] = {}
         for entry in e.entries:
@@ -529,32 +468,16 @@ class Checker:
             fields.append((entry.key, self.infer(entry.value, scope)))
         return Ty("object", tuple(fields))
 
-    def _infer_ListLit(self, e: ast.ListLit, scope: _Scope) -> Ty:
+    def _infer_ListLit(self, e: ast.ListLit, scope: Scope) -> Ty:
         items = [self.infer(i, scope) for i in e.items]
         return Ty("list", (T.union(*items) if items else T.NEVER,))
 
-    def _infer_Lambda(self, e: ast.Lambda, scope: _Scope) -> Ty:
+    def _infer_Lambda(self, e: ast.Lambda, scope: Scope) -> Ty:
         self.report("E207", "`x => ...` is only allowed as the second argument of map()", e.span)
         return T.ANY
 
-    def _infer_Call(self, e: ast.Call, scope: _Scope) -> Ty:
-        from segmap.compiler import function_types
-
+    def _infer_Call(self, e: ast.Call, scope: Scope) -> Ty:
         return function_types.infer_call(self, e, scope)
-
-
-def _containing(word: str, options: list[str]) -> str | None:
-    """The one option that contains ``word`` (`open` -> `dispute_opened`), if exactly one does."""
-    w = word.lower().strip()
-    hits = [o for o in options if w and w in o.lower()]
-    return hits[0] if len(hits) == 1 else None
-
-
-def _quoted(text: str | None) -> str | None:
-    """A suggestion that replaces a string constant keeps its quotes."""
-    import json
-
-    return json.dumps(text, ensure_ascii=False) if text is not None else None
 
 
 def _categories(t: Ty) -> frozenset[str] | None:
@@ -578,95 +501,3 @@ def _categories(t: Ty) -> frozenset[str] | None:
         else:
             return None
     return frozenset(out)
-
-
-def non_null_paths(expr: ast.Expr, truthy: bool) -> list[str]:
-    """Paths known to be non-null when ``expr`` evaluates to ``truthy``."""
-    if isinstance(expr, ast.Binary):
-        if expr.op == "and" and truthy:
-            return non_null_paths(expr.left, True) + non_null_paths(expr.right, True)
-        if expr.op == "or" and not truthy:
-            return non_null_paths(expr.left, False) + non_null_paths(expr.right, False)
-        if expr.op in ("!=", "==", "<", "<=", ">", ">="):
-            positive = (expr.op != "==") == truthy if expr.op in ("!=", "==") else truthy
-            for side, other in ((expr.left, expr.right), (expr.right, expr.left)):
-                p = path_text(side)
-                if p is None:
-                    continue
-                other_is_null = isinstance(other, ast.Literal) and other.value is None
-                if expr.op in ("!=", "==") and other_is_null and positive:
-                    return [p]
-                if expr.op == "==" and truthy and isinstance(other, ast.Literal) and other.value is not None:
-                    return [p]
-                if expr.op in ("<", "<=", ">", ">=") and truthy:
-                    return [p]
-    if isinstance(expr, ast.Unary) and expr.op == "not":
-        return non_null_paths(expr.operand, not truthy)
-    return []
-
-
-_PREC = {"??": 1, "or": 2, "and": 3, "==": 5, "!=": 5, "<": 5, "<=": 5, ">": 5, ">=": 5,
-         "+": 6, "-": 6, "*": 7, "/": 7, "%": 7}
-
-
-def _prec(e: ast.Expr) -> int:
-    if isinstance(e, ast.Cond):
-        return 0
-    if isinstance(e, ast.Binary):
-        return _PREC.get(e.op, 5)
-    if isinstance(e, ast.Unary):
-        return 4 if e.op == "not" else 8
-    return 9
-
-
-def expr_text(e: ast.Expr) -> str:
-    """Mapping-language text for an expression (used to write suggested fixes)."""
-    import json
-
-    def sub(child: ast.Expr, min_prec: int) -> str:
-        text = expr_text(child)
-        return f"({text})" if _prec(child) < min_prec else text
-
-    if isinstance(e, ast.Literal):
-        v = e.value
-        if v is None:
-            return "null"
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, str):
-            return json.dumps(v, ensure_ascii=False)
-        return repr(v)
-    if isinstance(e, ast.Name):
-        return e.name
-    if isinstance(e, ast.Field):
-        base = sub(e.obj, 9)
-        return f"{base}.{e.name}" if e.name.isidentifier() else f"{base}[{json.dumps(e.name, ensure_ascii=False)}]"
-    if isinstance(e, ast.Index):
-        return f"{sub(e.obj, 9)}[{expr_text(e.index)}]"
-    if isinstance(e, ast.Unary):
-        return f"not {sub(e.operand, 4)}" if e.op == "not" else f"-{sub(e.operand, 8)}"
-    if isinstance(e, ast.Binary):
-        p = _PREC.get(e.op, 5)
-        right_min = p if e.op == "??" else p + 1
-        left_min = p + 1 if e.op == "??" or p == 5 else p
-        return f"{sub(e.left, left_min)} {e.op} {sub(e.right, right_min)}"
-    if isinstance(e, ast.Cond):
-        return f"if {expr_text(e.test)} then {expr_text(e.then)} else {expr_text(e.orelse)}"
-    if isinstance(e, ast.Template):
-        out = []
-        for part in e.parts:
-            if isinstance(part, str):
-                out.append(json.dumps(part, ensure_ascii=False)[1:-1].replace("{", "{{").replace("}", "}}"))
-            else:
-                out.append("{" + expr_text(part) + "}")
-        return 'f"' + "".join(out) + '"'
-    if isinstance(e, ast.ObjectLit):
-        return "{" + ", ".join(f"{en.key if en.key.isidentifier() else json.dumps(en.key)}: {expr_text(en.value)}"
-                               for en in e.entries) + "}"
-    if isinstance(e, ast.ListLit):
-        return "[" + ", ".join(expr_text(i) for i in e.items) + "]"
-    if isinstance(e, ast.Lambda):
-        return f"{e.param} => {expr_text(e.body)}"
-    if isinstance(e, ast.Call):
-        return f"{e.func}({', '.join(expr_text(a) for a in e.args)})"
-    return "..."  # pragma: no cover

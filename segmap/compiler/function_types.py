@@ -8,25 +8,18 @@ precise rule here.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from segmap.compiler import segment_rules
 from segmap.compiler import types as T
+from segmap.compiler.functions import FUNCTIONS, FunctionSpec
+from segmap.compiler.scope import CheckContext, Scope
 from segmap.compiler.types import Ty
+from segmap.compiler.wording import quoted, show, suggest
 from segmap.dsl import ast
-
-if TYPE_CHECKING:  # pragma: no cover
-    from segmap.compiler.checker import Checker, _Scope
-
-
-def registry():
-    from segmap.compiler.functions import FUNCTIONS
-
-    return FUNCTIONS
+from segmap.runtime.currency import EXPONENTS
 
 
 def python_name(func: str) -> str:
-    from segmap.compiler.functions import FUNCTIONS
-
+    """The name generated Python code calls ``func`` by."""
     return FUNCTIONS[func].py
 
 
@@ -44,10 +37,8 @@ _RESULT = {"number": T.NUM, "integer": T.INT, "string": T.STR, "bool": T.BOOL, "
            "currency": T.STR, "any": T.ANY, "datetime": T.DATETIME}
 
 
-def infer_call(checker: "Checker", e: ast.Call, scope: "_Scope") -> Ty:
-    from segmap.compiler.checker import _quoted, show, suggest
-
-    funcs = registry()
+def infer_call(checker: CheckContext, e: ast.Call, scope: Scope) -> Ty:
+    funcs = FUNCTIONS
     if e.func == "map":
         return _infer_map(checker, e, scope)
     spec = funcs.get(e.func)
@@ -90,7 +81,7 @@ def infer_call(checker: "Checker", e: ast.Call, scope: "_Scope") -> Ty:
             elif kind == "integer" and base.could_be(lambda x: x.is_numeric):
                 hint = "to_major() converts integer minor units; this value is already in major units" \
                     if e.func == "to_major" else "round it first: round(x, 0)"
-            doc = checker._field_doc(a)
+            doc = checker.field_doc(a)
             if doc:
                 notes = (doc,)
             checker.report("E301", f"`{e.func}` expects {what} as `{pname}`, "
@@ -103,19 +94,15 @@ def infer_call(checker: "Checker", e: ast.Call, scope: "_Scope") -> Ty:
                            notes=(f"only the first argument of {e.func}() passes a null through; "
                                   f"a null `{pname}` stops the event with a run-time error",))
         if kind == "currency" and base.kind == "str" and base.args:
-            from segmap.runtime.currency import EXPONENTS
-
             if base.args[0] not in EXPONENTS:
                 checker.report("E301", f"\"{base.args[0]}\" is not an ISO 4217 currency code that Dodo uses", a.span,
-                               suggestion=_quoted(suggest(str(base.args[0]).upper(), list(EXPONENTS))))
+                               suggestion=quoted(suggest(str(base.args[0]).upper(), list(EXPONENTS))))
     if e.func == "to_major":
-        from segmap.compiler import segment_rules
-
         segment_rules.check_currency_pair(checker, e)
     return _result(e.func, spec, arg_types)
 
 
-def _result(name: str, spec, args: list[Ty]) -> Ty:
+def _result(name: str, spec: FunctionSpec, args: list[Ty]) -> Ty:
     if name == "coalesce":
         if not args:
             return T.ANY
@@ -132,9 +119,7 @@ def _result(name: str, spec, args: list[Ty]) -> Ty:
     return result
 
 
-def _infer_map(checker: "Checker", e: ast.Call, scope: "_Scope") -> Ty:
-    from segmap.compiler.checker import show
-
+def _infer_map(checker: CheckContext, e: ast.Call, scope: Scope) -> Ty:
     if len(e.args) != 2 or not isinstance(e.args[1], ast.Lambda):
         checker.report("E205", "`map` takes a list and a function: map(list, item => expression)", e.span)
         for a in e.args:

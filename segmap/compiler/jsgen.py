@@ -1,6 +1,6 @@
 """Checked plan -> one Svix ``function handler(webhook)`` in plain ES2019.
 
-The second generator over the same checked :class:`~segmap.compiler.checker.Plan`
+The second generator over the same checked :class:`~segmap.compiler.plan.Plan`
 and AST as :mod:`segmap.compiler.pygen` ("one AST, many generators"): it never
 looks at Python output. Each construct is emitted with the same evaluation
 order, the same MISSING (= ``undefined``) rules and the same run-time checks
@@ -34,9 +34,10 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from segmap.compiler.checker import Plan, PlannedCall, path_text
 from segmap.diagnostics.model import Span
 from segmap.compiler.paths import ENVELOPE_ROOTS, envelope_paths, static_path
+from segmap.compiler.plan import Plan, PlannedCall
+from segmap.compiler.wording import path_text
 from segmap.dsl import ast
 from segmap.dsl.segment_fields import OBJECT_FIELDS
 

@@ -39,9 +39,10 @@ import contextlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from segmap.compiler.checker import Plan, PlannedCall, path_text
 from segmap.diagnostics.model import Span
 from segmap.compiler.paths import ENVELOPE_ROOTS, envelope_paths, static_path
+from segmap.compiler.plan import Plan, PlannedCall
+from segmap.compiler.wording import path_text
 from segmap.dsl import ast
 from segmap.dsl.segment_fields import OBJECT_FIELDS
 from segmap.runtime import functions as _rt

@@ -18,16 +18,15 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import TYPE_CHECKING
 
 from segmap.compiler import types as T
+from segmap.compiler.scope import CheckContext, Scope
 from segmap.compiler.types import Ty
+from segmap.compiler.wording import expr_text, path_text, show, suggest
 from segmap.dsl import ast
 from segmap.dsl.segment_fields import IDENTITY_FIELDS, OBJECT_FIELDS
 from segmap.dsl.yaml_source import YScalar, yaml_reading
-
-if TYPE_CHECKING:  # pragma: no cover
-    from segmap.compiler.checker import Checker
+from segmap.runtime.currency import EXPONENTS, THREE_DECIMAL, ZERO_DECIMAL
 
 # --- the tables ----------------------------------------------------------------
 
@@ -81,24 +80,6 @@ _MINOR_WORDS = frozenset({"a", "an", "and", "as", "at", "by", "for", "from", "in
                           "the", "to", "via", "with"})
 
 
-def _path(expr: ast.Expr) -> str | None:
-    from segmap.compiler.checker import path_text
-
-    return path_text(expr)
-
-
-def _show(expr: ast.Expr) -> str:
-    from segmap.compiler.checker import show
-
-    return show(expr)
-
-
-def _text(expr: ast.Expr) -> str:
-    from segmap.compiler.checker import expr_text
-
-    return expr_text(expr)
-
-
 def _words(key: str) -> list[str]:
     """`customerEmail`, `customer_email`, `Customer Email` -> ["customer", "email"]."""
     spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", key)
@@ -113,7 +94,7 @@ def _camel(key: str) -> str:
 # --- money -------------------------------------------------------------------------
 
 
-def money_pair(checker: "Checker", expr: ast.Expr) -> tuple[str, str, Ty] | None:
+def money_pair(checker: CheckContext, expr: ast.Expr) -> tuple[str, str, Ty] | None:
     """(amount path, currency path, currency type) when ``expr`` reads an integer money field.
 
     A money field is an integer amount/tax/fee field of a Dodo model that
@@ -132,14 +113,13 @@ def money_pair(checker: "Checker", expr: ast.Expr) -> tuple[str, str, Ty] | None
     cur = "settlement_currency" if expr.name.startswith("settlement_") else "currency"
     if cur not in fields:
         return None
-    base = _path(expr.obj)
+    base = path_text(expr.obj)
     if base is None:
         return None
     return f"{base}.{expr.name}", f"{base}.{cur}", fields[cur]
 
 
 def _currency_examples(cur_ty: Ty) -> tuple[list[str], list[str]]:
-    from segmap.runtime.currency import THREE_DECIMAL, ZERO_DECIMAL
 
     base = cur_ty.required()
     values = set(base.args) if base.kind == "enum" else ZERO_DECIMAL | THREE_DECIMAL
@@ -148,7 +128,7 @@ def _currency_examples(cur_ty: Ty) -> tuple[list[str], list[str]]:
     return sorted(values & ZERO_DECIMAL, key=order), sorted(values & THREE_DECIMAL, key=order)
 
 
-def check_hundred(checker: "Checker", e: ast.Binary, scope) -> None:
+def check_hundred(checker: CheckContext, e: ast.Binary, scope: Scope) -> None:
     """`amount / 100` (or `* 0.01`) on a money field whose currency may not have 2 decimals."""
     right = e.right
     if not isinstance(right, ast.Literal) or isinstance(right.value, bool):
@@ -176,12 +156,12 @@ def check_hundred(checker: "Checker", e: ast.Binary, scope) -> None:
                    hint="to_major(amount, currency) divides by the currency's ISO 4217 exponent")
 
 
-def check_currency_pair(checker: "Checker", call: ast.Call) -> None:
+def check_currency_pair(checker: CheckContext, call: ast.Call) -> None:
     """`to_major(data.settlement_amount, data.currency)`: the amount's own currency is another field."""
     if len(call.args) != 2:
         return
     pair = money_pair(checker, call.args[0])
-    given = _path(call.args[1])
+    given = path_text(call.args[1])
     if pair is None or given is None:
         return
     amount, currency, _ = pair
@@ -195,7 +175,7 @@ def check_currency_pair(checker: "Checker", call: ast.Call) -> None:
 # --- templates and nulls -------------------------------------------------------
 
 
-def check_templates(checker: "Checker", expr: ast.Expr, identity: str | None) -> None:
+def check_templates(checker: CheckContext, expr: ast.Expr, identity: str | None) -> None:
     """Holes of f"..." templates that can be null or absent render as empty text."""
     for node in ast.walk(expr):
         if not isinstance(node, ast.Template):
@@ -206,7 +186,7 @@ def check_templates(checker: "Checker", expr: ast.Expr, identity: str | None) ->
             t = checker.type_of(part)
             if t is None or not t.maybe_empty or t.kind in ("null",):
                 continue
-            src = _show(part)
+            src = show(part)
             if identity:
                 checker.report("E303", f"`{identity}` can be incomplete: `{src}` is {t.describe()} and a null "
                                "renders as empty text in the template", part.span,
@@ -225,7 +205,7 @@ def _empty_words(ty: Ty) -> str:
 # --- one field ---------------------------------------------------------------------
 
 
-def check_field(checker: "Checker", spec: ast.CallSpec, f: ast.FieldSpec, ty: Ty) -> None:
+def check_field(checker: CheckContext, spec: ast.CallSpec, f: ast.FieldSpec, ty: Ty) -> None:
     base = ty.required()
     name = f.name
     is_identity = name in IDENTITY_FIELDS or (name == "event" and spec.kind == "track")
@@ -233,7 +213,7 @@ def check_field(checker: "Checker", spec: ast.CallSpec, f: ast.FieldSpec, ty: Ty
     if name in OBJECT_FIELDS:
         if base.kind not in ("object", "model", "dict", "any", "null", "never", "union"):
             checker.report("E412" if base.kind in SCALARISH else "E301",
-                           f"`{name}` must be an object, but `{_show(f.value)}` is {ty.describe()}", f.value.span,
+                           f"`{name}` must be an object, but `{show(f.value)}` is {ty.describe()}", f.value.span,
                            hint=f"write the {name} as a YAML mapping of name: expression")
             return
         if isinstance(f.value, ast.ObjectLit):
@@ -250,7 +230,7 @@ def check_field(checker: "Checker", spec: ast.CallSpec, f: ast.FieldSpec, ty: Ty
     if name == "timestamp":
         reported = _check_time(checker, "timestamp", f.value, ty, date_ok=False)
         if not reported and ty.maybe_empty and base.kind not in ("null", "any"):
-            checker.report("W304", f"`timestamp` can be {_empty_words(ty)}: `{_show(f.value)}` is "
+            checker.report("W304", f"`timestamp` can be {_empty_words(ty)}: `{show(f.value)}` is "
                            f"{ty.describe()}", f.value.span,
                            notes=("without it Segment stamps the call with the time it arrives",),
                            hint="use the envelope's `timestamp`, which is always set")
@@ -262,9 +242,9 @@ def check_field(checker: "Checker", spec: ast.CallSpec, f: ast.FieldSpec, ty: Ty
 SCALARISH = ("str", "int", "float", "bool", "datetime", "date", "enum")
 
 
-def _check_identity(checker: "Checker", name: str, value: ast.Expr, ty: Ty) -> None:
+def _check_identity(checker: CheckContext, name: str, value: ast.Expr, ty: Ty) -> None:
     base = ty.required()
-    src = _show(value)
+    src = show(value)
     if base.kind in ("object", "model", "dict", "list"):
         _object_for_scalar(checker, f"`{name}`", value, ty, "text", key=name)
         return
@@ -277,7 +257,7 @@ def _check_identity(checker: "Checker", name: str, value: ast.Expr, ty: Ty) -> N
     inner = checker.type_of(value.args[0]) if isinstance(value, ast.Call) and value.func == "string" and value.args \
         else None
     if inner is not None and inner.nullable:
-        isrc = _show(value.args[0])
+        isrc = show(value.args[0])
         checker.report("E303", f"`{name}` can be the text \"null\": string() turns a null `{isrc}` into \"null\"",
                        value.args[0].span, hint=f"guard the call with `when: {isrc} != null`",
                        notes=("every event without the field would share the identity \"null\"",))
@@ -327,7 +307,7 @@ def event_name_problem(name: str) -> str | None:
     return None
 
 
-def check_event_name(checker: "Checker", value: ast.Expr) -> None:
+def check_event_name(checker: CheckContext, value: ast.Expr) -> None:
     """Title Case "Object Action" names (W420); no data in names (W421)."""
     for lit, dynamic in _name_parts(value):
         if dynamic is not None:
@@ -366,7 +346,7 @@ def _name_parts(value: ast.Expr):
 # --- timestamps ------------------------------------------------------------------
 
 
-def _check_time(checker: "Checker", what: str, value: ast.Expr, ty: Ty, date_ok: bool) -> bool:
+def _check_time(checker: CheckContext, what: str, value: ast.Expr, ty: Ty, date_ok: bool) -> bool:
     """ISO-8601 times (E413/W413); True when something was reported."""
     base = ty.required()
     if base.kind in ("any", "null", "never"):
@@ -374,7 +354,7 @@ def _check_time(checker: "Checker", what: str, value: ast.Expr, ty: Ty, date_ok:
     kinds = {o.kind for o in (base.args if base.kind == "union" else (base,))}
     if kinds <= {"datetime", "date"}:
         return False
-    src = _show(value)
+    src = show(value)
     if kinds & {"model", "object", "dict", "list"}:
         _object_for_scalar(checker, what, value, ty, "an ISO-8601 time")
         return True
@@ -402,14 +382,14 @@ def _check_time(checker: "Checker", what: str, value: ast.Expr, ty: Ty, date_ok:
 # --- properties and traits ---------------------------------------------------------
 
 
-def _check_properties(checker: "Checker", obj: ast.ObjectLit) -> None:
+def _check_properties(checker: CheckContext, obj: ast.ObjectLit) -> None:
     for entry in obj.entries:
         kind = PROPERTY_KINDS.get(entry.key) or _guess_kind(entry.key)
         if kind:
             _check_entry(checker, f"property `{entry.key}`", entry, kind, spec_key=entry.key in PROPERTY_KINDS)
 
 
-def _check_traits(checker: "Checker", call_kind: str, obj: ast.ObjectLit) -> None:
+def _check_traits(checker: CheckContext, call_kind: str, obj: ast.ObjectLit) -> None:
     reserved = IDENTIFY_TRAITS if call_kind == "identify" else GROUP_TRAITS if call_kind == "group" else {}
     for entry in obj.entries:
         canon = _camel(entry.key)
@@ -433,7 +413,7 @@ def _guess_kind(key: str) -> str | None:
     return None
 
 
-def _check_entry(checker: "Checker", what: str, entry: ast.ObjectEntry, kind: str, spec_key: bool) -> None:
+def _check_entry(checker: CheckContext, what: str, entry: ast.ObjectEntry, kind: str, spec_key: bool) -> None:
     value = entry.value
     ty = checker.type_of(value)
     if ty is None:
@@ -450,19 +430,19 @@ def _check_entry(checker: "Checker", what: str, entry: ast.ObjectEntry, kind: st
     elif kind in ("address", "company"):
         if base.kind not in ("model", "object", "dict", "union"):
             checker.report("E412", f"{what} must be an object ({OBJECT_TRAIT_FIELDS[kind]}), but `"
-                           f"{_show(value)}` is {ty.describe()}", value.span,
+                           f"{show(value)}` is {ty.describe()}", value.span,
                            hint=f"write it as a mapping, e.g. {kind}: {{{OBJECT_TRAIT_FIELDS[kind].split(', ')[0]}: ...}}")
     elif kind == "products":
         _check_products(checker, what, value, ty)
     else:  # text / scalar
         _expect_scalar(checker, what, value, ty, "text" if kind == "text" and spec_key else None, key=entry.key)
     if spec_key and entry.key in NULL_SENSITIVE and ty.maybe_empty:
-        checker.report("W304", f"{what} can be {_empty_words(ty)}: `{_show(value)}` is {ty.describe()}",
+        checker.report("W304", f"{what} can be {_empty_words(ty)}: `{show(value)}` is {ty.describe()}",
                        value.span, notes=("Segment then records no revenue for the call",),
                        hint="guard the call with `when:` or give a default with `??`")
 
 
-def _expect_number(checker: "Checker", what: str, entry: ast.ObjectEntry, ty: Ty, strict: bool) -> None:
+def _expect_number(checker: CheckContext, what: str, entry: ast.ObjectEntry, ty: Ty, strict: bool) -> None:
     value = entry.value
     base = ty.required()
     if base.kind in ("model", "object", "dict", "list"):
@@ -472,7 +452,7 @@ def _expect_number(checker: "Checker", what: str, entry: ast.ObjectEntry, ty: Ty
         return
     if base.kind == "bool" and not strict:
         return
-    src = _show(value)
+    src = show(value)
     fix = _number_fix(checker, value)
     if entry.key in ("age", "employees", "quantity", "position"):
         notes = (f"Segment's spec defines `{entry.key}` as a number",)
@@ -484,7 +464,7 @@ def _expect_number(checker: "Checker", what: str, entry: ast.ObjectEntry, ty: Ty
                    hint=None if fix else "send a number: to_major(amount, currency) converts Dodo's minor units")
 
 
-def _number_fix(checker: "Checker", value: ast.Expr) -> str | None:
+def _number_fix(checker: CheckContext, value: ast.Expr) -> str | None:
     inner = value
     if isinstance(value, ast.Call) and value.func == "fixed" and value.args:
         inner = value.args[0]
@@ -492,17 +472,17 @@ def _number_fix(checker: "Checker", value: ast.Expr) -> str | None:
             pair = money_pair(checker, inner.left)
             if pair is not None:
                 return f"to_major({pair[0]}, {pair[1]})"
-        return f"round({_text(inner)}, {_text(value.args[1])})" if len(value.args) > 1 else None
+        return f"round({expr_text(inner)}, {expr_text(value.args[1])})" if len(value.args) > 1 else None
     pair = money_pair(checker, value)
     if pair is not None:
         return f"to_major({pair[0]}, {pair[1]})"
     if isinstance(value, ast.Call) and value.func == "string" and len(value.args) == 1:
         inner_t = checker.type_of(value.args[0])
         if inner_t is not None and inner_t.required().is_numeric:
-            return _text(value.args[0])
+            return expr_text(value.args[0])
     t = checker.type_of(value)
     if t is not None and t.required().is_stringy and not isinstance(value, ast.Literal):
-        return f"number({_text(value)})"
+        return f"number({expr_text(value)})"
     if isinstance(value, ast.Literal) and isinstance(value.value, str):
         try:
             float(value.value)
@@ -512,9 +492,7 @@ def _number_fix(checker: "Checker", value: ast.Expr) -> str | None:
     return None
 
 
-def _check_currency(checker: "Checker", what: str, value: ast.Expr, ty: Ty) -> None:
-    from segmap.runtime.currency import EXPONENTS
-
+def _check_currency(checker: CheckContext, what: str, value: ast.Expr, ty: Ty) -> None:
     base = ty.required()
     if base.kind in ("model", "object", "dict", "list"):
         _object_for_scalar(checker, what, value, ty, "a currency code")
@@ -522,8 +500,6 @@ def _check_currency(checker: "Checker", what: str, value: ast.Expr, ty: Ty) -> N
     if isinstance(value, ast.Literal) and isinstance(value.value, str):
         code = value.value
         if code not in EXPONENTS:
-            from segmap.compiler.checker import suggest
-
             sugg = _currency_guess(code, EXPONENTS)
             checker.report("W411", f"{what} \"{code}\" is not an ISO 4217 currency code", value.span,
                            suggestion=f'"{sugg}"' if sugg else None,
@@ -532,10 +508,10 @@ def _check_currency(checker: "Checker", what: str, value: ast.Expr, ty: Ty) -> N
         return
     if isinstance(value, ast.Call) and value.func == "lower":
         checker.report("W411", f"{what} is lower-cased, but ISO 4217 codes are upper-case", value.span,
-                       suggestion=_text(value.args[0]) if value.args else None)
+                       suggestion=expr_text(value.args[0]) if value.args else None)
         return
     if not base.could_be(lambda t: t.is_stringy):
-        checker.report("W412", f"{what} should be a currency code, but `{_show(value)}` is {ty.describe()}",
+        checker.report("W412", f"{what} should be a currency code, but `{show(value)}` is {ty.describe()}",
                        value.span)
 
 
@@ -549,15 +525,13 @@ def _currency_guess(code: str, known) -> str | None:
     letters = "".join(ch for ch in code if ch.isalpha()).upper()
     if letters in known:
         return letters
-    from segmap.compiler.checker import suggest
-
     return suggest(letters, list(known), cutoff=0.7) if len(letters) == 3 else None
 
 
-def _check_products(checker: "Checker", what: str, value: ast.Expr, ty: Ty) -> None:
+def _check_products(checker: CheckContext, what: str, value: ast.Expr, ty: Ty) -> None:
     base = ty.required()
     if base.kind in ("model", "object", "dict") or base.kind in SCALARISH:
-        checker.report("E412", f"{what} must be a list of product objects, but `{_show(value)}` is "
+        checker.report("E412", f"{what} must be a list of product objects, but `{show(value)}` is "
                        f"{ty.describe()}", value.span,
                        hint="map(data.product_cart ?? [], p => {product_id: p.product_id, quantity: p.quantity})")
         return
@@ -574,23 +548,23 @@ def _check_products(checker: "Checker", what: str, value: ast.Expr, ty: Ty) -> N
                 _check_entry(checker, f"product property `{entry.key}`", entry, kind, spec_key=entry.key in PRODUCT_KINDS)
 
 
-def _expect_scalar(checker: "Checker", what: str, value: ast.Expr, ty: Ty, want: str | None, key: str | None = None) -> None:
+def _expect_scalar(checker: CheckContext, what: str, value: ast.Expr, ty: Ty, want: str | None, key: str | None = None) -> None:
     base = ty.required()
     if base.kind in ("model", "object", "dict", "list"):
         _object_for_scalar(checker, what, value, ty, "text" if want == "text" else "a single value", key=key)
         return
     if want == "text" and base.kind in ("int", "float", "bool") and not isinstance(value, ast.Literal):
-        src = _show(value)
+        src = show(value)
         checker.report("W412", f"{what} should be text, but `{src}` is {ty.describe()}", value.span,
                        suggestion=f"string({src})")
 
 
-def _object_for_scalar(checker: "Checker", what: str, value: ast.Expr, ty: Ty, want: str, key: str | None = None) -> None:
+def _object_for_scalar(checker: CheckContext, what: str, value: ast.Expr, ty: Ty, want: str, key: str | None = None) -> None:
     """E412: an object or list where Segment expects one value, with the likely field as did-you-mean."""
-    src = _show(value)
+    src = show(value)
     suggestion = None
     base = ty.required()
-    if key and base.kind == "model" and _path(value):
+    if key and base.kind == "model" and path_text(value):
         fields = T.model_fields(base.name)
         words = _words(key)
         candidates = [key, "_".join(words), words[-1] if words else key, f"{words[-1]}_id" if words else key]
@@ -598,12 +572,12 @@ def _object_for_scalar(checker: "Checker", what: str, value: ast.Expr, ty: Ty, w
             candidates = ["customer_id", "id"] + candidates
         for c in candidates:
             if c in fields and fields[c].required().kind in SCALARISH:
-                suggestion = f"{_path(value)}.{c}"
+                suggestion = f"{path_text(value)}.{c}"
                 break
         if suggestion is None and words:
             for fname, fty in fields.items():
                 if fname.endswith("_" + words[-1]) and fty.required().kind in SCALARISH:
-                    suggestion = f"{_path(value)}.{fname}"
+                    suggestion = f"{path_text(value)}.{fname}"
                     break
     kind_word = "a list" if base.kind == "list" else "an object"
     checker.report("E412", f"{what} must be {want}, but `{src}` is {kind_word} ({ty.describe()})", value.span,
@@ -652,7 +626,7 @@ def _object_keys(expr: ast.Expr):
             yield from node.entries
 
 
-def check_file(checker: "Checker", mapping: ast.MappingFile) -> None:
+def check_file(checker: CheckContext, mapping: ast.MappingFile) -> None:
     """W422: one casing for property keys (and one for trait keys) in a file."""
     groups: dict[str, list[ast.ObjectEntry]] = {"properties": [], "traits": []}
     specs = list(mapping.defaults) + [f for rule in mapping.rules for call in rule.calls for f in call.fields]

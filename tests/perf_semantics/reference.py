@@ -78,7 +78,7 @@ class Reference:
             if not present:
                 continue
             if all(body[f.name] is None or body[f.name] is MISSING for f in present):
-                from segmap.compiler.checker import path_text
+                from segmap.compiler.wording import path_text
 
                 srcs = ", ".join(path_text(f.value) or "the expression" for f in present)
                 _fail(present[0].value.span,

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import segmap
 from segmap.compiler import paths, pygen
-from segmap.compiler.checker import path_text
+from segmap.compiler.wording import path_text
 from segmap.dsl import ast
 from segmap.runtime import functions as F
 from segmap.runtime.calls import Call, tuple_new

@@ -1,0 +1,79 @@
+"""What an expression is checked in: its scope, `when:` narrowing, and the checker's interface.
+
+The checker (``checker.py``) and its rule modules (``function_types.py``,
+``segment_rules.py``) and the type inference of the authoring tools all
+need the same three things, so they live here, below all of them:
+
+- :class:`Scope` -- what names mean inside one expression (the envelope of
+  one event type, `map()` variables, paths a guard proved non-null);
+- :func:`non_null_paths` -- the paths a condition proves non-null;
+- :class:`CheckContext` -- what a rule module may ask of the checker
+  (report a problem, infer or look up a type), so rule modules never
+  import the checker itself.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from segmap.compiler.types import Ty
+from segmap.compiler.wording import path_text
+from segmap.diagnostics.model import Span
+from segmap.dsl import ast
+
+
+class Scope:
+    """What names mean inside one expression: the envelope, lambda variables, narrowed paths."""
+
+    __slots__ = ("event", "variables", "non_null")
+
+    def __init__(self, event: str, variables: dict[str, Ty] | None = None,
+                 non_null: frozenset[str] = frozenset()):
+        self.event = event
+        self.variables = variables or {}
+        self.non_null = non_null
+
+    def bind(self, name: str, ty: Ty) -> Scope:
+        return Scope(self.event, {**self.variables, name: ty}, self.non_null)
+
+    def narrowed(self, paths: Iterable[str]) -> Scope:
+        return Scope(self.event, self.variables, self.non_null | frozenset(paths))
+
+
+def non_null_paths(expr: ast.Expr, truthy: bool) -> list[str]:
+    """Paths known to be non-null when ``expr`` evaluates to ``truthy``."""
+    if isinstance(expr, ast.Binary):
+        if expr.op == "and" and truthy:
+            return non_null_paths(expr.left, True) + non_null_paths(expr.right, True)
+        if expr.op == "or" and not truthy:
+            return non_null_paths(expr.left, False) + non_null_paths(expr.right, False)
+        if expr.op in ("!=", "==", "<", "<=", ">", ">="):
+            positive = (expr.op != "==") == truthy if expr.op in ("!=", "==") else truthy
+            for side, other in ((expr.left, expr.right), (expr.right, expr.left)):
+                p = path_text(side)
+                if p is None:
+                    continue
+                other_is_null = isinstance(other, ast.Literal) and other.value is None
+                if expr.op in ("!=", "==") and other_is_null and positive:
+                    return [p]
+                if expr.op == "==" and truthy and isinstance(other, ast.Literal) and other.value is not None:
+                    return [p]
+                if expr.op in ("<", "<=", ">", ">=") and truthy:
+                    return [p]
+    if isinstance(expr, ast.Unary) and expr.op == "not":
+        return non_null_paths(expr.operand, not truthy)
+    return []
+
+
+class CheckContext(Protocol):
+    """The part of the checker a rule module uses."""
+
+    current_event: str
+
+    def report(self, code: str, message: str, span: Span | None, **kw: Any) -> None: ...
+
+    def infer(self, expr: ast.Expr, scope: Scope) -> Ty: ...
+
+    def type_of(self, expr: ast.Expr) -> Ty | None: ...
+
+    def field_doc(self, expr: ast.Expr) -> str | None: ...
