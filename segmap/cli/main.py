@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "segmap.cli.cmd_test",
     "segmap.cli.cmd_plan",
     "segmap.cli.cmd_outbox",
+    "segmap.cli.cmd_db",
     "segmap.cli.cmd_serve",
     "segmap.cli.cmd_send",
 ]

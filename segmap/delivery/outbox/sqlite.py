@@ -22,6 +22,7 @@ import orjson
 
 from segmap.runtime.calls import Call
 from segmap.delivery.message import EncodedMessage, encode_calls
+from segmap.delivery.outbox.migrations import LATEST, to_apply
 from segmap.delivery.outbox.store import (
     INBOX_MIN_RETENTION,
     STATES,
@@ -34,69 +35,8 @@ from segmap.delivery.outbox.store import (
     QuarantinedEnvelope,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = LATEST  # kept for callers of the first release
 MAX_TEXT = 2000  # stored error texts are capped: an upstream body must not bloat the table
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS inbox (
-    webhook_id  TEXT PRIMARY KEY,
-    event_type  TEXT NOT NULL,
-    raw_body    BLOB NOT NULL,
-    status      TEXT NOT NULL CHECK (status IN ('accepted', 'quarantined')),
-    received_at REAL NOT NULL,
-    calls       INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS inbox_received ON inbox(received_at);
-
-CREATE TABLE IF NOT EXISTS outbox (
-    id               INTEGER PRIMARY KEY,
-    webhook_id       TEXT NOT NULL,
-    idx              INTEGER NOT NULL,
-    event_type       TEXT NOT NULL,
-    call             TEXT NOT NULL,
-    message_id       TEXT NOT NULL,
-    origin           TEXT NOT NULL DEFAULT '',
-    payload          BLOB NOT NULL,
-    sendable         INTEGER NOT NULL DEFAULT 1,
-    state            TEXT NOT NULL CHECK (state IN ('pending', 'in_flight', 'delivered', 'dead')),
-    available_at     REAL NOT NULL,
-    lease_until      REAL,
-    lease_token      TEXT,
-    claimed_at       REAL,
-    attempts         INTEGER NOT NULL DEFAULT 0,
-    first_attempt_at REAL,
-    last_error       TEXT,
-    dead_reason      TEXT,
-    created_at       REAL NOT NULL,
-    finished_at      REAL,
-    UNIQUE (webhook_id, idx)
-);
-CREATE INDEX IF NOT EXISTS outbox_ready ON outbox(available_at, id) WHERE state = 'pending';
-CREATE INDEX IF NOT EXISTS outbox_leases ON outbox(lease_until) WHERE state = 'in_flight';
-CREATE INDEX IF NOT EXISTS outbox_tokens ON outbox(lease_token) WHERE state = 'in_flight';
-CREATE INDEX IF NOT EXISTS outbox_dead ON outbox(finished_at) WHERE state = 'dead';
-CREATE INDEX IF NOT EXISTS outbox_delivered ON outbox(finished_at) WHERE state = 'delivered';
-
-CREATE TABLE IF NOT EXISTS quarantine (
-    id          INTEGER PRIMARY KEY,
-    webhook_id  TEXT NOT NULL,
-    event_type  TEXT NOT NULL,
-    raw_body    BLOB NOT NULL,
-    error       TEXT NOT NULL,
-    location    TEXT NOT NULL,
-    status      TEXT NOT NULL CHECK (status IN ('open', 'resolved')),
-    attempts    INTEGER NOT NULL DEFAULT 0,
-    created_at  REAL NOT NULL,
-    updated_at  REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS quarantine_open ON quarantine(id) WHERE status = 'open';
-
-CREATE TABLE IF NOT EXISTS delivery_state (
-    key        TEXT PRIMARY KEY,
-    value      BLOB NOT NULL,
-    updated_at REAL NOT NULL
-);
-"""
 
 _ROW_COLUMNS = "id, webhook_id, idx, event_type, call, message_id, payload, attempts, first_attempt_at, created_at, lease_token, claimed_at"
 _IDS = "id IN (SELECT value FROM json_each(?))"
@@ -116,7 +56,9 @@ class SqliteOutbox:
     """`OutboxStore` on SQLite. Safe to share between threads; pass `clock` to test time."""
 
     def __init__(self, path: str | os.PathLike, *, create: bool = True, clock: Callable[[], float] = time.time,
-                 busy_timeout: float = 30.0, synchronous: str = "FULL"):
+                 busy_timeout: float = 30.0, synchronous: str = "FULL", upgrade: bool = True):
+        """`create` makes a missing file; `upgrade` applies missing schema migrations (see
+        migrations.py); with `upgrade=False` an older schema is refused instead of changed."""
         self.path = Path(path)
         if not create and not self.path.exists():
             raise FileNotFoundError(f"no outbox database at {self.path}")
@@ -130,18 +72,25 @@ class SqliteOutbox:
         self._conns_lock = threading.Lock()
         self._closed = False
         conn = self._conn()
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise ValueError(f"{self.path} was written by a newer segmap (schema {version}); upgrade segmap")
-        if create:
-            with self._tx(conn):
-                for stmt in _SCHEMA.split(";"):
-                    if stmt.strip():
+        version = self.schema_version()
+        if version == 0 and not create:
+            raise ValueError(f"{self.path} is not a segmap outbox (schema version 0)")
+        self.upgraded_from = version
+        try:
+            for migration in to_apply(version, where=str(self.path), upgrade=upgrade or version == 0):
+                with self._tx(conn):
+                    # re-read under the write lock: another process may have upgraded meanwhile
+                    if self.schema_version() >= migration.version:
+                        continue
+                    for stmt in migration.sqlite:
                         conn.execute(stmt)
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        else:
-            if version != SCHEMA_VERSION:
-                raise ValueError(f"{self.path} is not a segmap outbox (schema version {version})")
+                    conn.execute(f"PRAGMA user_version = {migration.version}")
+        except BaseException:
+            self.close()
+            raise
+
+    def schema_version(self) -> int:
+        return int(self._conn().execute("PRAGMA user_version").fetchone()[0])
 
     # --- connections and transactions ---
 

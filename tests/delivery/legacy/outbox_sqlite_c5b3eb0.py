@@ -1,0 +1,531 @@
+# The SQLite outbox exactly as released at commit c5b3eb0 (schema version 1), kept so that the
+# upgrade tests write a database with the previous release's own code, not with today's idea of it.
+# Do not edit: `git show c5b3eb0:segmap/delivery/outbox/sqlite.py` is the source.
+"""Embedded outbox on one SQLite file: the default for a single instance.
+
+WAL + synchronous=FULL so that a commit survives a power cut (not only a
+process crash), `BEGIN IMMEDIATE` for every write so that two writers never
+deadlock on a lock upgrade, and one connection per thread so that readers
+(`segmap outbox status`) never wait for the worker. WAL needs a local disk:
+never put the file on a network filesystem.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import sqlite3
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
+
+import orjson
+
+from segmap.runtime.calls import Call
+from segmap.delivery.message import EncodedMessage, encode_calls
+from segmap.delivery.outbox.store import (
+    INBOX_MIN_RETENTION,
+    STATES,
+    AcceptResult,
+    DeadLetter,
+    OutboxRow,
+    OutboxStatus,
+    PauseState,
+    PruneResult,
+    QuarantinedEnvelope,
+)
+
+SCHEMA_VERSION = 1
+MAX_TEXT = 2000  # stored error texts are capped: an upstream body must not bloat the table
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS inbox (
+    webhook_id  TEXT PRIMARY KEY,
+    event_type  TEXT NOT NULL,
+    raw_body    BLOB NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('accepted', 'quarantined')),
+    received_at REAL NOT NULL,
+    calls       INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS inbox_received ON inbox(received_at);
+
+CREATE TABLE IF NOT EXISTS outbox (
+    id               INTEGER PRIMARY KEY,
+    webhook_id       TEXT NOT NULL,
+    idx              INTEGER NOT NULL,
+    event_type       TEXT NOT NULL,
+    call             TEXT NOT NULL,
+    message_id       TEXT NOT NULL,
+    origin           TEXT NOT NULL DEFAULT '',
+    payload          BLOB NOT NULL,
+    sendable         INTEGER NOT NULL DEFAULT 1,
+    state            TEXT NOT NULL CHECK (state IN ('pending', 'in_flight', 'delivered', 'dead')),
+    available_at     REAL NOT NULL,
+    lease_until      REAL,
+    lease_token      TEXT,
+    claimed_at       REAL,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    first_attempt_at REAL,
+    last_error       TEXT,
+    dead_reason      TEXT,
+    created_at       REAL NOT NULL,
+    finished_at      REAL,
+    UNIQUE (webhook_id, idx)
+);
+CREATE INDEX IF NOT EXISTS outbox_ready ON outbox(available_at, id) WHERE state = 'pending';
+CREATE INDEX IF NOT EXISTS outbox_leases ON outbox(lease_until) WHERE state = 'in_flight';
+CREATE INDEX IF NOT EXISTS outbox_tokens ON outbox(lease_token) WHERE state = 'in_flight';
+CREATE INDEX IF NOT EXISTS outbox_dead ON outbox(finished_at) WHERE state = 'dead';
+CREATE INDEX IF NOT EXISTS outbox_delivered ON outbox(finished_at) WHERE state = 'delivered';
+
+CREATE TABLE IF NOT EXISTS quarantine (
+    id          INTEGER PRIMARY KEY,
+    webhook_id  TEXT NOT NULL,
+    event_type  TEXT NOT NULL,
+    raw_body    BLOB NOT NULL,
+    error       TEXT NOT NULL,
+    location    TEXT NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('open', 'resolved')),
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    created_at  REAL NOT NULL,
+    updated_at  REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS quarantine_open ON quarantine(id) WHERE status = 'open';
+
+CREATE TABLE IF NOT EXISTS delivery_state (
+    key        TEXT PRIMARY KEY,
+    value      BLOB NOT NULL,
+    updated_at REAL NOT NULL
+);
+"""
+
+_ROW_COLUMNS = "id, webhook_id, idx, event_type, call, message_id, payload, attempts, first_attempt_at, created_at, lease_token, claimed_at"
+_IDS = "id IN (SELECT value FROM json_each(?))"
+_TOKEN = "(? IS NULL OR lease_token = ?)"
+
+
+def _cap(text: str) -> str:
+    text = str(text)
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 3] + "..."
+
+
+def _row(r: tuple) -> OutboxRow:
+    return OutboxRow(r[0], r[1], r[2], r[3], r[4], r[5], bytes(r[6]), r[7], r[8], r[9], r[10] or "", r[11])
+
+
+class SqliteOutbox:
+    """`OutboxStore` on SQLite. Safe to share between threads; pass `clock` to test time."""
+
+    def __init__(self, path: str | os.PathLike, *, create: bool = True, clock: Callable[[], float] = time.time,
+                 busy_timeout: float = 30.0, synchronous: str = "FULL"):
+        self.path = Path(path)
+        if not create and not self.path.exists():
+            raise FileNotFoundError(f"no outbox database at {self.path}")
+        if synchronous.upper() not in ("FULL", "EXTRA", "NORMAL"):
+            raise ValueError("synchronous must be FULL, EXTRA or NORMAL")
+        self._clock = clock
+        self._busy_timeout = busy_timeout
+        self._synchronous = synchronous.upper()
+        self._local = threading.local()
+        self._conns: list[sqlite3.Connection] = []
+        self._conns_lock = threading.Lock()
+        self._closed = False
+        conn = self._conn()
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise ValueError(f"{self.path} was written by a newer segmap (schema {version}); upgrade segmap")
+        if create:
+            with self._tx(conn):
+                for stmt in _SCHEMA.split(";"):
+                    if stmt.strip():
+                        conn.execute(stmt)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        else:
+            if version != SCHEMA_VERSION:
+                raise ValueError(f"{self.path} is not a segmap outbox (schema version {version})")
+
+    # --- connections and transactions ---
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            return conn
+        if self._closed:
+            raise RuntimeError("outbox store is closed")
+        if self.path.exists() and not os.access(self.path, os.W_OK):
+            raise PermissionError(f"outbox database {self.path} is not writable")
+        conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=self._busy_timeout)
+        # busy_timeout first: the following pragmas may already need the lock.
+        conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            conn.close()
+            raise RuntimeError(f"could not switch {self.path} to WAL (got {mode}); is it on a network filesystem?")
+        conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+        if sys.platform == "darwin":  # fsync alone does not reach the platter on macOS
+            conn.execute("PRAGMA fullfsync = ON")
+        self._local.conn = conn
+        with self._conns_lock:
+            self._conns.append(conn)
+        return conn
+
+    @contextmanager
+    def _tx(self, conn: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
+        conn = conn or self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException:
+            # SQLite may already have rolled back by itself (I/O error, disk full).
+            if conn.in_transaction:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+            raise
+
+    def close(self) -> None:
+        """Close every thread's connection. Uncommitted work is rolled back, as in a crash."""
+        self._closed = True
+        with self._conns_lock:
+            conns, self._conns = self._conns, []
+        for c in conns:
+            try:
+                c.close()
+            except sqlite3.Error:
+                pass
+        self._local = threading.local()
+
+    def __enter__(self) -> "SqliteOutbox":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"SqliteOutbox({str(self.path)!r})"
+
+    # --- ingest ---
+
+    def _insert_rows(self, conn: sqlite3.Connection, webhook_id: str, event_type: str,
+                     encoded: Sequence[EncodedMessage], now: float) -> tuple[int, int]:
+        rows = [
+            (webhook_id, m.index, event_type, m.call, m.message_id, m.origin, m.payload, 1 if m.sendable else 0,
+             "pending" if m.sendable else "dead", now, None if m.sendable else _cap(m.reject_reason or ""),
+             now, None if m.sendable else now)
+            for m in encoded
+        ]
+        queued = dead = 0
+        for row in rows:
+            # DO NOTHING only matters after a prune let an old webhook id in again.
+            if conn.execute(
+                "INSERT INTO outbox (webhook_id, idx, event_type, call, message_id, origin, payload, sendable, state,"
+                " available_at, dead_reason, created_at, finished_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                " ON CONFLICT (webhook_id, idx) DO NOTHING",
+                row,
+            ).rowcount == 1:
+                if row[7]:
+                    queued += 1
+                else:
+                    dead += 1
+        return queued, dead
+
+    def accept(self, webhook_id: str, event_type: str, raw_body: bytes, calls: Sequence[Call]) -> AcceptResult:
+        """Inbox row + outbox rows in one transaction; the first accepted body wins."""
+        return self.accept_many([(webhook_id, event_type, raw_body, calls)])[0]
+
+    def accept_many(self, items: Iterable[tuple[str, str, bytes, Sequence[Call]]]) -> list[AcceptResult]:
+        """Many webhooks in one transaction (backfills, benchmarks): one fsync for all."""
+        prepared = []
+        for webhook_id, event_type, raw_body, calls in items:
+            if not isinstance(webhook_id, str) or not webhook_id:
+                raise ValueError("webhook_id must be a non-empty string")
+            body = raw_body.encode("utf-8") if isinstance(raw_body, str) else bytes(raw_body)
+            prepared.append((webhook_id, str(event_type), body, encode_calls(webhook_id, list(calls))))
+        results: list[AcceptResult] = []
+        now = self._clock()
+        with self._tx() as conn:
+            for webhook_id, event_type, body, encoded in prepared:
+                cur = conn.execute(
+                    "INSERT INTO inbox (webhook_id, event_type, raw_body, status, received_at, calls)"
+                    " VALUES (?, ?, ?, 'accepted', ?, ?) ON CONFLICT (webhook_id) DO NOTHING",
+                    (webhook_id, event_type, body, now, len(encoded)),
+                )
+                if cur.rowcount != 1:
+                    results.append(AcceptResult(webhook_id, new=False))
+                    continue
+                queued, dead = self._insert_rows(conn, webhook_id, event_type, encoded, now)
+                results.append(AcceptResult(webhook_id, new=True, queued=queued, dead=dead))
+        return results
+
+    def quarantine(self, webhook_id: str, event_type: str, raw_body: bytes, error: str, location: str) -> AcceptResult:
+        """Keep an envelope the mapping failed on; it counts as received (a redelivery is a duplicate)."""
+        body = raw_body.encode("utf-8") if isinstance(raw_body, str) else bytes(raw_body)
+        now = self._clock()
+        with self._tx() as conn:
+            cur = conn.execute(
+                "INSERT INTO inbox (webhook_id, event_type, raw_body, status, received_at, calls)"
+                " VALUES (?, ?, ?, 'quarantined', ?, 0) ON CONFLICT (webhook_id) DO NOTHING",
+                (webhook_id, event_type, body, now),
+            )
+            if cur.rowcount != 1:
+                return AcceptResult(webhook_id, new=False, quarantined=True)
+            conn.execute(
+                "INSERT INTO quarantine (webhook_id, event_type, raw_body, error, location, status, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, 'open', ?, ?)",
+                (webhook_id, event_type, body, _cap(error), _cap(location), now, now),
+            )
+        return AcceptResult(webhook_id, new=True, quarantined=True)
+
+    # --- delivery ---
+
+    def claim(self, limit: int, lease_seconds: float) -> list[OutboxRow]:
+        """Take up to `limit` due rows for `lease_seconds`; rows whose lease ran out
+        (their worker crashed or hung) are due again first."""
+        now = self._clock()
+        token = secrets.token_hex(8)
+        with self._tx() as conn:
+            conn.execute(
+                "UPDATE outbox SET state = 'pending', lease_until = NULL, lease_token = NULL"
+                " WHERE state = 'in_flight' AND lease_until <= ?",
+                (now,),
+            )
+            rows = conn.execute(
+                "UPDATE outbox SET state = 'in_flight', lease_until = ?, lease_token = ?, claimed_at = ?"
+                " WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND available_at <= ?"
+                " ORDER BY available_at, id LIMIT ?)"
+                f" RETURNING {_ROW_COLUMNS}",
+                (now + lease_seconds, token, now, now, int(limit)),
+            ).fetchall()
+        return sorted((_row(r) for r in rows), key=lambda r: r.id)
+
+    def renew(self, token: str, lease_seconds: float) -> int:
+        with self._tx() as conn:
+            return conn.execute(
+                "UPDATE outbox SET lease_until = ? WHERE state = 'in_flight' AND lease_token = ?",
+                (self._clock() + lease_seconds, token),
+            ).rowcount
+
+    def _transition(self, sql: str, params: tuple, ids: Sequence[int], token: str | None) -> int:
+        if not ids:
+            return 0
+        with self._tx() as conn:
+            return conn.execute(sql, params + (orjson.dumps(list(ids)), token, token)).rowcount
+
+    def ack(self, ids: Sequence[int], *, token: str | None = None) -> int:
+        return self._transition(
+            "UPDATE outbox SET state = 'delivered', finished_at = ?, lease_until = NULL, lease_token = NULL"
+            f" WHERE state = 'in_flight' AND {_IDS} AND {_TOKEN}",
+            (self._clock(),), ids, token,
+        )
+
+    def nack(self, ids: Sequence[int], error: str, retry_at: float, *, token: str | None = None) -> int:
+        """A failed attempt: back to pending, due at `retry_at`, attempt counted."""
+        now = self._clock()
+        return self._transition(
+            "UPDATE outbox SET state = 'pending', available_at = ?, attempts = attempts + 1,"
+            " first_attempt_at = COALESCE(first_attempt_at, claimed_at, ?), last_error = ?,"
+            " lease_until = NULL, lease_token = NULL"
+            f" WHERE state = 'in_flight' AND {_IDS} AND {_TOKEN}",
+            (float(retry_at), now, _cap(error)), ids, token,
+        )
+
+    def dead(self, ids: Sequence[int], reason: str, *, token: str | None = None) -> int:
+        """Dead-letter rows (kept, listable, replayable). Without a token, pending rows too."""
+        now = self._clock()
+        states = "state = 'in_flight'" if token is not None else "state IN ('in_flight', 'pending')"
+        return self._transition(
+            "UPDATE outbox SET state = 'dead', dead_reason = ?, last_error = COALESCE(last_error, ?), finished_at = ?,"
+            " first_attempt_at = COALESCE(first_attempt_at, claimed_at), lease_until = NULL, lease_token = NULL"
+            f" WHERE {states} AND {_IDS} AND {_TOKEN}",
+            (_cap(reason), _cap(reason), now), ids, token,
+        )
+
+    def release(self, ids: Sequence[int], *, token: str | None = None) -> int:
+        """Give rows back untouched (shutdown, auth pause): no attempt is counted."""
+        return self._transition(
+            "UPDATE outbox SET state = 'pending', lease_until = NULL, lease_token = NULL"
+            f" WHERE state = 'in_flight' AND {_IDS} AND {_TOKEN}",
+            (), ids, token,
+        )
+
+    def set_paused(self, reason: str | None) -> None:
+        now = self._clock()
+        with self._tx() as conn:
+            if reason is None:
+                cleared = conn.execute("DELETE FROM delivery_state WHERE key = 'paused'").rowcount
+                if cleared:
+                    # nothing was tried while paused: the retry budget starts again, so that a long
+                    # auth pause does not dead-letter everything at the first 5xx after it
+                    conn.execute("UPDATE outbox SET first_attempt_at = NULL WHERE state = 'pending'")
+                return
+            old = conn.execute("SELECT value FROM delivery_state WHERE key = 'paused'").fetchone()
+            since = orjson.loads(old[0]).get("since", now) if old else now
+            conn.execute(
+                "INSERT INTO delivery_state (key, value, updated_at) VALUES ('paused', ?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                (orjson.dumps({"reason": _cap(reason), "since": since}), now),
+            )
+
+    def paused(self) -> PauseState | None:
+        row = self._conn().execute("SELECT value FROM delivery_state WHERE key = 'paused'").fetchone()
+        if row is None:
+            return None
+        value = orjson.loads(row[0])
+        return PauseState(value.get("reason", ""), float(value.get("since", 0.0)))
+
+    # --- operations ---
+
+    def counts(self) -> dict[str, int]:
+        out = dict.fromkeys(STATES, 0)
+        for state, n in self._conn().execute("SELECT state, count(*) FROM outbox GROUP BY state"):
+            out[state] = n
+        return out
+
+    def has_undelivered(self) -> bool:
+        conn = self._conn()
+        return bool(
+            conn.execute("SELECT EXISTS (SELECT 1 FROM outbox WHERE state = 'pending')").fetchone()[0]
+            or conn.execute("SELECT EXISTS (SELECT 1 FROM outbox WHERE state = 'in_flight')").fetchone()[0]
+        )
+
+    def oldest_pending_age(self) -> float | None:
+        """Age of the oldest call not yet delivered (pending or in flight): the lag alarm."""
+        row = self._conn().execute(
+            "SELECT min(created_at) FROM outbox WHERE state IN ('pending', 'in_flight')"
+        ).fetchone()
+        return None if row[0] is None else max(0.0, self._clock() - row[0])
+
+    def next_attempt_at(self) -> float | None:
+        row = self._conn().execute("SELECT min(available_at) FROM outbox WHERE state = 'pending'").fetchone()
+        return row[0]
+
+    def status(self) -> OutboxStatus:
+        conn = self._conn()
+        return OutboxStatus(
+            counts=self.counts(),
+            oldest_pending_age=self.oldest_pending_age(),
+            paused=self.paused(),
+            quarantined_open=conn.execute("SELECT count(*) FROM quarantine WHERE status = 'open'").fetchone()[0],
+            inbox=conn.execute("SELECT count(*) FROM inbox").fetchone()[0],
+            next_attempt_at=self.next_attempt_at(),
+        )
+
+    def peek(self, limit: int, after_id: int = 0) -> list[OutboxRow]:
+        """Pending rows in id order, read only (dry runs)."""
+        rows = self._conn().execute(
+            f"SELECT {_ROW_COLUMNS} FROM outbox WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?",
+            (after_id, int(limit)),
+        ).fetchall()
+        return [_row(r) for r in rows]
+
+    @staticmethod
+    def _dead_filter(event_type: str | None, reason: str | None, since: float | None) -> tuple[str, list]:
+        where, params = ["state = 'dead'"], []
+        if event_type is not None:
+            where.append("event_type = ?")
+            params.append(event_type)
+        if reason is not None:
+            where.append("instr(lower(dead_reason), lower(?)) > 0")
+            params.append(reason)
+        if since is not None:
+            where.append("finished_at >= ?")
+            params.append(float(since))
+        return " AND ".join(where), params
+
+    def list_dead(self, *, event_type: str | None = None, reason: str | None = None, since: float | None = None,
+                  limit: int | None = None) -> list[DeadLetter]:
+        where, params = self._dead_filter(event_type, reason, since)
+        sql = ("SELECT id, webhook_id, idx, event_type, call, message_id, dead_reason, attempts, finished_at, created_at,"
+               f" sendable, origin FROM outbox WHERE {where} ORDER BY finished_at, id")
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        return [
+            DeadLetter(r[0], r[1], r[2], r[3], r[4], r[5], r[6] or "", r[7], r[8], r[9], bool(r[10]), r[11])
+            for r in self._conn().execute(sql, params)
+        ]
+
+    def replay_dead(self, *, event_type: str | None = None, reason: str | None = None, since: float | None = None) -> int:
+        """Re-queue matching dead letters with a fresh time budget. Items that can never
+        be sent as stored (NaN, oversize) stay dead: re-run their webhook instead."""
+        where, params = self._dead_filter(event_type, reason, since)
+        with self._tx() as conn:
+            return conn.execute(
+                "UPDATE outbox SET state = 'pending', available_at = ?, attempts = 0, first_attempt_at = NULL,"
+                " claimed_at = NULL, last_error = dead_reason, dead_reason = NULL, finished_at = NULL"
+                f" WHERE {where} AND sendable = 1",
+                [self._clock(), *params],
+            ).rowcount
+
+    def list_quarantine(self, *, open_only: bool = True, event_type: str | None = None) -> list[QuarantinedEnvelope]:
+        where, params = [], []
+        if open_only:
+            where.append("status = 'open'")
+        if event_type is not None:
+            where.append("event_type = ?")
+            params.append(event_type)
+        sql = ("SELECT id, webhook_id, event_type, raw_body, error, location, created_at, attempts, status FROM quarantine"
+               + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id")
+        return [QuarantinedEnvelope(r[0], r[1], r[2], bytes(r[3]), r[4], r[5], r[6], r[7], r[8])
+                for r in self._conn().execute(sql, params)]
+
+    def resolve_quarantine(self, quarantine_id: int, calls: Sequence[Call]) -> AcceptResult:
+        """Queue the calls a fixed mapping produced for a quarantined envelope, and close it,
+        in one transaction. messageIds are the ones the first run would have used."""
+        conn = self._conn()
+        row = conn.execute("SELECT webhook_id, event_type FROM quarantine WHERE id = ?", (quarantine_id,)).fetchone()
+        if row is None:
+            raise KeyError(f"no quarantined envelope {quarantine_id}")
+        webhook_id, event_type = row
+        encoded = encode_calls(webhook_id, list(calls))
+        now = self._clock()
+        with self._tx(conn):
+            cur = conn.execute(
+                "UPDATE quarantine SET status = 'resolved', attempts = attempts + 1, updated_at = ?"
+                " WHERE id = ? AND status = 'open'",
+                (now, quarantine_id),
+            )
+            if cur.rowcount != 1:
+                return AcceptResult(webhook_id, new=False, quarantined=True)
+            queued, dead = self._insert_rows(conn, webhook_id, event_type, encoded, now)
+            conn.execute(
+                "UPDATE inbox SET status = 'accepted', calls = ? WHERE webhook_id = ?",
+                (len(encoded), webhook_id),
+            )
+        return AcceptResult(webhook_id, new=True, queued=queued, dead=dead)
+
+    def record_quarantine_failure(self, quarantine_id: int, error: str, location: str = "") -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "UPDATE quarantine SET attempts = attempts + 1, error = ?, location = CASE WHEN ? = '' THEN location"
+                " ELSE ? END, updated_at = ? WHERE id = ?",
+                (_cap(error), location, _cap(location), self._clock(), quarantine_id),
+            )
+
+    def prune(self, *, inbox_older_than: float = INBOX_MIN_RETENTION,
+              delivered_older_than: float = INBOX_MIN_RETENTION) -> PruneResult:
+        """Drop delivered rows and old inbox entries. Never touches pending, in-flight or
+        dead rows, and keeps an inbox entry while any of its calls is undelivered."""
+        if inbox_older_than < INBOX_MIN_RETENTION:
+            raise ValueError("the inbox is kept for at least 7 days (Dodo may redeliver that late)")
+        if delivered_older_than < 0:
+            raise ValueError("delivered_older_than must be >= 0")
+        now = self._clock()
+        with self._tx() as conn:
+            delivered = conn.execute(
+                "DELETE FROM outbox WHERE state = 'delivered' AND finished_at < ?", (now - delivered_older_than,)
+            ).rowcount
+            inbox = conn.execute(
+                "DELETE FROM inbox WHERE received_at < ? AND NOT EXISTS (SELECT 1 FROM outbox o WHERE"
+                " o.webhook_id = inbox.webhook_id AND o.state <> 'delivered') AND NOT EXISTS (SELECT 1 FROM"
+                " quarantine q WHERE q.webhook_id = inbox.webhook_id AND q.status = 'open')",
+                (now - inbox_older_than,),
+            ).rowcount
+        return PruneResult(inbox=inbox, delivered=delivered)
+
+    def integrity_check(self) -> str:
+        return self._conn().execute("PRAGMA integrity_check").fetchone()[0]

@@ -1,0 +1,114 @@
+"""Schema versions: a database written by the previous release is upgraded in place with
+nothing lost, a newer schema is refused untouched, a failing migration changes nothing."""
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from segmap.cli.main import main
+from segmap.delivery.outbox import SCHEMA_LATEST, SchemaOutdated, SchemaTooNew, SqliteOutbox, migrations
+from tests.delivery.conftest import Clock, calls_for
+from tests.delivery.legacy.outbox_sqlite_c5b3eb0 import SqliteOutbox as ReleasedSqliteOutbox
+
+
+def write_with_previous_release(path, clock: Clock) -> dict:
+    """Fill a database with the c5b3eb0 code: pending, delivered, retried, dead, quarantined, paused."""
+    old = ReleasedSqliteOutbox(path, clock=clock)
+    for i in range(4):
+        old.accept(f"msg_{i}", "payment.succeeded", f'{{"i":{i}}}'.encode(), calls_for(i))
+    rows = old.claim(2, 30)
+    old.ack([r.id for r in rows], token=rows[0].token)
+    rows = old.claim(2, 30)
+    old.nack([rows[0].id], "HTTP 503", clock() + 60, token=rows[0].token)
+    old.dead([rows[1].id], "rejected by Segment: HTTP 400: bad", token=rows[0].token)
+    old.quarantine("msg_q", "payment.failed", b'{"q":1}', "KeyError: customer", "m.yaml:7:3")
+    old.set_paused("HTTP 401")
+    before = dict(counts=old.counts(), dead=old.list_dead(), quarantine=old.list_quarantine(),
+                  paused=old.paused(), peek=old.peek(100), inbox=old.status().inbox)
+    old.close()
+    return before
+
+
+def test_a_database_of_the_previous_release_is_upgraded_with_every_row_kept(tmp_path):
+    path, clock = tmp_path / "old.db", Clock()
+    before = write_with_previous_release(path, clock)
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 1
+
+    store = SqliteOutbox(path, create=False, clock=clock)
+    assert (store.upgraded_from, store.schema_version()) == (1, SCHEMA_LATEST)
+    after = dict(counts=store.counts(), dead=store.list_dead(), quarantine=store.list_quarantine(),
+                 paused=store.paused(), peek=store.peek(100), inbox=store.status().inbox)
+    assert after == before
+    assert before["counts"] == {"pending": 5, "in_flight": 0, "delivered": 2, "dead": 1}
+    indexes = {r[0] for r in store._conn().execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "quarantine_webhook" in indexes
+    # and it works as an outbox of this release
+    clock.advance(61)
+    assert store.accept("msg_new", "payment.succeeded", b"{}", calls_for(9)).queued == 2
+    assert store.accept("msg_0", "payment.succeeded", b"{}", calls_for(0)).duplicate
+    assert len(store.claim(100, 30)) == 7
+    assert store.integrity_check() == "ok"
+    store.close()
+    # the previous release now refuses the file instead of writing to a schema it does not know
+    with pytest.raises(ValueError, match="newer segmap"):
+        ReleasedSqliteOutbox(path)
+
+
+def test_a_newer_schema_is_refused_and_left_as_it_is(tmp_path):
+    path = tmp_path / "new.db"
+    SqliteOutbox(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_LATEST + 1}")
+    conn.close()
+    for create in (True, False):
+        with pytest.raises(SchemaTooNew, match="newer segmap"):
+            SqliteOutbox(path, create=create)
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_LATEST + 1
+
+
+def test_without_upgrade_an_older_schema_is_refused_not_changed(tmp_path):
+    path = tmp_path / "old.db"
+    write_with_previous_release(path, Clock())
+    with pytest.raises(SchemaOutdated, match="segmap db upgrade"):
+        SqliteOutbox(path, create=False, upgrade=False)
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 1
+
+
+def test_a_failing_migration_leaves_the_previous_version_whole(tmp_path, monkeypatch):
+    path = tmp_path / "o.db"
+    s = SqliteOutbox(path)
+    s.accept("msg_1", "payment.succeeded", b"{}", calls_for(1))
+    s.close()
+    broken = migrations.Migration(
+        SCHEMA_LATEST + 1, "adds a column, then fails",
+        ("ALTER TABLE outbox ADD COLUMN sample INTEGER NOT NULL DEFAULT 0", "SELECT no_such_column FROM outbox"),
+        ("ALTER TABLE outbox ADD COLUMN sample boolean NOT NULL DEFAULT false", "SELECT no_such_column FROM outbox"),
+    )
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS + (broken,))
+    monkeypatch.setattr(migrations, "LATEST", SCHEMA_LATEST + 1)
+    with pytest.raises(sqlite3.OperationalError):
+        SqliteOutbox(path)
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_LATEST
+    assert "sample" not in {r[1] for r in conn.execute("PRAGMA table_info(outbox)")}
+    assert conn.execute("SELECT count(*) FROM outbox").fetchone()[0] == 2
+
+
+def test_migrations_are_numbered_in_order_with_sql_for_both_backends():
+    assert [m.version for m in migrations.MIGRATIONS] == list(range(1, SCHEMA_LATEST + 1))
+    assert all(m.sqlite and m.postgresql and m.description for m in migrations.MIGRATIONS)
+
+
+def test_db_version_and_upgrade_commands(tmp_path, capsys):
+    path = tmp_path / "old.db"
+    write_with_previous_release(path, Clock())
+    assert main(["db", "version", "--db", str(path)]) == 1
+    assert "schema version 1, this segmap needs" in capsys.readouterr().out
+    assert main(["db", "upgrade", "--db", str(path)]) == 0
+    assert f"upgraded schema version 1 -> {SCHEMA_LATEST}" in capsys.readouterr().out
+    assert main(["db", "upgrade", "--db", str(path)]) == 0
+    assert "nothing to do" in capsys.readouterr().out
+    assert main(["db", "version", "--db", str(path)]) == 0
+    assert main(["db", "version", "--db", str(tmp_path / "missing.db")]) == 2
+    assert "no outbox database" in capsys.readouterr().err
