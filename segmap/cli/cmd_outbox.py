@@ -13,17 +13,22 @@ import re
 import sys
 from datetime import datetime, timezone
 
+from segmap.cli.settings_args import add_config_argument, resolve
+
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
-WRITE_KEY_ENV = "SEGMENT_WRITE_KEY"
+WRITE_KEY_ENV = "SEGMENT_WRITE_KEY"  # the write key, like every setting, resolves through segmap.settings
 
 _EPILOG = """\
 examples:
-  segmap outbox status --db outbox.db
+  segmap outbox status                                          # segmap.db, or $SEGMAP_DB, or --db
   segmap outbox dead --db outbox.db --format json
   segmap outbox replay --db outbox.db --reason "HTTP 503"
   segmap outbox replay --db outbox.db --mapping segmap.yaml     # also re-run quarantined envelopes
-  SEGMENT_WRITE_KEY=... segmap outbox deliver --db outbox.db --region eu
+  SEGMENT_WRITE_KEY=... SEGMENT_REGION=eu segmap outbox deliver
   segmap outbox deliver --db outbox.db --once                   # no key: dry run to a JSON-lines file
+
+settings (database, write key, region, host ...) resolve as for serve: flags > environment >
+config file (--config, $SEGMAP_CONFIG) > defaults; `segmap config` shows them.
 
 exit codes: 0 ok, 1 problems found (dead letters, paused delivery, envelopes still failing), 2 usage or I/O error
 """
@@ -41,7 +46,9 @@ def register(subparsers) -> None:
     sub.required = True
 
     def db_arg(sp):
-        sp.add_argument("--db", required=True, metavar="PATH", help="the outbox SQLite file")
+        sp.add_argument("--db", metavar="PATH", default=None,
+                        help="the outbox database (default segmap.db, or $SEGMAP_DB, or db in the config file)")
+        add_config_argument(sp)
 
     def filters(sp):
         sp.add_argument("--event-type", metavar="TYPE", help="only this Dodo event type (e.g. payment.succeeded)")
@@ -80,15 +87,17 @@ def register(subparsers) -> None:
     db_arg(v)
     v.add_argument("--write-key", metavar="KEY",
                    help=f"Segment write key (prefer the {WRITE_KEY_ENV} environment variable: arguments show in ps)")
-    v.add_argument("--region", choices=("us", "eu"), default="us", help="Segment region of the workspace (default us)")
-    v.add_argument("--host", metavar="URL", help="custom API host, e.g. a proxy (overrides --region)")
+    v.add_argument("--region", choices=("us", "eu"), default=None,
+                   help="Segment region of the workspace (default us, or $SEGMENT_REGION)")
+    v.add_argument("--segment-host", "--host", dest="segment_host", metavar="URL", default=None,
+                   help="custom API host, e.g. a proxy (overrides --region; or $SEGMENT_HOST)")
     v.add_argument("--once", action="store_true", help="deliver what is due now, then exit")
-    v.add_argument("--workers", type=int, default=2, metavar="N", help="delivery threads (default 2)")
-    v.add_argument("--timeout", type=float, default=15.0, metavar="SECONDS", help="HTTP read timeout (default 15)")
+    v.add_argument("--workers", type=int, default=None, metavar="N", help="delivery threads (default 2)")
+    v.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="HTTP read timeout (default 15)")
     v.add_argument("--no-gzip", action="store_true", help="send uncompressed request bodies")
-    v.add_argument("--retry-budget", type=_parse_duration, default=24 * 3600.0, metavar="AGE",
+    v.add_argument("--retry-budget", type=_parse_duration, default=None, metavar="AGE",
                    help="give a call up (dead letter) this long after its first failed attempt (default 24h)")
-    v.add_argument("--dry-run-file", metavar="PATH", default="segmap-dry-run.jsonl",
+    v.add_argument("--dry-run-file", metavar="PATH", default=None,
                    help="where a dry run writes (default segmap-dry-run.jsonl; - for stdout)")
     v.add_argument("-v", "--verbose", action="store_true", help="log every attempt")
     v.set_defaults(handler=cmd_deliver)
@@ -143,6 +152,10 @@ def _err(msg: str) -> None:
     print(f"segmap outbox: {msg}", file=sys.stderr)
 
 
+def _settings(args, **flags):
+    return resolve(args, "segmap outbox", {"db": getattr(args, "db", None), **flags}, {"segment_timeout": "--timeout"})
+
+
 def _open(path: str):
     """Open an existing outbox; None (after saying why) when it is not there or not one."""
     import sqlite3
@@ -165,6 +178,10 @@ def cmd_status(args) -> int:
 
     import orjson
 
+    settings = _settings(args)
+    if settings is None:
+        return EXIT_USAGE
+    args.db = settings.db
     store = _open(args.db)
     if store is None:
         return EXIT_USAGE
@@ -203,6 +220,10 @@ def cmd_status(args) -> int:
 def cmd_dead(args) -> int:
     import orjson
 
+    settings = _settings(args)
+    if settings is None:
+        return EXIT_USAGE
+    args.db = settings.db
     store = _open(args.db)
     if store is None:
         return EXIT_USAGE
@@ -229,6 +250,10 @@ def cmd_dead(args) -> int:
 def cmd_replay(args) -> int:
     import orjson
 
+    settings = _settings(args)
+    if settings is None:
+        return EXIT_USAGE
+    args.db = settings.db
     store = _open(args.db)
     if store is None:
         return EXIT_USAGE
@@ -311,25 +336,25 @@ def cmd_deliver(args) -> int:
 
     from segmap.delivery.worker import Delivery, DeliveryConfig, preview
     from segmap.delivery.retry import RetryPolicy
-    from segmap.delivery.segment_client import SegmentClient, resolve_host
+    from segmap.delivery.segment_client import SegmentClient
     from segmap.delivery.sinks import DryRunSink
 
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not args.verbose:
         logging.getLogger("httpx").setLevel(logging.WARNING)
-    if args.workers < 1 or args.timeout <= 0:
-        _err("--workers must be >= 1 and --timeout > 0")
+    settings = _settings(args, write_key=args.write_key, region=args.region, segment_host=args.segment_host,
+                         workers=args.workers, segment_timeout=args.timeout, retry_budget=args.retry_budget,
+                         dry_run_file=args.dry_run_file)
+    if settings is None:
         return EXIT_USAGE
-    try:
-        resolve_host(args.region, args.host)
-    except ValueError as exc:
-        _err(str(exc))
-        return EXIT_USAGE
+    args.db = settings.db
     store = _open(args.db)
     if store is None:
         return EXIT_USAGE
-    key = (args.write_key or os.environ.get(WRITE_KEY_ENV) or "").strip()
+    key = settings.write_key_value() or ""
+    args.dry_run_file, args.workers, args.retry_budget = settings.dry_run_file, settings.workers, settings.retry_budget
+    timeout = settings.segment_timeout
     with store:
         if not key:
             target = sys.stdout.buffer if args.dry_run_file == "-" else args.dry_run_file
@@ -348,8 +373,8 @@ def cmd_deliver(args) -> int:
             print(f"dry run: {n} call(s) written to {where}", file=sys.stderr)
             return EXIT_OK
 
-        client = SegmentClient(key, region=args.region, host=args.host, gzip=not args.no_gzip,
-                               timeout=httpx.Timeout(args.timeout, connect=min(5.0, args.timeout)))
+        client = SegmentClient(key, region=settings.region, host=settings.segment_host, gzip=not args.no_gzip,
+                               timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)))
         config = DeliveryConfig(workers=args.workers, policy=RetryPolicy(budget_seconds=args.retry_budget))
         delivery = Delivery(store, client, config)
         before_dead = store.counts()["dead"]

@@ -6,8 +6,9 @@ errors, no usable secret, or the service could not be reached.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
+
+from segmap.cli.settings_args import add_config_argument, resolve
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -17,8 +18,9 @@ examples:
   segmap send --file webhook.json --url http://127.0.0.1:9000/webhook
   segmap send subscription.active --repeat 3 --id msg_same   # the same webhook id three times (dedup)
 
-the secret: --secret, else DODO_WEBHOOK_SECRET (its first secret), else the development secret
-that `segmap serve` keeps in segmap-dev-secret beside its database (--db).
+the secret: --secret, else DODO_WEBHOOK_SECRET (its first secret), else webhook_secrets in the
+config file (--config, $SEGMAP_CONFIG), else the development secret that `segmap serve` keeps in
+segmap-dev-secret beside its database (--db, $SEGMAP_DB).
 """
 
 
@@ -34,13 +36,14 @@ def register(subparsers) -> None:
     p.add_argument("event_type", nargs="?", metavar="EVENT_TYPE", help="send a sample envelope of this type")
     p.add_argument("--file", metavar="PATH", help="send this file's bytes as the body instead (- for stdin)")
     p.add_argument("--variant", type=int, default=0, metavar="N", help="sample variant (default 0)")
-    p.add_argument("--url", default="http://127.0.0.1:8000/webhook", help="default http://127.0.0.1:8000/webhook")
+    p.add_argument("--url", default=None, help="default http://127.0.0.1:8000/webhook, or $SEGMAP_URL")
     p.add_argument("--secret", metavar="WHSEC", help="signing secret (prefer DODO_WEBHOOK_SECRET)")
     p.add_argument("--db", metavar="PATH", default=None,
                    help="database of the service, to find its development secret (default segmap.db)")
     p.add_argument("--id", metavar="WEBHOOK_ID", help="webhook id (default: a fresh msg_send_... per request)")
     p.add_argument("--repeat", type=int, default=1, metavar="N", help="send N times (default 1)")
     p.add_argument("--timeout", type=float, default=15.0, metavar="SECONDS", help="HTTP timeout (default 15, as Dodo)")
+    add_config_argument(p)
     p.set_defaults(handler=run)
 
 
@@ -48,26 +51,17 @@ def _err(msg: str) -> None:
     print(f"segmap send: {msg}", file=sys.stderr)
 
 
-def _resolve_secret(args) -> str | None:
+def _resolve_secret(settings) -> str | None:
+    """The same order as `segmap serve`: the configured secret(s) (flag, DODO_WEBHOOK_SECRET,
+    DODO_PAYMENTS_WEBHOOK_KEY, config file), else the development secret beside the database."""
     from pathlib import Path
 
-    from segmap.service.config import (
-        DB_ENV,
-        DEFAULT_DB,
-        SDK_SECRET_ENV,
-        SECRET_ENV,
-        dev_secret_path,
-        read_dev_secret,
-        split_secrets,
-    )
+    from segmap.service.config import dev_secret_path, read_dev_secret
 
-    if args.secret:
-        return args.secret
-    # the same order as `segmap serve`: DODO_WEBHOOK_SECRET, else the SDK's DODO_PAYMENTS_WEBHOOK_KEY
-    env = split_secrets(os.environ.get(SECRET_ENV)) or split_secrets(os.environ.get(SDK_SECRET_ENV))
-    if env:
-        return env[0]
-    return read_dev_secret(dev_secret_path(Path(args.db or os.environ.get(DB_ENV) or DEFAULT_DB)))
+    given = settings.secret_values()
+    if given:
+        return given[0]
+    return read_dev_secret(dev_secret_path(Path(settings.db)))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -107,7 +101,12 @@ def run(args: argparse.Namespace) -> int:
         except UnknownEventType as exc:
             _err(str(exc))
             return EXIT_USAGE
-    secret = _resolve_secret(args)
+    settings = resolve(args, "segmap send", {"webhook_secrets": [args.secret] if args.secret else None,
+                                             "db": args.db, "url": args.url}, {"webhook_secrets": "--secret"})
+    if settings is None:
+        return EXIT_USAGE
+    url = settings.url
+    secret = _resolve_secret(settings)
     if not secret:
         _err("no signing secret: pass --secret, set DODO_WEBHOOK_SECRET, or start `segmap serve` first "
              "(it keeps a development secret in segmap-dev-secret beside its database)")
@@ -130,9 +129,9 @@ def run(args: argparse.Namespace) -> int:
                 "webhook-signature": sign(secret, webhook_id, ts, body),
             }
             try:
-                resp = client.post(args.url, content=body, headers=headers)
+                resp = client.post(url, content=body, headers=headers)
             except httpx.HTTPError as exc:
-                _err(f"cannot reach {args.url}: {type(exc).__name__}: {exc}")
+                _err(f"cannot reach {url}: {type(exc).__name__}: {exc}")
                 return EXIT_USAGE
             print(f"{resp.status_code} {webhook_id} {resp.text.strip()}")
             if not 200 <= resp.status_code < 300:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from segmap.cli.settings_args import add_config_argument
+
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 _EPILOG = """\
@@ -21,6 +23,7 @@ environment:
                           database: only `segmap send` (or anyone with that file) can sign requests
   SEGMENT_REGION          us (default) or eu          SEGMENT_HOST   custom Segment API host
   SEGMAP_DB               database path (default segmap.db)
+  SEGMAP_CONFIG           a TOML file of settings; every setting, its variable and its flag: `segmap config`
 
 signals: SIGTERM/SIGINT graceful stop (within --shutdown-timeout), SIGHUP reload the mapping
 endpoints: POST /webhook, GET /healthz, GET /readyz, GET /metrics   (see docs/serve.md)
@@ -38,24 +41,28 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("mapping", metavar="MAPPING", help="the mapping file (e.g. segmap.yaml)")
-    p.add_argument("--host", default=None, help="listen address (default 127.0.0.1)")
+    p.add_argument("--host", default=None, help="listen address (default 127.0.0.1, or $SEGMAP_HOST)")
     p.add_argument("--port", type=int, default=None, help="listen port (default 8000; 0 picks a free one)")
     p.add_argument("--db", metavar="PATH", default=None, help="outbox database (default segmap.db, or $SEGMAP_DB)")
     p.add_argument("--secret", action="append", metavar="WHSEC", default=None,
                    help="webhook signing secret; repeat for rotation (prefer DODO_WEBHOOK_SECRET: arguments show in ps)")
     p.add_argument("--region", choices=("us", "eu"), default=None, help="Segment region (default us, or $SEGMENT_REGION)")
     p.add_argument("--segment-host", metavar="URL", default=None, help="custom Segment API host (overrides --region)")
-    p.add_argument("--dry-run-file", metavar="PATH", default="segmap-dry-run.jsonl",
+    p.add_argument("--dry-run-file", metavar="PATH", default=None,
                    help="where a dry run writes the calls (default segmap-dry-run.jsonl)")
-    p.add_argument("--max-body", metavar="SIZE", default="1MiB", help="largest webhook body accepted (default 1MiB)")
-    p.add_argument("--workers", type=int, default=2, metavar="N", help="delivery threads (default 2)")
-    p.add_argument("--lease", type=float, default=120.0, metavar="SECONDS",
+    p.add_argument("--max-body", metavar="SIZE", default=None, help="largest webhook body accepted (default 1MiB)")
+    p.add_argument("--workers", type=int, default=None, metavar="N", help="delivery threads (default 2)")
+    p.add_argument("--lease", type=float, default=None, metavar="SECONDS",
                    help="how long a delivery worker owns the calls it claimed; after a crash, the calls that were "
                         "in flight are sent again once this has passed (default 120)")
-    p.add_argument("--shutdown-timeout", type=float, default=10.0, metavar="SECONDS",
+    p.add_argument("--shutdown-timeout", type=float, default=None, metavar="SECONDS",
                    help="SIGTERM to exit, at most (default 10)")
-    p.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="info")
-    p.add_argument("--log-format", choices=("json", "text"), default="json", help="json lines (default) or text")
+    p.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default=None)
+    p.add_argument("--log-format", choices=("auto", "json", "text"), default=None,
+                   help="auto (default): human-readable text on a terminal, JSON lines otherwise")
+    add_config_argument(p)
+    p.add_argument("--print-config", action="store_true",
+                   help="print the effective settings (secrets masked) and exit; same as `segmap config`")
     p.set_defaults(handler=run)
 
 
@@ -70,18 +77,26 @@ def run(args: argparse.Namespace) -> int:
     if hasattr(signal, "SIGHUP"):  # a reload request during start-up must not kill the process
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
+    from segmap.cli.settings_args import resolve
     from segmap.service import logs
-    from segmap.service.config import ConfigError, build_config, parse_size
+    from segmap.service.config import ConfigError, build_config
     from segmap.service.lifecycle import MappingLoadError, Service
     from segmap.service.server import ListenError, bind, serve
 
+    flags = {"host": args.host, "port": args.port, "db": args.db, "webhook_secrets": args.secret,
+             "region": args.region, "segment_host": args.segment_host, "dry_run_file": args.dry_run_file,
+             "max_body": args.max_body, "workers": args.workers, "lease": args.lease,
+             "shutdown_timeout": args.shutdown_timeout, "log_level": args.log_level, "log_format": args.log_format}
+    labels = {"webhook_secrets": "--secret"}
+    if args.print_config:
+        from segmap.cli.cmd_config import print_settings
+
+        return print_settings(args, flags, labels, prog="segmap serve")
+    settings = resolve(args, "segmap serve", flags, labels)
+    if settings is None:
+        return EXIT_USAGE
     try:
-        config = build_config(
-            args.mapping, secrets=args.secret, host=args.host, port=args.port, db=args.db, region=args.region,
-            segment_host=args.segment_host, dry_run_file=_path(args.dry_run_file),
-            max_body_bytes=parse_size(args.max_body), delivery_workers=args.workers, lease_seconds=args.lease,
-            shutdown_timeout=args.shutdown_timeout, log_level=args.log_level,
-        )
+        config = build_config(args.mapping, settings)
     except ConfigError as exc:
         _err(str(exc))
         return EXIT_USAGE
@@ -91,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
         redactor.add_secret(s)
     if config.write_key:
         redactor.add_write_key(config.write_key)
-    logs.configure(config.log_level, redactor=redactor, fmt=args.log_format)
+    logs.configure(config.log_level, redactor=redactor, fmt=logs.choose_format(settings.log_format, sys.stderr))
 
     service = Service(config)
     try:
@@ -117,12 +132,6 @@ def run(args: argparse.Namespace) -> int:
               f"`segmap send payment.succeeded`.\n  Real Dodo webhooks are refused until the Dodo secret is "
               f"configured.\n", file=sys.stderr, flush=True)
     return serve(service, sock)
-
-
-def _path(text: str):
-    from pathlib import Path
-
-    return Path(text)
 
 
 def _print_diagnostics(exc) -> None:

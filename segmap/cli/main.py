@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "segmap.cli.cmd_db",
     "segmap.cli.cmd_serve",
     "segmap.cli.cmd_send",
+    "segmap.cli.cmd_config",
 ]
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2

@@ -1,13 +1,9 @@
-"""Service configuration: flags win over environment, environment over defaults.
+"""The service's resolved configuration, built from the one settings model.
 
-| setting | flag | environment | default |
-|---|---|---|---|
-| mapping file | MAPPING (positional) | | |
-| listen address | --host / --port | | 127.0.0.1 / 8000 |
-| database | --db | SEGMAP_DB | segmap.db |
-| signing secrets | --secret (repeatable) | DODO_WEBHOOK_SECRET (comma/space separated), else DODO_PAYMENTS_WEBHOOK_KEY | generated development secret |
-| Segment write key | | SEGMENT_WRITE_KEY | none: dry run |
-| Segment region / host | --region / --segment-host | SEGMENT_REGION / SEGMENT_HOST | us / by region |
+Which value wins (flag, environment, config file, default) is decided in
+`segmap.settings`; this module turns those settings into the frozen
+`ServiceConfig` the service runs with, and adds what only the service does:
+the generated development secret when no real one is configured.
 
 Secrets and the write key are kept out of `repr()` so that a config object
 can be logged or shown in a traceback without leaking them.
@@ -15,12 +11,11 @@ can be logged or shown in a traceback without leaking them.
 from __future__ import annotations
 
 import os
-import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
 
+from segmap.settings import Settings, parse_size, split_secrets  # noqa: F401 - re-exported for callers
 from segmap.service.verification import InvalidSecret, decode_secret, generate_secret
 
 SECRET_ENV = "DODO_WEBHOOK_SECRET"
@@ -37,27 +32,9 @@ DEFAULT_DB = "segmap.db"
 DEFAULT_DRY_RUN_FILE = "segmap-dry-run.jsonl"
 DEFAULT_MAX_BODY = 1024 * 1024
 
-_SIZE = re.compile(r"^\s*(\d+)\s*(b|k|kb|kib|m|mb|mib)?\s*$", re.IGNORECASE)
-
 
 class ConfigError(ValueError):
     """A setting is unusable; the message says which one (never its secret value)."""
-
-
-def parse_size(text: str) -> int:
-    m = _SIZE.match(str(text))
-    if not m:
-        raise ConfigError(f"not a size: {text!r} (use e.g. 1048576, 512KiB, 1MiB)")
-    unit = (m.group(2) or "b").lower()
-    mult = {"b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024 ** 2, "mb": 1024 ** 2, "mib": 1024 ** 2}[unit]
-    return int(m.group(1)) * mult
-
-
-def split_secrets(text: str | None) -> list[str]:
-    """`DODO_WEBHOOK_SECRET` may hold several secrets (rotation), comma or whitespace separated."""
-    if not text:
-        return []
-    return [s for s in re.split(r"[\s,]+", text.strip()) if s]
 
 
 @dataclass(frozen=True)
@@ -137,22 +114,11 @@ def read_dev_secret(path: Path) -> str | None:
     return text
 
 
-def build_config(mapping_path: str | os.PathLike, *, env: Mapping[str, str] | None = None,
-                 secrets: Sequence[str] | None = None, host: str | None = None, port: int | None = None,
-                 db: str | None = None, region: str | None = None, segment_host: str | None = None,
-                 **overrides) -> ServiceConfig:
-    """Resolve flags (given here) over environment over defaults; validate everything
-    that can be validated before the service starts (not the mapping: it is compiled next)."""
-    env = os.environ if env is None else env
-    db_path = Path(db or env.get(DB_ENV) or DEFAULT_DB)
-    given = list(secrets or [])
-    if not given:
-        given = split_secrets(env.get(SECRET_ENV)) or split_secrets(env.get(SDK_SECRET_ENV))
-    for i, s in enumerate(given, 1):
-        try:
-            decode_secret(s)
-        except InvalidSecret as exc:
-            raise ConfigError(f"webhook secret #{i}: {exc}") from None
+def build_config(mapping_path: str | os.PathLike, settings: Settings) -> ServiceConfig:
+    """The service's configuration from validated settings; creates the development
+    secret beside the database when no webhook secret is configured."""
+    db_path = Path(settings.db)
+    given = settings.secret_values()
     dev_file = None
     if not given:
         dev_file = dev_secret_path(db_path)
@@ -161,29 +127,10 @@ def build_config(mapping_path: str | os.PathLike, *, env: Mapping[str, str] | No
         except OSError as exc:
             raise ConfigError(f"no webhook secret configured and cannot keep a development secret in {dev_file}: "
                               f"{exc.strerror or exc}") from None
-    region = (region or env.get(REGION_ENV) or "us").lower()
-    segment_host = segment_host or env.get(SEGMENT_HOST_ENV) or None
-    from segmap.delivery.segment_client import resolve_host
-
-    try:
-        resolve_host(region, segment_host)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
-    port = DEFAULT_PORT if port is None else int(port)
-    if not 0 <= port <= 65535:
-        raise ConfigError(f"--port must be 0..65535, not {port}")
-    write_key = (env.get(WRITE_KEY_ENV) or "").strip() or None
-    cfg = ServiceConfig(
-        mapping_path=Path(mapping_path), secrets=tuple(given), host=host or DEFAULT_HOST, port=port,
-        db_path=db_path, write_key=write_key, region=region, segment_host=segment_host,
-        dev_secret_file=dev_file, **overrides,
+    return ServiceConfig(
+        mapping_path=Path(mapping_path), secrets=tuple(given), host=settings.host, port=settings.port,
+        db_path=db_path, write_key=settings.write_key_value(), region=settings.region,
+        segment_host=settings.segment_host, dev_secret_file=dev_file, dry_run_file=Path(settings.dry_run_file),
+        max_body_bytes=settings.max_body, delivery_workers=settings.workers, lease_seconds=settings.lease,
+        shutdown_timeout=settings.shutdown_timeout, log_level=settings.log_level,
     )
-    if cfg.max_body_bytes < 1024:
-        raise ConfigError("--max-body must be at least 1KiB")
-    if cfg.delivery_workers < 1:
-        raise ConfigError("--workers must be >= 1")
-    if cfg.lease_seconds < 1:
-        raise ConfigError("--lease must be at least 1 second")
-    if cfg.shutdown_timeout <= 0:
-        raise ConfigError("--shutdown-timeout must be > 0")
-    return cfg

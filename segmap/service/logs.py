@@ -1,4 +1,4 @@
-"""Structured logs: one JSON object per line on stderr, with secrets scrubbed.
+"""Logs on stderr, with secrets scrubbed: JSON lines for programs, text on a terminal.
 
 Nothing in the service logs a header, a secret or the write key on purpose;
 the `Redactor` is the second line of defence: every formatted line is
@@ -82,6 +82,18 @@ class _ScrubbingTextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         return self.redactor.scrub(super().format(record))
+
+
+def choose_format(fmt: str, stream: IO[str] | None = None) -> str:
+    """`auto`: human-readable text when a person watches the stream (a terminal),
+    JSON lines when a program reads it (a pipe, a file, a log collector)."""
+    if fmt in ("json", "text"):
+        return fmt
+    stream = stream or sys.stderr
+    try:
+        return "text" if stream.isatty() else "json"
+    except (AttributeError, ValueError):
+        return "json"
 
 
 def configure(level: str = "info", *, stream: IO[str] | None = None, redactor: Redactor | None = None,

@@ -60,11 +60,13 @@ def test_missing_database_is_an_io_error_and_is_not_created(capsys, tmp_path):
     assert not path.exists()
 
 
-def test_usage_errors_exit_2(capsys, db):
+def test_usage_errors_exit_2(capsys, db, tmp_path, monkeypatch):
     assert run(capsys, "dead", "--db", db, "--since", "yesterday-ish")[0] == 2
     assert run(capsys, "deliver", "--db", db, "--region", "apac")[0] == 2
     assert run(capsys, "deliver", "--db", db, "--host", "ftp.example")[0] == 2
-    assert run(capsys, "status")[0] == 2
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SEGMAP_DB", raising=False)
+    assert run(capsys, "status")[0] == 2  # the default segmap.db is not there
 
 
 def test_status_clean_then_with_problems(capsys, db):

@@ -210,7 +210,7 @@ def test_startup_failures_exit_with_clear_codes(tmp_path, mapping_file):
     r = _serve([str(broken), "--port", "0"], tmp_path, {"DODO_WEBHOOK_SECRET": SECRET})
     assert r.returncode == 1 and "no_such_function" in r.stderr and "not starting" in r.stderr
     r = _serve([str(mapping_file), "--port", "0"], tmp_path, {"DODO_WEBHOOK_SECRET": "whsec_not*base64"})
-    assert r.returncode == 2 and "webhook secret #1" in r.stderr and "not*base64" not in r.stderr
+    assert r.returncode == 2 and "setting webhook_secrets" in r.stderr and "secret #1" in r.stderr and "not*base64" not in r.stderr
     r = _serve([str(tmp_path / "missing.yaml"), "--port", "0"], tmp_path, {"DODO_WEBHOOK_SECRET": SECRET})
     assert r.returncode == 1 and "no mapping file" in r.stderr
     import socket
