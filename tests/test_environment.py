@@ -90,3 +90,19 @@ def test_the_environment_under_test_is_the_locked_one():
             wrong.append(f"{name} {have} != {_pinned_version(req)}")
     assert not wrong, ("installed versions differ from requirements/lock.txt: " + ", ".join(wrong)
                        + " — install with README's test command")
+
+
+def test_github_workflows_run_the_locked_and_the_newest_suites():
+    import yaml
+
+    wf = ROOT / ".github" / "workflows"
+    locked = yaml.safe_load((wf / "tests.yml").read_text())
+    newest = yaml.safe_load((wf / "newest.yml").read_text())
+    # PyYAML reads the bare key `on` as True (YAML 1.1); GitHub reads it as "on"
+    assert "push" in locked[True] and "schedule" in newest[True]
+    for doc, command in ((locked, "bash .ci/run"), (newest, "tools/test-newest.sh")):
+        (job,) = doc["jobs"].values()
+        runs = [step.get("run") for step in job["steps"]]
+        nodes = [step["with"]["node-version"] for step in job["steps"] if "setup-node" in step.get("uses", "")]
+        assert command in runs and nodes == ["20"]
+        assert job["services"]["postgres"]["image"] == "postgres:15" and job["env"]["CI"] == "true"
