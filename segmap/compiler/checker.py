@@ -21,7 +21,7 @@ from segmap.diagnostics.model import Diagnostic, Severity, Span
 from segmap.dsl import ast
 from segmap.dsl.segment_fields import CALL_FIELDS
 
-KNOWN_FUNCTIONS_EXTRA = ("map",)
+KNOWN_FUNCTIONS_EXTRA = ("map", "filter")
 
 
 class Checker:
@@ -473,7 +473,7 @@ class Checker:
         return Ty("list", (T.union(*items) if items else T.NEVER,))
 
     def _infer_Lambda(self, e: ast.Lambda, scope: Scope) -> Ty:
-        self.report("E207", "`x => ...` is only allowed as the second argument of map()", e.span)
+        self.report("E207", "`x => ...` is only allowed as the second argument of map() or filter()", e.span)
         return T.ANY
 
     def _infer_Call(self, e: ast.Call, scope: Scope) -> Ty:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from segmap.compiler import segment_rules
 from segmap.compiler import types as T
-from segmap.compiler.functions import FUNCTIONS, FunctionSpec
+from segmap.compiler.functions import FUNCTIONS, LAMBDA_FUNCTIONS, FunctionSpec
 from segmap.compiler.scope import CheckContext, Scope
 from segmap.compiler.types import Ty
 from segmap.compiler.wording import quoted, show, suggest
@@ -30,6 +30,7 @@ _KIND_CHECKS = {
     "currency": (lambda t: t.is_stringy, "a currency code"),
     "bool": (lambda t: t.kind == "bool", "true or false"),
     "list": (lambda t: t.kind == "list", "a list"),
+    "text_or_list": (lambda t: t.is_stringy or t.kind == "list", "text or a list"),
     "any": (lambda t: True, "any value"),
 }
 
@@ -39,7 +40,7 @@ _RESULT = {"number": T.NUM, "integer": T.INT, "string": T.STR, "bool": T.BOOL, "
 
 def infer_call(checker: CheckContext, e: ast.Call, scope: Scope) -> Ty:
     funcs = FUNCTIONS
-    if e.func == "map":
+    if e.func in ("map", "filter"):
         return _infer_map(checker, e, scope)
     spec = funcs.get(e.func)
     if spec is None:
@@ -47,8 +48,8 @@ def infer_call(checker: CheckContext, e: ast.Call, scope: Scope) -> Ty:
             if not isinstance(a, ast.Lambda):
                 checker.infer(a, scope)
         checker.report("E204", f"unknown function `{e.func}`", e.name_span,
-                       suggestion=suggest(e.func, list(funcs) + ["map"]),
-                       notes=("functions: " + ", ".join(sorted(list(funcs) + ["map"])),))
+                       suggestion=suggest(e.func, list(funcs) + list(LAMBDA_FUNCTIONS)),
+                       notes=("functions: " + ", ".join(sorted(list(funcs) + list(LAMBDA_FUNCTIONS))),))
         return T.ANY
     n = len(e.args)
     if not spec.accepts_arity(n):
@@ -59,7 +60,7 @@ def infer_call(checker: CheckContext, e: ast.Call, scope: Scope) -> Ty:
     arg_types = []
     for i, a in enumerate(e.args):
         if isinstance(a, ast.Lambda):
-            checker.report("E207", "`x => ...` is only allowed as the second argument of map()", a.span)
+            checker.report("E207", "`x => ...` is only allowed as the second argument of map() or filter()", a.span)
             arg_types.append(T.ANY)
             continue
         t = checker.infer(a, scope)
@@ -103,6 +104,17 @@ def infer_call(checker: CheckContext, e: ast.Call, scope: Scope) -> Ty:
 
 
 def _result(name: str, spec: FunctionSpec, args: list[Ty]) -> Ty:
+    if name == "slice" and args and args[0].required().kind in ("list", "str"):
+        base = args[0].required()
+        return (T.STR if base.kind == "str" else base).with_flags(nullable=args[0].nullable, optional=args[0].optional)
+    if name == "split":
+        return Ty("list", (T.STR,), None, bool(args) and args[0].nullable, bool(args) and args[0].optional)
+    if name in ("first", "last") and args and args[0].required().kind == "list":
+        item = args[0].required().args[0]
+        # an empty list gives missing
+        return item.with_flags(nullable=item.nullable or args[0].nullable, optional=True)
+    if name in ("first", "last"):
+        return T.ANY
     if name == "coalesce":
         if not args:
             return T.ANY
@@ -121,7 +133,7 @@ def _result(name: str, spec: FunctionSpec, args: list[Ty]) -> Ty:
 
 def _infer_map(checker: CheckContext, e: ast.Call, scope: Scope) -> Ty:
     if len(e.args) != 2 or not isinstance(e.args[1], ast.Lambda):
-        checker.report("E205", "`map` takes a list and a function: map(list, item => expression)", e.span)
+        checker.report("E205", f"`{e.func}` takes a list and a function: {LAMBDA_FUNCTIONS[e.func].signature}", e.span)
         for a in e.args:
             if not isinstance(a, ast.Lambda):
                 checker.infer(a, scope)
@@ -134,11 +146,14 @@ def _infer_map(checker: CheckContext, e: ast.Call, scope: Scope) -> Ty:
     elif base.kind in ("any", "never", "null"):
         item = T.ANY
     else:
-        checker.report("E301", f"`map` needs a list, but `{show(seq)}` is {st.describe()}", seq.span)
+        checker.report("E301", f"`{e.func}` needs a list, but `{show(seq)}` is {st.describe()}", seq.span)
         item = T.ANY
     if lam.param in T.ENVELOPE_ROOTS:
-        checker.report("E206", f"`{lam.param}` is an envelope field; name the map() variable something else", lam.param_span)
+        checker.report("E206", f"`{lam.param}` is an envelope field; name the {e.func}() variable something else", lam.param_span)
     body = checker.infer(lam.body, scope.bind(lam.param, item))
+    if e.func == "filter":
+        checker.expect_bool(lam.body, body, "the condition of filter()")
+        return Ty("list", (item,), None, st.nullable, st.optional)
     # the generated code turns an absent item into null, so "may be absent" becomes "may be null"
     item = body.with_flags(nullable=body.nullable or body.optional, optional=False)
     return Ty("list", (item,), None, st.nullable, st.optional)

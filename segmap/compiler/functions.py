@@ -36,9 +36,9 @@ from typing import Any, Literal
 from segmap.runtime import functions as _rt
 from segmap.runtime.values import MISSING
 
-Kind = Literal["number", "integer", "string", "bool", "any", "list", "currency"]
+Kind = Literal["number", "integer", "string", "bool", "any", "list", "currency", "text_or_list"]
 Role = Literal["function", "operator", "internal"]
-KINDS: tuple[str, ...] = ("number", "integer", "string", "bool", "any", "list", "currency")
+KINDS: tuple[str, ...] = ("number", "integer", "string", "bool", "any", "list", "currency", "text_or_list")
 
 
 class _Raises:
@@ -87,6 +87,8 @@ class FunctionSpec:
     role: Role = "function"
     symbol: str | None = None
     null_doc: str = ""
+    #: can give MISSING for arguments that are not (``first([])``)
+    makes_missing: bool = False
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -103,7 +105,8 @@ class FunctionSpec:
     @property
     def signature(self) -> str:
         """``to_major(amount: integer, currency: currency) -> number``."""
-        parts = [f"{p.name}: {p.kind}" for p in self.params]
+        parts = [f"{p.name}{'?' if i >= self.min_arity and not self.variadic else ''}: {p.kind}"
+                 for i, p in enumerate(self.params)]
         if self.variadic:
             parts[-1] += ", ..."
         return f"{self.name}({', '.join(parts)}) -> {self.returns}"
@@ -139,6 +142,7 @@ def _spec(
     role: Role = "function",
     symbol: str | None = None,
     null_doc: str = "",
+    makes_missing: bool = False,
 ) -> FunctionSpec:
     """Build a spec; ``params`` is ``"name:kind, name:kind"``."""
     plist = tuple(
@@ -163,6 +167,7 @@ def _spec(
         role=role,
         symbol=symbol,
         null_doc=null_doc,
+        makes_missing=makes_missing,
     )
 
 
@@ -425,6 +430,173 @@ _FUNCTION_LIST = (
             ((["a"], 1), RAISES),
         ],
     ),
+    # The text cases below follow test262's for the String methods
+    # (built-ins/String/prototype/{slice,split,replaceAll,startsWith,endsWith,includes}).
+    _spec(
+        "slice", "x:text_or_list, start:number, end:number", "any",
+        """A part of a string or a list, like JavaScript `x.slice(start,
+        end)`: from `start` up to but not including `end` (the end when
+        omitted or missing); a negative index counts from the end, indexes
+        are clamped to the length, fractions are truncated, and `start` at
+        or after `end` gives `""` (or `[]`). A string is indexed by code
+        point, as `length` counts, so an emoji is never cut in half.""",
+        [
+            (("subscription.renewed", 13), "renewed"),
+            (("payment.succeeded", 0, 7), "payment"),
+            (("abcdef", -2), "ef"),
+            (("abcdef", 1, -1), "bcde"),
+            (("abcdef", -100, 2), "ab"),
+            (("abcdef", 4, 2), ""),
+            (("report", 0, 100), "report"),
+            (("this is a string object", 24, 0), ""),
+            (("this is a string object", -0.01, 0), ""),
+            (("undefined", -4), "ined"),
+            (("abcdef", 1.9, 3.5), "bc"),
+            (("a\U0001F600b", 1, 2), "\U0001F600"),
+            (("a\U0001F600b", -2), "\U0001F600b"),
+            (([1, 2, 3, 4], 1, 3), [2, 3]),
+            (([1, 2, 3], -1), [3]),
+            (([], 0, 1), []),
+            ((None, 1), None),
+            ((MISSING, 1), MISSING),
+            (("abc", "1"), RAISES),
+            (("abc", 0, None), RAISES),
+            ((12345, 1), RAISES),
+        ],
+        min_arity=2,
+        py="slice_",
+        null_doc="missing → missing, null → null; an omitted or missing `end` means the end",
+    ),
+    _spec(
+        "split", "s:string, sep:string", "list",
+        """Splits a string at every occurrence of a plain-text separator,
+        like JavaScript `s.split(sep)`: `split("a,b,", ",")` is `["a", "b",
+        ""]`, a string without the separator gives a one-item list, `""`
+        gives `[""]`, and an empty separator splits into code points.""",
+        [
+            (("a,b,c", ","), ["a", "b", "c"]),
+            (("hello", "ll"), ["he", "o"]),
+            (("hello", "o"), ["hell", ""]),
+            (("hello", "hellothere"), ["hello"]),
+            (("", "x"), [""]),
+            ((" ", ""), [" "]),
+            (("ab\U0001F600", ""), ["a", "b", "\U0001F600"]),
+            (("", ""), []),
+            ((None, ","), None),
+            (("a,b", None), RAISES),
+            ((["a,b"], ","), RAISES),
+        ],
+    ),
+    _spec(
+        "replace", "s:string, find:string, with:string", "string",
+        """Replaces every occurrence of the plain text `find` with `with`,
+        left to right, like JavaScript `s.replaceAll(find, with)` with a
+        string pattern, except that `$` in `with` is an ordinary character
+        (no `$&` patterns). An empty `find` matches between code points.""",
+        [
+            (("aaab a a aac", "aa", "z"), "zab a a zc"),
+            (("aaab a a aac", "a", "z"), "zzzb z z zzc"),
+            (("subscription_plan_changed", "_", " "), "subscription plan changed"),
+            (("a", "", "_"), "_a_"),
+            (("", "", "abc"), "abc"),
+            (("a$b", "$", "$$"), "a$$b"),
+            (("ab", "b", "$&"), "a$&"),
+            ((MISSING, "a", "b"), MISSING),
+            (("abc", "b", None), RAISES),
+            ((1, "1", "2"), RAISES),
+        ],
+    ),
+    _spec(
+        "starts_with", "s:string, prefix:string", "bool",
+        """Whether a string begins with `prefix`, like JavaScript
+        `s.startsWith(prefix)`; every string starts with `""`.""",
+        [
+            (("The future is cool!", "The "), True),
+            (("The future is cool!", "The future is cool!"), True),
+            (("The future is cool!", ""), True),
+            (("The future is cool!", "Future"), False),
+            (("ab", "abc"), False),
+            ((None, "a"), None),
+            (("a", 1), RAISES),
+        ],
+    ),
+    _spec(
+        "ends_with", "s:string, suffix:string", "bool",
+        """Whether a string ends with `suffix`, like JavaScript
+        `s.endsWith(suffix)`; every string ends with `""`.""",
+        [
+            (("The future is cool!", "cool!"), True),
+            (("The future is cool!", ""), True),
+            (("The future is cool!", "is Cool!"), False),
+            (("payment.succeeded", ".succeeded"), True),
+            ((MISSING, "a"), MISSING),
+            (("a", None), RAISES),
+        ],
+    ),
+    _spec(
+        "contains", "x:text_or_list, item:any", "bool",
+        """For a string, whether `item` (a string) occurs in it, like
+        JavaScript `x.includes(item)`; for a list, whether an item equals
+        `item` by `==` (deep JSON equality, so `1` matches `1.0` and objects
+        compare by content).""",
+        [
+            (("The future is cool!", "future"), True),
+            (("The future is cool!", ""), True),
+            (("The future is cool!", "Future"), False),
+            ((["a", "b"], "b"), True),
+            (([1, 2], 2.0), True),
+            (([{"a": 1}], {"a": 1}), True),
+            (([1, 2], "1"), False),
+            (([], None), False),
+            ((None, "a"), None),
+            (("abc", 1), RAISES),
+            ((5, 5), RAISES),
+        ],
+    ),
+    _spec(
+        "sum", "items:list", "number",
+        """The sum of a list of numbers, added left to right in doubles as a
+        JavaScript loop would (`sum([0.1, 0.2])` is 0.30000000000000004); 0
+        for an empty list. Every item must be a number (a null item is an
+        error).""",
+        [
+            (([1, 2, 3],), 6),
+            (([0.1, 0.2],), 0.30000000000000004),
+            (([],), 0),
+            (([1.5, -1.5],), 0),
+            ((None,), None),
+            (([1, None],), RAISES),
+            (([1, "2"],), RAISES),
+            (([1e308, 1e308],), RAISES),
+            (("12",), RAISES),
+        ],
+        py="sum_",
+    ),
+    _spec(
+        "first", "items:list", "any",
+        """The first item of a list; missing for an empty list (so
+        `first(x) ?? default` covers both).""",
+        [
+            (([1, 2, 3],), 1),
+            (([None, 2],), None),
+            (([],), MISSING),
+            ((None,), None),
+            (("abc",), RAISES),
+        ],
+        makes_missing=True,
+    ),
+    _spec(
+        "last", "items:list", "any",
+        """The last item of a list; missing for an empty list.""",
+        [
+            (([1, 2, 3],), 3),
+            (([[1], [2]],), [2]),
+            (([],), MISSING),
+            ((MISSING,), MISSING),
+            (({"a": 1},), RAISES),
+        ],
+        makes_missing=True,
+    ),
 )
 
 _BINARY = "a:any, b:any"
@@ -575,6 +747,63 @@ _INTERNAL_LIST = (
         propagates="none", role="internal", null_doc="not applicable (numbers only)",
     ),
 )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LambdaSpec:
+    """A function whose second argument is a function, ``item => expression``.
+
+    The generators emit the loop themselves (no run-time helper, so a
+    failing item's error points into the mapping), which is why these are
+    a table of their own; ``examples`` are mapping expressions with the
+    value both targets must give.
+    """
+
+    name: str
+    signature: str
+    doc: str
+    null_doc: str
+    examples: tuple[tuple[str, Any], ...]
+
+
+_LAMBDA_LIST = (
+    LambdaSpec(
+        name="map",
+        signature="map(list, item => expression) -> list",
+        doc=("Applies the expression to each item of a list, in order; an item whose result is "
+             "missing becomes null. A null or missing list gives null or missing (write "
+             "`map(x ?? [], ...)` for an empty list instead); anything else is an error."),
+        null_doc="missing → missing, null → null",
+        examples=(
+            ("map([1, 2, 3], x => x * 2)", [2, 4, 6]),
+            ('map(["a", "b"], s => upper(s))', ["A", "B"]),
+            ("map([{a: 1}, {a: 2}], o => o.a)", [1, 2]),
+            ('map([1, 2], x => if x > 1 then x else data.metadata["absent"])', [None, 2]),
+            ("map([], x => x)", []),
+            ("map(null, x => x)", None),
+        ),
+    ),
+    LambdaSpec(
+        name="filter",
+        signature="filter(list, item => condition) -> list",
+        doc=("The items of a list for which the condition is true, in order, like JavaScript "
+             "`list.filter(...)` but with segmap's conditions: the condition must be true, false, "
+             "null or missing (null and missing count as false; anything else is an error). A null "
+             "or missing list gives null or missing."),
+        null_doc="missing → missing, null → null",
+        examples=(
+            ("filter([1, 2, 3, 4], x => x > 2)", [3, 4]),
+            ('filter(["a", "", "b"], s => s != "")', ["a", "b"]),
+            ("filter([{q: 1}, {q: 0}, {q: 2}], p => p.q > 0)", [{"q": 1}, {"q": 2}]),
+            ("sum(map(filter([1, 2, 3], x => x != 2), x => x * 10))", 40),
+            ("filter([], x => true)", []),
+            ("filter(null, x => true)", None),
+        ),
+    ),
+)
+
+#: Functions taking ``item => expression`` (map, filter), by name.
+LAMBDA_FUNCTIONS: Mapping[str, LambdaSpec] = MappingProxyType({s.name: s for s in _LAMBDA_LIST})
 
 
 def _table(specs: Iterable[FunctionSpec], key: Callable[[FunctionSpec], str]) -> Mapping[str, FunctionSpec]:
@@ -801,11 +1030,33 @@ _DOCS_NOTES = """
 """
 
 
+_DOCS_LAMBDAS = """
+### Functions of a list and an `item => expression`
+
+The name before `=>` stands for each item inside the expression (it must
+not be one of the envelope's names: `business_id`, `type`, `timestamp`,
+`data`).
+
+"""
+
+
+def lambda_table() -> str:
+    """The Markdown table of :data:`LAMBDA_FUNCTIONS`."""
+    rows = ["| Signature | What it does | Null / missing | Example |", "|---|---|---|---|"]
+    for spec in LAMBDA_FUNCTIONS.values():
+        text, value = spec.examples[0]
+        rows.append(f"| `{_cell(spec.signature)}` | {_cell(spec.doc)} | {_cell(spec.null_doc)} "
+                    f"| `{_cell(text)} → {_cell(_show(value))}` |")
+    return "\n".join(rows) + "\n"
+
+
 def docs_fragment() -> str:
     """docs/functions.md: every user-visible function and operator."""
     return (
         _DOCS_INTRO
         + markdown_table(FUNCTIONS.values())
+        + _DOCS_LAMBDAS
+        + lambda_table()
         + _DOCS_OPERATORS
         + markdown_table([*OPERATORS.values(), *UNARY_OPERATORS.values()])
         + _DOCS_NOTES
@@ -824,6 +1075,8 @@ __all__ = [
     "FunctionSpec",
     "JsBlock",
     "Kind",
+    "LAMBDA_FUNCTIONS",
+    "LambdaSpec",
     "Param",
     "docs_fragment",
     "example_text",
@@ -831,6 +1084,7 @@ __all__ = [
     "js_runtime_blocks",
     "js_runtime_source",
     "js_runtime_text",
+    "lambda_table",
     "lookup",
     "markdown_table",
     "null_behaviour",

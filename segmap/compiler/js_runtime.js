@@ -349,6 +349,126 @@ function __sm_join(items, sep) {
   __sm_fail("join() needs a list, got " + __sm_type(items));
 }
 
+// Does a string hold a UTF-16 surrogate (so code points and code units differ)?
+var __sm_SURROGATE_RE = /[\ud800-\udfff]/;
+
+// slice()'s relative index: the integer part, negative from the end, clamped to 0..n.
+// deps: __sm_fail, __sm_type
+function __sm_slice_index(i, n, what) {
+  if (typeof i !== "number") __sm_fail("slice() " + what + " must be a number, got " + __sm_type(i));
+  i = i < 0 ? Math.ceil(i) : Math.floor(i);
+  if (i < 0) return Math.max(n + i, 0);
+  return Math.min(i, n);
+}
+
+// x.slice(start, end) for a list, or a string by code point.
+// deps: __sm_fail, __sm_type, __sm_slice_index, __sm_SURROGATE_RE
+function __sm_slice(x, start, end) {
+  var s = typeof x === "string";
+  if (s || Array.isArray(x)) {
+    var seq = s && __sm_SURROGATE_RE.test(x) ? Array.from(x) : x;
+    var n = seq.length;
+    var a = __sm_slice_index(start, n, "start");
+    var b = end === undefined ? n : __sm_slice_index(end, n, "end");
+    var out = seq.slice(a, a < b ? b : a);
+    return s && seq !== x ? out.join("") : out;
+  }
+  if (x === undefined || x === null) return x;
+  __sm_fail("slice() needs a string or a list, got " + __sm_type(x));
+}
+
+// A string argument of a text function, or a run-time error.
+// deps: __sm_fail, __sm_type
+function __sm_text_arg(fn, what, v) {
+  if (typeof v !== "string") __sm_fail(fn + "() " + what + " must be a string, got " + __sm_type(v));
+  return v;
+}
+
+// s.split(sep) with a plain-text separator; "" splits into code points.
+// deps: __sm_fail, __sm_type, __sm_text_arg
+function __sm_split(s, sep) {
+  if (typeof s === "string") {
+    if (__sm_text_arg("split", "separator", sep) === "") return Array.from(s);
+    return s.split(sep);
+  }
+  if (s === undefined || s === null) return s;
+  __sm_fail("split() needs a string, got " + __sm_type(s));
+}
+
+// s.replaceAll(find, with) for plain text: no `$` patterns; "" matches between code points.
+// deps: __sm_fail, __sm_type, __sm_text_arg
+function __sm_replace(s, find, with_) {
+  if (typeof s === "string") {
+    __sm_text_arg("replace", "search text", find);
+    __sm_text_arg("replace", "replacement", with_);
+    if (find === "") return with_ + Array.from(s).join(with_) + (s === "" ? "" : with_);
+    return s.split(find).join(with_);
+  }
+  if (s === undefined || s === null) return s;
+  __sm_fail("replace() needs a string, got " + __sm_type(s));
+}
+
+// s.startsWith(prefix).
+// deps: __sm_fail, __sm_type, __sm_text_arg
+function __sm_starts_with(s, prefix) {
+  if (typeof s === "string") return s.startsWith(__sm_text_arg("starts_with", "prefix", prefix));
+  if (s === undefined || s === null) return s;
+  __sm_fail("starts_with() needs a string, got " + __sm_type(s));
+}
+
+// s.endsWith(suffix).
+// deps: __sm_fail, __sm_type, __sm_text_arg
+function __sm_ends_with(s, suffix) {
+  if (typeof s === "string") return s.endsWith(__sm_text_arg("ends_with", "suffix", suffix));
+  if (s === undefined || s === null) return s;
+  __sm_fail("ends_with() needs a string, got " + __sm_type(s));
+}
+
+// Text: x.includes(item); a list: some element == item (deep JSON equality).
+// deps: __sm_fail, __sm_type, __sm_text_arg, __sm_eq
+function __sm_contains(x, item) {
+  if (typeof x === "string") return x.indexOf(__sm_text_arg("contains", "search text", item)) !== -1;
+  if (Array.isArray(x)) {
+    for (var i = 0; i < x.length; i++) {
+      if (__sm_eq(x[i], item)) return true;
+    }
+    return false;
+  }
+  if (x === undefined || x === null) return x;
+  __sm_fail("contains() needs a string or a list, got " + __sm_type(x));
+}
+
+// The sum of a list of numbers, left to right; 0 for an empty list.
+// deps: __sm_fail, __sm_type, __sm_num
+function __sm_sum(items) {
+  if (Array.isArray(items)) {
+    var acc = 0;
+    for (var i = 0; i < items.length; i++) {
+      if (typeof items[i] !== "number") __sm_fail("sum() items must be numbers, got " + __sm_type(items[i]));
+      acc += items[i];
+    }
+    return __sm_num(acc);
+  }
+  if (items === undefined || items === null) return items;
+  __sm_fail("sum() needs a list, got " + __sm_type(items));
+}
+
+// The first item of a list; undefined for an empty list.
+// deps: __sm_fail, __sm_type
+function __sm_first(items) {
+  if (Array.isArray(items)) return items[0];
+  if (items === undefined || items === null) return items;
+  __sm_fail("first() needs a list, got " + __sm_type(items));
+}
+
+// The last item of a list; undefined for an empty list.
+// deps: __sm_fail, __sm_type
+function __sm_last(items) {
+  if (Array.isArray(items)) return items[items.length - 1];
+  if (items === undefined || items === null) return items;
+  __sm_fail("last() needs a list, got " + __sm_type(items));
+}
+
 // String(x) for scalars; null gives "null", undefined stays undefined.
 // deps: __sm_fail, __sm_type
 function __sm_string(x) {

@@ -340,11 +340,37 @@ class _FunctionGen:
 
         if e.func == "map":
             return self._map(e)
+        if e.func == "filter":
+            return self._filter(e)
         spec = FUNCTIONS.get(e.func)
         if spec is None or spec.js not in js_runtime_blocks():
             raise JsExportError(f"function `{e.func}` has no JavaScript implementation", e.name_span)
         args = [self.expr(a) for a in e.args]
         return self._helper(spec.js, args, e.span)
+
+    def _filter(self, e: ast.Call) -> str:
+        """``filter(list, x => cond)``: a loop keeping the items whose condition is true."""
+        seq_expr, lam = e.args
+        o = self.out
+        seq = self.expr(seq_expr)
+        t = self._assign(seq)
+        acc, i, item = self.new(), self.new("i"), self.new("l")
+        o.open(f"if (Array.isArray({t}))")
+        o.emit(f"{acc} = [];")
+        o.open(f"for ({i} = 0; {i} < {t}.length; {i}++)")
+        o.emit(f"{item} = {t}[{i}];")
+        self.lambda_vars.append({lam.param: item})
+        cond = self.expr(lam.body)
+        self.lambda_vars.pop()
+        o.emit(f"if ({self._truth(cond)}) {acc}.push({item});", self.at(lam.body.span))
+        o.close()
+        o.emit(f"{t} = {acc};")
+        o.close(f"}} else if ({t} !== undefined && {t} !== null) {{")
+        o.indent += 1
+        self.use("__sm_fail", "__sm_type")
+        o.emit(f'__sm_fail("filter() needs a list, got " + __sm_type({t}));', self.at(seq_expr.span))
+        o.close()
+        return t
 
     def _map(self, e: ast.Call) -> str:
         seq_expr, lam = e.args

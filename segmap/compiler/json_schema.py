@@ -51,7 +51,9 @@ _CALL_DOCS = {
 
 def _expression(registry) -> dict:
     funcs = sorted(registry.values(), key=lambda f: f.name)
-    listing = "\n".join(f"- `{f.signature}`" for f in funcs) + "\n- `map(list, item => expression) -> list`"
+    from segmap.compiler.functions import LAMBDA_FUNCTIONS
+
+    listing = "\n".join(f"- `{f.signature}`" for f in [*funcs, *LAMBDA_FUNCTIONS.values()])
     return {
         "description": "An expression: a path into the webhook envelope (data.customer.email, timestamp, "
                        "business_id, type), a quoted constant ('\"USD\"'), a number, true/false/null, "

@@ -270,7 +270,7 @@ class _FunctionGen:
             if t is _NOCONST:
                 return _NOCONST
             return self.fold(e.then if F.truth(t) else e.orelse)
-        if isinstance(e, ast.Call) and e.func != "map":
+        if isinstance(e, ast.Call) and e.func not in ("map", "filter"):
             args = [self.fold(a) for a in e.args]
             if any(a is _NOCONST for a in args):
                 return _NOCONST
@@ -287,7 +287,7 @@ class _FunctionGen:
                 if e.name in scope:
                     return ("V", scope[e.name])
             return ("N", e.name)
-        if isinstance(e, (ast.ObjectLit, ast.ListLit, ast.Lambda)) or (isinstance(e, ast.Call) and e.func == "map"):
+        if isinstance(e, (ast.ObjectLit, ast.ListLit, ast.Lambda)) or (isinstance(e, ast.Call) and e.func in ("map", "filter")):
             return None  # builds a fresh object each time
         parts: list = [type(e).__name__]
         if isinstance(e, ast.Field):
@@ -513,6 +513,8 @@ class _FunctionGen:
     def _Call(self, e: ast.Call) -> V:
         if e.func == "map":
             return self._map(e)
+        if e.func == "filter":
+            return self._filter(e)
         special = getattr(self, "_call_" + e.func, None)
         if special is not None:
             v = special(e)
@@ -522,8 +524,10 @@ class _FunctionGen:
         return self._generic_call(e, args)
 
     def _generic_call(self, e: ast.Call, args: list[V]) -> V:
+        from segmap.compiler.functions import FUNCTIONS
+
         return self._assign(f"_f.{self.funcs(e.func)}({', '.join(a.code for a in args)})", e.span,
-                            mm=any(a.mm for a in args))
+                            mm=any(a.mm for a in args) or FUNCTIONS[e.func].makes_missing)
 
     # --- inlined helpers (each exactly the helper; the helper stays for the other inputs) ---
     def _call_fallback(self, e: ast.Call):
@@ -623,6 +627,30 @@ class _FunctionGen:
             o.emit(f"{t} = {acc}")
         o.emit(f"elif {t} is not None{' and ' + t + ' is not _M' if seq.mm else ''}:", e.span)
         o.emit(f"    raise _Err('map() needs a list, got ' + _f.type_name({t}))", seq_expr.span)
+        return V(t, seq.mm)
+
+    def _filter(self, e: ast.Call) -> V:
+        """``filter(list, x => cond)``: a loop keeping the items whose condition is true."""
+        o = self.out
+        seq_expr, lam = e.args
+        seq = self.expr(seq_expr)
+        t = self.new()
+        item = self.new("_l")
+        o.emit(f"{t} = {seq.code}", e.span)
+        o.emit(f"if {t}.__class__ is list:", e.span)
+        with self.block():
+            acc = self.new()
+            o.emit(f"{acc} = []")
+            o.emit(f"for {item} in {t}:")
+            with self.block():
+                self.lambda_vars.append({lam.param: item})
+                cond = self.expr(lam.body)
+                self.lambda_vars.pop()
+                o.emit(f"if {self.truth(cond)}:", lam.body.span)
+                o.emit(f"    {acc}.append({item})")
+            o.emit(f"{t} = {acc}")
+        o.emit(f"elif {t} is not None{' and ' + t + ' is not _M' if seq.mm else ''}:", e.span)
+        o.emit(f"    raise _Err('filter() needs a list, got ' + _f.type_name({t}))", seq_expr.span)
         return V(t, seq.mm)
 
     # --- calls -------------------------------------------------------------

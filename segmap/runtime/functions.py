@@ -741,6 +741,134 @@ def join(items: Any, sep: Any) -> Any:
     raise _fail(f"join() needs a list, got {type_name(items)}")
 
 
+# --- text and lists --------------------------------------------------------
+
+def _slice_index(i: Any, n: int, what: str) -> int:
+    """JavaScript's relative index of ``slice``: the integer part, negative
+    counting from the end, clamped to ``0..n``."""
+    ti = type(i)
+    if ti is float:
+        i = math.trunc(i) if math.isfinite(i) else (n if i > 0 else -n)
+    elif ti is not int:
+        raise _fail(f"slice() {what} must be a number, got {type_name(i)}")
+    if i < 0:
+        return max(n + i, 0)
+    return min(i, n)
+
+
+def slice_(x: Any, start: Any, end: Any = MISSING) -> Any:
+    """JavaScript ``x.slice(start, end)`` for a string (by code point) or a list."""
+    t = type(x)
+    if t is str or t is list:
+        n = len(x)
+        a = _slice_index(start, n, "start")
+        b = n if end is MISSING else _slice_index(end, n, "end")
+        return x[a:b] if a < b else x[:0]
+    if x is MISSING or x is None:
+        return x
+    raise _fail(f"slice() needs a string or a list, got {type_name(x)}")
+
+
+def _text_arg(fn: str, what: str, v: Any) -> str:
+    if type(v) is not str:
+        raise _fail(f"{fn}() {what} must be a string, got {type_name(v)}")
+    return v
+
+
+def split(s: Any, sep: Any) -> Any:
+    """JavaScript ``s.split(sep)`` with a plain-text separator; an empty
+    separator splits into code points."""
+    if type(s) is str:
+        if _text_arg("split", "separator", sep):
+            return s.split(sep)
+        return list(s)
+    if s is MISSING or s is None:
+        return s
+    raise _string_fail("split", s)
+
+
+def replace(s: Any, find: Any, with_: Any) -> Any:
+    """JavaScript ``s.replaceAll(find, with)`` for plain text: every
+    occurrence, left to right, and ``$`` in ``with`` is just a dollar."""
+    if type(s) is str:
+        return s.replace(_text_arg("replace", "search text", find), _text_arg("replace", "replacement", with_))
+    if s is MISSING or s is None:
+        return s
+    raise _string_fail("replace", s)
+
+
+def starts_with(s: Any, prefix: Any) -> Any:
+    """JavaScript ``s.startsWith(prefix)``."""
+    if type(s) is str:
+        return s.startswith(_text_arg("starts_with", "prefix", prefix))
+    if s is MISSING or s is None:
+        return s
+    raise _string_fail("starts_with", s)
+
+
+def ends_with(s: Any, suffix: Any) -> Any:
+    """JavaScript ``s.endsWith(suffix)``."""
+    if type(s) is str:
+        return s.endswith(_text_arg("ends_with", "suffix", suffix))
+    if s is MISSING or s is None:
+        return s
+    raise _string_fail("ends_with", s)
+
+
+def contains(x: Any, item: Any) -> Any:
+    """Text: JavaScript ``x.includes(item)``; a list: whether an element
+    equals ``item`` by ``==`` (deep JSON equality)."""
+    t = type(x)
+    if t is str:
+        return _text_arg("contains", "search text", item) in x
+    if t is list:
+        for v in x:
+            if eq(v, item):
+                return True
+        return False
+    if x is MISSING or x is None:
+        return x
+    raise _fail(f"contains() needs a string or a list, got {type_name(x)}")
+
+
+def sum_(items: Any) -> Any:
+    """The sum of a list of numbers, added left to right in doubles (as a
+    JavaScript loop would); 0 for an empty list."""
+    if type(items) is list:
+        acc = 0.0
+        for v in items:
+            tv = type(v)
+            if tv is not int and tv is not float:
+                raise _fail(f"sum() items must be numbers, got {type_name(v)}")
+            try:
+                acc += v
+            except OverflowError:
+                raise _fail("number out of range") from None
+        return num(acc)
+    if items is MISSING or items is None:
+        return items
+    raise _fail(f"sum() needs a list, got {type_name(items)}")
+
+
+def first(items: Any) -> Any:
+    """The first item of a list; missing for an empty list."""
+    if type(items) is list:
+        return items[0] if items else MISSING
+    if items is MISSING or items is None:
+        return items
+    raise _fail(f"first() needs a list, got {type_name(items)}")
+
+
+def last(items: Any) -> Any:
+    """The last item of a list; missing for an empty list."""
+    if type(items) is list:
+        return items[-1] if items else MISSING
+    if items is MISSING or items is None:
+        return items
+    raise _fail(f"last() needs a list, got {type_name(items)}")
+
+
+
 # --- conversions -----------------------------------------------------------
 
 def string(x: Any) -> Any:
@@ -928,6 +1056,15 @@ def iso_time(x: Any) -> Any:
 
 
 __all__ = [
+    "contains",
+    "ends_with",
+    "first",
+    "last",
+    "replace",
+    "slice_",
+    "split",
+    "starts_with",
+    "sum_",
     "JS_WHITESPACE",
     "add",
     "coalesce",

@@ -205,6 +205,33 @@ events:
         count: length(map(data.refunds, r => r.refund_id))
 """
 
+TEXT_AND_LISTS = HEAD + DEFAULT_USER + """
+events:
+  payment.succeeded:
+    - track: Text And Lists
+      properties:
+        email_domain: slice(data.customer.email, 1)
+        first_refund: first(data.refunds)
+        last_refund_id: last(map(data.refunds, r => r.refund_id))
+        big_items: filter(data.product_cart ?? [], p => p.quantity > 1)
+        units: sum(map(data.product_cart ?? [], p => p.quantity))
+        cart_ids: map(filter(data.product_cart ?? [], p => contains(p.product_id, "a")), p => slice(p.product_id, 0, 6))
+        has_sub: contains(data.refunds, null)
+        middle: slice(data.product_cart ?? [], 1, -1)
+        name_parts: split(data.customer.name, " ")
+  "subscription.*":
+    - track: Subscription Text
+      properties:
+        family: slice(type, 0, -length(last(split(type, ".")) ?? "") - 1)
+        action: last(split(type, "."))
+        tail: slice(type, -3)
+        words: replace(replace(type, ".", " "), "_", " ")
+        is_sub: starts_with(type, "subscription.")
+        is_done: ends_with(type, "ed")
+        has_dot: contains(type, ".")
+        first_word: first(split(type, "."))
+"""
+
 CALL_KINDS = HEAD + DEFAULT_USER + """
 events:
   payment.succeeded:
@@ -364,6 +391,7 @@ CASES = {
     "templates": TEMPLATES,
     "objects": OBJECTS,
     "maps": MAPS,
+    "text_and_lists": TEXT_AND_LISTS,
     "call_kinds": CALL_KINDS,
     "globs": GLOBS,
     "functions": FUNCTIONS,

@@ -107,3 +107,27 @@ def test_every_registry_example_on_both_targets(js):
                 wrong.append((case.name, args, expected, kind, value))
     assert not wrong, f"{len(wrong)} examples give another result than the registry says; first: {wrong[0]!r}"
     assert len(cases) >= len(FUNCTIONS) + len(OPERATORS) + len(UNARY_OPERATORS)
+
+
+def test_every_lambda_function_example_on_both_targets(js):
+    """map() and filter() have no run-time helper (the generators emit the loop): their
+    registry examples are mapping expressions, compiled and run on both targets."""
+    from segmap.compiler.functions import LAMBDA_FUNCTIONS
+    from segmap.compiler.api import check_source
+
+    cases, expected = [], {}
+    for spec in LAMBDA_FUNCTIONS.values():
+        for i, (text, value) in enumerate(spec.examples):
+            source = _mapping(text)
+            problems = [d for d in check_source(source, "example.yaml").diagnostics if d.is_error]
+            assert not problems, (text, problems)
+            case = Case(f"{spec.name}/{i}", source, "example.yaml").build()
+            cases.append(case)
+            expected[case.name] = (text, value)
+    assert_agree(js, cases, lambda c: [copy.deepcopy(_BASE)], messages=False)
+    for case in cases:
+        text, value = expected[case.name]
+        kind, out, _ = py_outcome(case.compiled, _BASE)
+        assert kind == "ok", (text, out)
+        props = out["payload"]["properties"]
+        assert same(props["r"], value), f"{text} gave {props['r']!r}, the registry says {value!r}"
