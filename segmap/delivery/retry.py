@@ -16,17 +16,23 @@ class Outcome(enum.Enum):
     OK = "ok"
     RETRY = "retry"  # transient: same batch later (408/429/5xx, timeouts, resets)
     REJECTED = "rejected"  # content problem: bisect to find the bad message (400/413/422)
-    AUTH = "auth"  # write key refused: pause everything, dead-letter nothing (401/403)
-    FAILED = "failed"  # permanent and not about one message (404, 501, 505, 3xx ...)
+    AUTH = "auth"  # write key refused: pause everything, dead-letter nothing (401/403/407)
+    ENDPOINT = "endpoint"  # the endpoint is wrong (404, 405, 3xx, other 4xx, 501, 505): pause, dead-letter nothing
+    FAILED = "failed"  # permanent and not about one message; only a sink says so (no HTTP status maps here)
 
 
 _REJECTED = frozenset({400, 413, 422})
-_AUTH = frozenset({401, 403})
+_AUTH = frozenset({401, 403, 407})
 _RETRY = frozenset({408, 429})
 _NOT_RETRIED_5XX = frozenset({501, 505})
+PAUSING = frozenset({Outcome.AUTH, Outcome.ENDPOINT})
 
 
 def classify_status(status: int) -> Outcome:
+    """Only 400/413/422 are about one message (bisect, dead-letter the guilty one). Every
+    other refusal that is not transient says the configuration is wrong (the key, the host,
+    the path, a proxy): retrying cannot help and dead-lettering would throw the whole
+    stream away, so delivery pauses until a probe gets through."""
     if 200 <= status < 300:
         return Outcome.OK
     if status in _AUTH:
@@ -35,7 +41,7 @@ def classify_status(status: int) -> Outcome:
         return Outcome.RETRY
     if status in _REJECTED:
         return Outcome.REJECTED
-    return Outcome.FAILED
+    return Outcome.ENDPOINT  # 3xx, 404, 405, 410, other 4xx, 501, 505, and anything unexpected
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None, max_seconds: float = 300.0) -> float | None:
@@ -79,7 +85,8 @@ class RetryPolicy:
     max_delay: float = 60.0
     max_retry_after: float = 300.0
     budget_seconds: float = 24 * 3600.0
-    auth_probe_interval: float = 300.0
+    auth_probe_interval: float = 300.0  # the longest wait between two probes while paused
+    probe_first: float = 5.0  # the first probe after a pause; each failed probe doubles the wait
     rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
 
     def backoff(self, failures: int) -> float:
@@ -89,6 +96,13 @@ class RetryPolicy:
             return 0.0
         ceiling = min(self.max_delay, self.base_delay * (2 ** min(failures - 1, 62)))
         return self.rng.uniform(0.0, ceiling)
+
+    def probe_delay(self, failed_probes: int) -> float:
+        """Wait before the next probe of a paused delivery: `probe_first`, doubled after each
+        failed probe, capped at `auth_probe_interval`. A key or route fixed soon after the pause
+        is found within seconds; a long outage costs one request every few minutes."""
+        first = min(self.probe_first, self.auth_probe_interval)
+        return min(self.auth_probe_interval, first * (2 ** min(max(failed_probes, 0), 62)))
 
     def delay(self, failures: int, retry_after: float | None) -> float:
         """The server's Retry-After wins when given (it knows its own recovery time)."""

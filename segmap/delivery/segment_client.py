@@ -26,6 +26,7 @@ from segmap.delivery.message import (
     stamped_size,
 )
 from segmap.delivery.retry import Outcome, classify_status, parse_retry_after
+from segmap.delivery.scrub import TokenMasker
 from segmap.delivery.sinks import SendResult
 
 US_HOST = "https://api.segment.io"
@@ -91,7 +92,7 @@ class SegmentClient:
         self.max_retry_after = max_retry_after
         self._auth_lock = threading.Lock()
         self._auth = ""
-        self._credentials: tuple[str, ...] = ()
+        self._mask = TokenMasker()
         self.set_write_key(write_key)
         self._http = httpx.Client(
             timeout=timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
@@ -113,16 +114,15 @@ class SegmentClient:
         token = auth[len("Basic "):]
         # what an upstream (a proxy, a debugging endpoint) might echo back in an error body
         forms = {key, token, token.rstrip("="), token.replace("/", "\\/")}
+        mask = TokenMasker(forms)
         with self._auth_lock:
             self._auth = auth
-            self._credentials = tuple(sorted((f for f in forms if f), key=len, reverse=True))
+            self._mask = mask
 
     def _scrub(self, text: str) -> str:
-        """Error details go to the database, logs, `outbox status` and /readyz: never with the key in them."""
-        for secret in self._credentials:
-            if secret in text:
-                text = text.replace(secret, "[REDACTED]")
-        return text
+        """Error details go to the database, logs, `outbox status` and /readyz: never with the key in
+        them. Whole tokens only, so that a short key does not mangle words around it."""
+        return self._mask(text)
 
     def send(self, payloads: Sequence[bytes]) -> SendResult:
         if not payloads:

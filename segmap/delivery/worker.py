@@ -7,9 +7,11 @@ shutdown, `notify()` after each accepted webhook).
 
 What the worker promises: a row is acked only after a 2xx for a request that
 contained it; a retryable failure puts the row back with a due time; a row is
-dead-lettered only for its own content (isolated by bisecting a 400), for a
-permanent non-auth error, or when its time budget is spent; an auth failure
-pauses delivery and changes no row.
+dead-lettered only for its own content (isolated by bisecting a 400) or when
+its time budget is spent. An answer that says the configuration is wrong (a
+refused key, or a wrong host, path or proxy: 401/403, 404, 405, 3xx ...)
+pauses delivery and changes no row; while paused, one row at a time probes,
+with a wait that starts at seconds and grows to minutes.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from typing import Callable, Sequence
 
 from segmap.delivery.message import MAX_MESSAGE_BYTES, plan_batches, stamped_size
 from segmap.delivery.outbox.store import OutboxRow, OutboxStore, PauseState
-from segmap.delivery.retry import Outcome, RetryPolicy
+from segmap.delivery.retry import PAUSING, Outcome, RetryPolicy
 from segmap.delivery.sinks import SendResult, Sink
 
 log = logging.getLogger("segmap.delivery")
@@ -46,10 +48,16 @@ class DeliveryStats:
     retried: int = 0  # rows put back after a retryable failure
     released: int = 0
     auth_failures: int = 0
+    pauses: int = 0  # answers that paused delivery or kept it paused (401/403, 404, 3xx ...)
+    probes: int = 0  # one-row probes sent while paused
     consecutive_failures: int = 0
     paused: PauseState | None = None
+    pause_kind: str = ""  # "auth" (the write key) or "endpoint" (host, path, proxy) while paused
     backoff_remaining: float = 0.0
+    next_probe_in: float | None = None  # seconds until the next probe while paused
     last_error: str = ""
+    last_error_at: float | None = None  # wall clock of the last failed attempt
+    failing_since: float | None = None  # first failure of the current run of failures; None once one succeeds
 
 
 def _fmt_seconds(s: float) -> str:
@@ -77,7 +85,11 @@ class Delivery:
         self._backoff_until = 0.0  # monotonic
         self._failures = 0
         self._paused: PauseState | None = None
+        self._pause_kind = ""
+        self._pause_recorded = False  # the store shows our pause (so a cleared one was cleared by someone else)
         self._next_probe = 0.0  # monotonic
+        self._probes = 0  # probes taken during this pause: the next wait is policy.probe_delay(_probes)
+        self._store_checked = 0.0  # monotonic: last look at the stored pause while paused
         self._seen_success = False
         self._stats = DeliveryStats()
 
@@ -133,12 +145,26 @@ class Delivery:
             setter(write_key)
         with self._cv:
             self._paused = None
+            self._pause_kind = ""
+            self._pause_recorded = False
             self._next_probe = 0.0
+            self._probes = 0
             self._backoff_until = 0.0
             self._control_gen += 1
             self._cv.notify_all()
         self.store.set_paused(None)
         log.warning("delivery resumed")
+
+    def probe_now(self) -> None:
+        """While paused, let the next cycle send one probe at once instead of waiting out the
+        probe backoff (what `segmap outbox resume` asks a running service for)."""
+        with self._cv:
+            if self._paused is None:
+                return
+            self._next_probe = 0.0
+            self._probes = 0
+            self._control_gen += 1
+            self._cv.notify_all()
 
     @property
     def paused(self) -> PauseState | None:
@@ -148,8 +174,11 @@ class Delivery:
         with self._cv:
             s = DeliveryStats(**{k: getattr(self._stats, k) for k in DeliveryStats.__dataclass_fields__})
             s.paused = self._paused
+            s.pause_kind = self._pause_kind
             s.consecutive_failures = self._failures
-            s.backoff_remaining = max(0.0, self._backoff_until - time.monotonic())
+            now = time.monotonic()
+            s.backoff_remaining = max(0.0, self._backoff_until - now)
+            s.next_probe_in = None if self._paused is None else max(0.0, self._next_probe - now)
         return s
 
     # --- running in the caller's thread (CLI --once, tests) ---
@@ -240,15 +269,52 @@ class Delivery:
         return min(self.config.poll_interval, max(0.001, nxt - self._clock()))
 
     def _take_probe_turn(self) -> bool:
-        """While paused, exactly one worker at a time gets to try one row."""
+        """While paused, exactly one worker at a time gets to try one row; the wait until the
+        next probe grows with every probe of this pause (seconds at first, minutes later)."""
         with self._cv:
             if self._paused is None:
                 return False
             now = time.monotonic()
             if now < self._next_probe:
                 return False
-            self._next_probe = now + self._policy.auth_probe_interval
+            self._probes += 1
+            self._next_probe = now + self._policy.probe_delay(self._probes)
+            self._stats.probes += 1
             return True
+
+    def _store_hook(self, name: str, *args) -> None:
+        """Operational records (last error) are optional for a store: a backend without
+        them still delivers, and a failure to record never stops delivery."""
+        fn = getattr(self.store, name, None)
+        if fn is None:
+            return
+        try:
+            fn(*args)
+        except Exception:  # noqa: BLE001 - the record is for operators; the delivery goes on
+            log.warning("could not record the delivery state (%s)", name, exc_info=True)
+
+    def _check_external_resume(self) -> None:
+        """While paused, look at the stored pause now and then: when someone else cleared it
+        (`segmap outbox resume`, another process that got through), probe at once."""
+        with self._cv:
+            if self._paused is None or not self._pause_recorded:
+                return
+            now = time.monotonic()
+            if now - self._store_checked < self.config.poll_interval:
+                return
+            self._store_checked = now
+        try:
+            cleared = self.store.paused() is None
+        except Exception:  # noqa: BLE001 - looked at again next time
+            return
+        if cleared:
+            with self._cv:
+                if self._paused is None or not self._pause_recorded:
+                    return
+                self._pause_recorded = False
+                self._next_probe = 0.0
+                self._probes = 0
+            log.warning("the delivery pause was cleared from outside (segmap outbox resume); probing now")
 
     def _loop(self) -> None:
         stopping = self._stopping.is_set
@@ -257,8 +323,11 @@ class Delivery:
                 # read the generations first: a notify()/stop() landing while we work is not lost
                 with self._cv:
                     wake, ctrl = self._wake_gen, self._control_gen
+                self._check_external_resume()
                 wait = self.blocked_for()
                 if wait > 0:
+                    if self._paused is not None:  # wake up now and then to look at the stored pause
+                        wait = min(wait, max(self.config.poll_interval, 0.01))
                     with self._cv:
                         self._cv.wait_for(lambda: stopping() or self._control_gen != ctrl, timeout=wait)
                     continue
@@ -345,43 +414,64 @@ class Delivery:
                 queue.appendleft(batch[:mid])
             elif outcome in (Outcome.REJECTED, Outcome.FAILED):
                 what = "rejected by Segment" if outcome is Outcome.REJECTED else "permanent error, not retried"
+                self._note_error(res.detail)
                 store.dead(ids, f"{what}: {res.detail}", token=token)
                 self._settled(token, ids)
                 self._count(dead=len(ids))
                 log.error("dead-lettered %d message(s): %s: %s", len(ids), what, res.detail)
-            elif outcome is Outcome.AUTH:
+            elif outcome in PAUSING:
                 self._enter_pause(res)  # first, so that other workers stop at once
                 rest = ids + [r.id for b in queue for r in b]
-                self._count(released=store.release(rest, token=token), auth_failures=1)
+                self._count(released=store.release(rest, token=token), pauses=1,
+                            auth_failures=1 if outcome is Outcome.AUTH else 0)
                 self._settled(token, rest)
                 return
             else:  # RETRY: the host is unwell; put this and everything after it back
                 self._on_retry(list(batch) + [r for b in queue for r in b], res, token)
                 return
 
+    def _note_error(self, detail: str) -> None:
+        """Remember the last failed attempt, here and in the store (for `outbox status`)."""
+        now = self._clock()
+        with self._cv:
+            self._stats.last_error = detail
+            self._stats.last_error_at = now
+            if self._stats.failing_since is None:
+                self._stats.failing_since = now
+        self._store_hook("record_delivery_error", detail)
+
     def _on_success(self) -> None:
         with self._cv:
             was_paused = self._paused
-            # the first success of this process also clears a pause another (earlier) process recorded
-            clear_stored = was_paused is not None or not self._seen_success
+            # the first success of this process also clears a pause (and a failing streak) that another,
+            # earlier process recorded
+            first_success = not self._seen_success
+            clear_stored = was_paused is not None or first_success
+            was_failing = self._stats.failing_since is not None or first_success
             self._seen_success = True
             self._failures = 0
             self._backoff_until = 0.0
             self._paused = None
+            self._pause_kind = ""
+            self._pause_recorded = False
+            self._probes = 0
+            self._stats.failing_since = None
             if was_paused is not None:
                 self._control_gen += 1
                 self._cv.notify_all()
+        if was_failing:
+            self._store_hook("record_delivery_ok")
         if clear_stored and (was_paused is not None or self.store.paused() is not None):
             self.store.set_paused(None)
-            log.warning("Segment accepts the write key again; delivery resumed")
+            log.warning("Segment accepts the requests again; delivery resumed")
 
     def _on_retry(self, rows: list[OutboxRow], res: SendResult, token: str) -> None:
         with self._cv:  # close the gate before any slow (fsync) work, so no other worker slips through
             self._failures += 1
             failures = self._failures
-            self._stats.last_error = res.detail
             delay = self._policy.delay(failures, res.retry_after)
             self._backoff_until = max(self._backoff_until, time.monotonic() + delay)
+        self._note_error(res.detail)
         now = self._clock()
         budget = self._policy.budget_seconds
         expired = [r for r in rows if now - (r.first_attempt_at or r.claimed_at or now) >= budget]
@@ -400,21 +490,42 @@ class Delivery:
         log.warning("Segment attempt failed (%s); %d message(s) retry in %.3gs (failure %d in a row)",
                     res.detail, len(keep), delay, failures)
 
+    def pause_reason(self, res: SendResult) -> tuple[str, str]:
+        """(kind, reason) for an answer that pauses delivery."""
+        answer = res.detail or f"HTTP {res.status}"
+        if res.outcome is Outcome.AUTH:
+            return "auth", f"Segment refused the write key ({answer})"
+        endpoint = getattr(self.sink, "endpoint", None)
+        where = f" at {endpoint}" if endpoint else ""
+        return "endpoint", (f"the Segment endpoint{where} looks wrong ({answer}); check the host, region, "
+                            "path and any proxy in between")
+
     def _enter_pause(self, res: SendResult) -> None:
-        reason = f"Segment refused the write key ({res.detail or res.status})"
+        kind, reason = self.pause_reason(res)
         with self._cv:
             first = self._paused is None
             if first:
                 self._paused = PauseState(reason, self._clock())
-            self._next_probe = time.monotonic() + self._policy.auth_probe_interval
+                self._probes = 0
+                self._next_probe = time.monotonic() + self._policy.probe_delay(0)
+            elif self._paused.reason != reason:
+                self._paused = PauseState(reason, self._paused.since)
+            self._pause_kind = kind
             self._control_gen += 1
             self._cv.notify_all()
+        self._note_error(res.detail or f"HTTP {res.status}")
         self.store.set_paused(reason)
+        with self._cv:
+            if self._paused is not None:
+                self._pause_recorded = True
         if first:
-            log.error("DELIVERY PAUSED: %s. Nothing is dead-lettered; fix the write key and restart or resume. "
-                      "Probing again every %s.", reason, _fmt_seconds(self._policy.auth_probe_interval))
+            what = "the write key" if kind == "auth" else "the Segment host, region, path or proxy"
+            log.error("DELIVERY PAUSED: %s. Nothing is dead-lettered; fix %s, then restart or run "
+                      "`segmap outbox resume`. Probing with one message in %s, then less and less often (at "
+                      "most every %s).", reason, what, _fmt_seconds(self._policy.probe_delay(0)),
+                      _fmt_seconds(self._policy.auth_probe_interval))
         else:
-            log.warning("still paused: %s", reason)
+            log.info("still paused: %s", reason)
 
 
 def preview(store: OutboxStore, sink: Sink, *, page: int = 2500) -> int:

@@ -4,7 +4,9 @@ Nothing in the service logs a header, a secret or the write key on purpose;
 the `Redactor` is the second line of defence: every formatted line is
 searched for each secret value (the `whsec_` text, its base64 body, the write
 key, and the Basic-auth value built from it) and any hit is replaced with
-`[REDACTED]`, including in exception tracebacks from third-party code.
+`[REDACTED]`, including in exception tracebacks from third-party code. Only
+whole tokens are masked (see `segmap.delivery.scrub`): a one-letter key does
+not turn "known" into "[REDACTED]nown".
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from typing import IO
 
 import orjson
 
-REDACTED = "[REDACTED]"
+from segmap.delivery.scrub import REDACTED, TokenMasker
 _STD_ATTRS = frozenset(vars(logging.LogRecord("x", 0, "x", 0, "x", None, None)).keys()) | {
     "message", "asctime", "color_message", "taskName"}
 
@@ -25,16 +27,18 @@ _STD_ATTRS = frozenset(vars(logging.LogRecord("x", 0, "x", 0, "x", None, None)).
 class Redactor:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._needles: tuple[str, ...] = ()
+        self._mask = TokenMasker()
+
+    @property
+    def _needles(self) -> tuple[str, ...]:
+        return self._mask.needles
 
     def add(self, *values: str | None) -> None:
-        new = set(self._needles)
-        for v in values:
-            if not v or len(v) < 6:  # refuse to "redact" trivially short strings everywhere
-                continue
-            new.add(v)
+        new = set(self._mask.needles)
+        new.update(v for v in values if v)
+        mask = TokenMasker(new)
         with self._lock:
-            self._needles = tuple(sorted(new, key=len, reverse=True))
+            self._mask = mask
 
     def add_secret(self, secret: str) -> None:
         """A webhook secret: the whole text, its base64 body (with and without padding)."""
@@ -48,10 +52,7 @@ class Redactor:
         self.add(k, basic, basic.rstrip("="))
 
     def scrub(self, text: str) -> str:
-        for n in self._needles:
-            if n in text:
-                text = text.replace(n, REDACTED)
-        return text
+        return self._mask(text)
 
 
 class JsonFormatter(logging.Formatter):

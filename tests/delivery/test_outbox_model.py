@@ -118,8 +118,9 @@ class OutboxMachine(RuleBasedStateMachine):
         pick = self._pick(data, ids)
         live = self._in_flight_for(token, pick)
         assert self.store.dead(pick, "rejected by Segment: HTTP 400", token=token) == len(live)
-        for i in live:
-            self.rows[i].update(state="dead", token=None, lease_until=None)
+        for i in live:  # the attempt that failed counts
+            r = self.rows[i]
+            r.update(state="dead", token=None, lease_until=None, attempts=r["attempts"] + 1)
 
     @precondition(lambda self: self.claims)
     @rule(data=st.data())
@@ -155,7 +156,7 @@ class OutboxMachine(RuleBasedStateMachine):
         targets = [i for i, r in self.rows.items() if r["state"] == "dead" and r["sendable"]]
         assert self.store.replay_dead() == len(targets)
         for i in targets:
-            self.rows[i].update(state="pending", available_at=self.clock(), attempts=0)
+            self.rows[i].update(state="pending", available_at=self.clock())  # attempts are kept
 
     # --- invariants ---
 

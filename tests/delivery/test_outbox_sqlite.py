@@ -136,7 +136,9 @@ def test_dead_list_filters_and_replay(cstore, clock):
     assert cstore.replay_dead(reason="budget") == 2
     assert cstore.counts() == {"pending": 2, "in_flight": 0, "delivered": 0, "dead": 4}
     replayed = cstore.claim(10, 30)
-    assert {r.event_type for r in replayed} == {"refund.succeeded"} and all(r.attempts == 0 for r in replayed)
+    assert {r.event_type for r in replayed} == {"refund.succeeded"}
+    assert all(r.attempts == 1 for r in replayed)  # the failed attempt is remembered; the budget starts again
+    assert all(r.first_attempt_at is None for r in replayed)
 
 
 def test_status_reports_lag_pause_and_quarantine(cstore, clock):

@@ -15,8 +15,8 @@ def test_transient_statuses_are_retried(status):
 
 
 @pytest.mark.parametrize("status", [501, 505, 404, 405, 410, 302])
-def test_permanent_statuses_are_not_retried(status):
-    assert classify_status(status) is Outcome.FAILED
+def test_answers_about_the_endpoint_are_not_retried_but_pause(status):
+    assert classify_status(status) is Outcome.ENDPOINT
 
 
 def test_content_auth_and_success_classes():

@@ -69,7 +69,7 @@ def test_answers_are_classified(fake, make_client):
     fake.script(Status(429, retry_after="3"), Status(503), Status(400), Status(401), Status(501), Reset(), Hang(2.0))
     results = [client.send(payloads(1)) for _ in range(7)]
     assert [r.outcome for r in results] == [Outcome.RETRY, Outcome.RETRY, Outcome.REJECTED, Outcome.AUTH,
-                                            Outcome.FAILED, Outcome.RETRY, Outcome.RETRY]
+                                            Outcome.ENDPOINT, Outcome.RETRY, Outcome.RETRY]
     assert results[0].retry_after == 3.0 and results[0].status == 429
     assert results[5].status is None and results[6].detail.startswith("timeout")
     assert client.send(payloads(1)).ok  # the pool recovers after a reset and a hang

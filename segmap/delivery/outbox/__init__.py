@@ -20,6 +20,7 @@ from segmap.delivery.outbox.store import (
     STATES,
     AcceptResult,
     DeadLetter,
+    DeliveryError,
     OutboxRow,
     OutboxStatus,
     OutboxStore,
@@ -59,7 +60,7 @@ def open_store(target: str | os.PathLike, *, create: bool = True, upgrade: bool 
 
 
 __all__ = [
-    "INBOX_MIN_RETENTION", "SCHEMA_LATEST", "STATES", "AcceptResult", "AsyncOutbox", "DeadLetter", "OutboxRow",
-    "OutboxStatus", "OutboxStore", "PauseState", "PruneResult", "QuarantinedEnvelope", "SchemaError",
+    "INBOX_MIN_RETENTION", "SCHEMA_LATEST", "STATES", "AcceptResult", "AsyncOutbox", "DeadLetter", "DeliveryError",
+    "OutboxRow", "OutboxStatus", "OutboxStore", "PauseState", "PruneResult", "QuarantinedEnvelope", "SchemaError",
     "SchemaOutdated", "SchemaTooNew", "SqliteOutbox", "backend_for", "describe", "is_postgres_url", "open_store",
 ]

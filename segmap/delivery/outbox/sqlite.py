@@ -28,6 +28,7 @@ from segmap.delivery.outbox.store import (
     STATES,
     AcceptResult,
     DeadLetter,
+    DeliveryError,
     OutboxRow,
     OutboxStatus,
     PauseState,
@@ -280,11 +281,14 @@ class SqliteOutbox:
         )
 
     def dead(self, ids: Sequence[int], reason: str, *, token: str | None = None) -> int:
-        """Dead-letter rows (kept, listable, replayable). Without a token, pending rows too."""
+        """Dead-letter rows (kept, listable, replayable). Without a token, pending rows too.
+        A row that was in flight counts the attempt that failed (a 400 on the first try shows
+        `attempts=1`, and a replayed row that fails again adds to its count)."""
         now = self._clock()
         states = "state = 'in_flight'" if token is not None else "state IN ('in_flight', 'pending')"
         return self._transition(
             "UPDATE outbox SET state = 'dead', dead_reason = ?, last_error = COALESCE(last_error, ?), finished_at = ?,"
+            " attempts = attempts + (state = 'in_flight'),"
             " first_attempt_at = COALESCE(first_attempt_at, claimed_at), lease_until = NULL, lease_token = NULL"
             f" WHERE {states} AND {_IDS} AND {_TOKEN}",
             (_cap(reason), _cap(reason), now), ids, token,
@@ -323,6 +327,39 @@ class SqliteOutbox:
         value = orjson.loads(row[0])
         return PauseState(value.get("reason", ""), float(value.get("since", 0.0)))
 
+    def record_delivery_error(self, error: str) -> None:
+        now = self._clock()
+        with self._tx() as conn:
+            old = conn.execute("SELECT value FROM delivery_state WHERE key = 'last_error'").fetchone()
+            since = orjson.loads(old[0]).get("failing_since") if old else None
+            conn.execute(
+                "INSERT INTO delivery_state (key, value, updated_at) VALUES ('last_error', ?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                (orjson.dumps({"error": _cap(error), "at": now, "failing_since": now if since is None else since}), now),
+            )
+
+    def record_delivery_ok(self) -> None:
+        now = self._clock()
+        with self._tx() as conn:
+            old = conn.execute("SELECT value FROM delivery_state WHERE key = 'last_error'").fetchone()
+            if old is None:
+                return
+            value = orjson.loads(old[0])
+            if value.get("failing_since") is None:
+                return
+            value["failing_since"] = None
+            conn.execute("UPDATE delivery_state SET value = ?, updated_at = ? WHERE key = 'last_error'",
+                         (orjson.dumps(value), now))
+
+    def last_delivery_error(self) -> DeliveryError | None:
+        row = self._conn().execute("SELECT value FROM delivery_state WHERE key = 'last_error'").fetchone()
+        if row is None:
+            return None
+        value = orjson.loads(row[0])
+        since = value.get("failing_since")
+        return DeliveryError(str(value.get("error", "")), float(value.get("at", 0.0)),
+                             None if since is None else float(since))
+
     # --- operations ---
 
     def counts(self) -> dict[str, int]:
@@ -358,6 +395,7 @@ class SqliteOutbox:
             quarantined_open=conn.execute("SELECT count(*) FROM quarantine WHERE status = 'open'").fetchone()[0],
             inbox=conn.execute("SELECT count(*) FROM inbox").fetchone()[0],
             next_attempt_at=self.next_attempt_at(),
+            last_error=self.last_delivery_error(),
         )
 
     def peek(self, limit: int, after_id: int = 0) -> list[OutboxRow]:
@@ -396,12 +434,13 @@ class SqliteOutbox:
         ]
 
     def replay_dead(self, *, event_type: str | None = None, reason: str | None = None, since: float | None = None) -> int:
-        """Re-queue matching dead letters with a fresh time budget. Items that can never
+        """Re-queue matching dead letters with a fresh time budget (their attempt count is kept,
+        so a replayed message that fails again shows every attempt). Items that can never
         be sent as stored (NaN, oversize) stay dead: re-run their webhook instead."""
         where, params = self._dead_filter(event_type, reason, since)
         with self._tx() as conn:
             return conn.execute(
-                "UPDATE outbox SET state = 'pending', available_at = ?, attempts = 0, first_attempt_at = NULL,"
+                "UPDATE outbox SET state = 'pending', available_at = ?, first_attempt_at = NULL,"
                 " claimed_at = NULL, last_error = dead_reason, dead_reason = NULL, finished_at = NULL"
                 f" WHERE {where} AND sendable = 1",
                 [self._clock(), *params],

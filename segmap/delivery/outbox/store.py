@@ -90,6 +90,15 @@ class PauseState:
 
 
 @dataclass(frozen=True, slots=True)
+class DeliveryError:
+    """The last failed delivery attempt, as recorded by the worker for operators."""
+
+    error: str
+    at: float
+    failing_since: float | None  # start of the current run of failures; None once an attempt succeeded
+
+
+@dataclass(frozen=True, slots=True)
 class OutboxStatus:
     counts: dict[str, int]
     oldest_pending_age: float | None
@@ -98,6 +107,7 @@ class OutboxStatus:
     inbox: int
     next_attempt_at: float | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    last_error: DeliveryError | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +137,8 @@ class OutboxStore(Protocol):
 
     def nack(self, ids: Sequence[int], error: str, retry_at: float, *, token: str | None = None) -> int: ...
 
-    def dead(self, ids: Sequence[int], reason: str, *, token: str | None = None) -> int: ...
+    def dead(self, ids: Sequence[int], reason: str, *, token: str | None = None) -> int:
+        """Dead-letter rows; a row that was in flight counts the attempt that failed."""
 
     def release(self, ids: Sequence[int], *, token: str | None = None) -> int: ...
 
@@ -136,6 +147,14 @@ class OutboxStore(Protocol):
         pending rows: no attempt was made while paused."""
 
     def paused(self) -> PauseState | None: ...
+
+    def record_delivery_error(self, error: str) -> None:
+        """Remember the last failed attempt (and when the current run of failures began)."""
+
+    def record_delivery_ok(self) -> None:
+        """An attempt succeeded: the run of failures is over (the last error is kept)."""
+
+    def last_delivery_error(self) -> DeliveryError | None: ...
 
     # --- operations (CLI, health checks) ---
     def counts(self) -> dict[str, int]: ...
