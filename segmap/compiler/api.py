@@ -50,7 +50,9 @@ def check_source(text: str, filename: str) -> CheckResult:
         checker = Checker(mapping)
         more, plan = checker.check()
         diags = diags + more
-    return CheckResult(sorted(diags, key=Diagnostic.sort_key), sources, mapping, plan)
+    from segmap.diagnostics.cap import cap_per_file
+
+    return CheckResult(cap_per_file(sorted(diags, key=Diagnostic.sort_key)), sources, mapping, plan)
 
 
 def read_mapping_text(path) -> tuple[str, str]:

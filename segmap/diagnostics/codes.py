@@ -29,7 +29,7 @@ CODES: dict[str, CodeInfo] = {}
 
 
 def _code(code: str, title: str, explanation: str, example: str) -> None:
-    sev = Severity.WARNING if code.startswith("W") else Severity.ERROR
+    sev = Severity.WARNING if code.startswith("W") else Severity.NOTE if code.startswith("N") else Severity.ERROR
     CODES[code] = CodeInfo(code, sev, title, explanation.strip(), example.strip("\n"))
 
 
@@ -472,4 +472,18 @@ tests:
     event: payment.succeeded
     expect:
       - trak: Order Completed
+""")
+
+# --- N0xx: notes about the report itself --------------------------------------
+_code("N001", "more diagnostics not shown", """
+At most 200 diagnostics are reported per file (errors before warnings); one
+note counts the rest and names the first one left out. A file with that many
+problems usually repeats one mistake (a generated file, a pasted block):
+fix the ones shown and check again. The cap keeps the output and the time
+to print it bounded whatever the input.
+""", """
+version: 1
+events: {}
+x: &a 1
+y: [*a, *a, *a, ...]         # 1,000 aliases: 200 E002 errors and one N001 note
 """)

@@ -36,6 +36,9 @@ import json
 from typing import Iterable, TextIO
 
 from segmap.diagnostics.model import Diagnostic, Severity, SourceMap
+from segmap.diagnostics.text import escape_surrogates, window
+
+MAX_SHOWN_LINE = 120  # characters of a source line shown around the caret
 
 JSON_SCHEMA_VERSION = 1
 
@@ -78,11 +81,12 @@ def render_text(diag: Diagnostic, sources: SourceMap, colour: bool = False) -> s
         src = sources.line(span.file, span.line)
         if src is not None:
             src = src.expandtabs(1)
-            start = _display_col(src, span.col)
-            if span.end_line == span.line:
-                width = max(1, _display_col(src, span.end_col) - start)
-            else:
-                width = max(1, _display_col(src, len(src) + 1) - start)
+            # a long line (minified YAML, a 100 KB flow list) is shown around the caret only,
+            # so the output of one diagnostic stays bounded whatever the input
+            end_col = span.end_col if span.end_line == span.line else len(src) + 1
+            src, col0, end0 = window(src, span.col - 1, end_col - 1, MAX_SHOWN_LINE)
+            start = _display_col(src, col0 + 1)
+            width = max(1, _display_col(src, end0 + 1) - start)
             caret = " " * (start - 1) + "^" * width
             if diag.label:
                 caret += " " + diag.label
@@ -100,15 +104,15 @@ def render_text(diag: Diagnostic, sources: SourceMap, colour: bool = False) -> s
     if diag.suggestion:
         out.append(f"{pad}{c(_BLUE, '=')} help: did you mean `{diag.suggestion}`?")
         if span is not None and src is not None and span.end_line == span.line and "\n" not in diag.suggestion:
-            fixed = src[:span.col - 1] + diag.suggestion + src[span.end_col - 1:]
-            start = _display_col(fixed, span.col)
-            width = max(1, _display_col(fixed, span.col + len(diag.suggestion)) - start)
+            fixed = src[:col0] + diag.suggestion + src[end0:]
+            start = _display_col(fixed, col0 + 1)
+            width = max(1, _display_col(fixed, col0 + 1 + len(diag.suggestion)) - start)
             out.append(f"{gutter} {c(_BLUE, '|')}")
             out.append(f"{c(_BLUE, str(span.line))} {c(_BLUE, '|')} {fixed}")
             out.append(f"{gutter} {c(_BLUE, '|')} {c(_GREEN, ' ' * (start - 1) + '~' * width)}")
     if diag.hint:
         out.append(f"{pad}{c(_BLUE, '=')} hint: {diag.hint}")
-    return "\n".join(out)
+    return escape_surrogates("\n".join(out))
 
 
 def render_summary(diags: list[Diagnostic]) -> str:
@@ -144,7 +148,7 @@ def json_document(diags: Iterable[Diagnostic], files: int | None = None, coverag
 
 
 def render_json(diags: Iterable[Diagnostic], files: int | None = None, coverage: dict | None = None) -> str:
-    return json.dumps(json_document(diags, files, coverage), indent=2, ensure_ascii=False)
+    return escape_surrogates(json.dumps(json_document(diags, files, coverage), indent=2, ensure_ascii=False))
 
 
 def _gh_escape(value: str, prop: bool = False) -> str:
@@ -173,7 +177,7 @@ def render_github(diag: Diagnostic) -> str:
         msg += f"\nnote: {note}"
     if diag.hint:
         msg += f"\nhint: {diag.hint}"
-    return f"::{kind} {','.join(props)}::{_gh_escape(msg)}"
+    return escape_surrogates(f"::{kind} {','.join(props)}::{_gh_escape(msg)}")
 
 
 def write_diagnostics(diags: list[Diagnostic], sources: SourceMap, fmt: str, stream: TextIO, colour: bool) -> None:

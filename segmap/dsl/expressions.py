@@ -150,7 +150,14 @@ class _Builder(Transformer):
 
     def string(self, c):
         tok = c[0]
-        return ast.Literal(decode_string(str(tok)), self._tsp(tok))
+        return ast.Literal(self._decoded(tok), self._tsp(tok))
+
+    def _decoded(self, tok: Token) -> str:
+        try:
+            return decode_string(str(tok))
+        except _BadEscape as exc:  # located at the escape itself
+            raise _BadString(str(exc), self._span_of(tok.start_pos + exc.offset,
+                                                     tok.start_pos + exc.offset + exc.width)) from None
 
     def number(self, c):
         tok = c[0]
@@ -209,19 +216,69 @@ class _Builder(Transformer):
 
     def entry(self, c):
         key_tok, value = c
-        key = decode_string(str(key_tok)) if key_tok.type == "STRING" else str(key_tok)
+        key = self._decoded(key_tok) if key_tok.type == "STRING" else str(key_tok)
         return ast.ObjectEntry(key, value, self._tsp(key_tok))
 
 
 def decode_string(text: str) -> str:
-    """Decode a quoted string literal; single-quoted strings use the same escapes as JSON."""
+    """Decode a quoted string literal; single-quoted strings use the same escapes as JSON.
+
+    Raises _BadEscape (with the offset of the escape in ``text``) for an escape JSON does
+    not know and for an unpaired surrogate (`\\ud800`): that is no Unicode character, so
+    no UTF-8 output (Segment's JSON, a terminal) could carry it.
+    """
     body = text[1:-1]
+    _check_escapes(body, 1, "'" if text[0] == "'" else "")
     if text[0] == "'":
         body = body.replace("\\'", "'").replace('"', '\\"')
     try:
-        return json.loads('"' + body + '"')
-    except ValueError as exc:  # bad escape such as \q: report as a syntax error upstream
-        raise _BadEscape(str(exc)) from None
+        return json.loads('"' + body + '"', strict=False)  # a tab typed inside the quotes is kept
+    except ValueError as exc:  # pragma: no cover - _check_escapes refuses every escape JSON refuses
+        raise _BadEscape(str(exc), 0, len(text)) from None
+
+
+_ESCAPES = frozenset('"\\/bfnrt')
+
+
+def _check_escapes(body: str, base: int, extra: str = "") -> None:
+    """Refuse unknown escapes and unpaired surrogate escapes in the body of a string (or template text)."""
+    i, n = 0, len(body)
+    pending_high = None  # offset of a `\\ud8xx` still waiting for its low half
+    while i < n:
+        if body[i] != "\\":
+            if pending_high is not None:
+                break
+            i += 1
+            continue
+        e = body[i + 1] if i + 1 < n else ""
+        if e == "u":
+            digits = body[i + 2:i + 6]
+            if len(digits) != 4 or any(ch not in "0123456789abcdefABCDEF" for ch in digits):
+                raise _BadEscape(f"`\\u` must be followed by four hex digits, as in `\\u00e9`", base + i,
+                                 2 + sum(1 for _ in zip(digits, range(4))))
+            code = int(digits, 16)
+            if 0xDC00 <= code <= 0xDFFF and pending_high is None:
+                raise _BadEscape(_lone_surrogate(digits), base + i, 6)
+            if pending_high is not None and not 0xDC00 <= code <= 0xDFFF:
+                break
+            pending_high = i if 0xD800 <= code <= 0xDBFF and pending_high is None else None
+            i += 6
+            continue
+        if pending_high is not None:
+            break
+        if e and (e in _ESCAPES or e in extra):
+            i += 2
+            continue
+        shown = f"`\\{e}`" if e else "a `\\` at the end"
+        raise _BadEscape(f"unknown escape {shown} in a string (escapes: \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)",
+                         base + i, 2 if e else 1)
+    if pending_high is not None:
+        raise _BadEscape(_lone_surrogate(body[pending_high + 2:pending_high + 6]), base + pending_high, 6)
+
+
+def _lone_surrogate(digits: str) -> str:
+    return (f"`\\u{digits}` is half of a surrogate pair, not a character: no UTF-8 text can hold it "
+            "(write the character itself, or both halves of the pair, as in `\\ud83d\\ude00`)")
 
 
 class _BadNumber(ValueError):
@@ -232,8 +289,17 @@ class _BadNumber(ValueError):
         self.span = span
 
 
+class _BadString(_BadNumber):
+    """A string literal with an escape no string may hold; ``span`` is the escape's."""
+
+
 class _BadEscape(ValueError):
-    pass
+    """An escape no string may hold; ``offset`` and ``width`` locate it in the text checked."""
+
+    def __init__(self, message: str, offset: int, width: int):
+        super().__init__(message)
+        self.offset = offset
+        self.width = width
 
 
 def _tree_depth_ok(tree) -> bool:
@@ -297,8 +363,13 @@ class ExpressionParser:
             return _Builder(lambda s, e: self.span(s, e, base), lambda tok: self._template(tok, base)).transform(tree)
         except Exception as exc:  # lark wraps transformer errors in VisitError
             inner = getattr(exc, "orig_exc", exc)
+            if isinstance(inner, _BadString):
+                self.diagnostics.append(Diagnostic("E101", Severity.ERROR, f"invalid string: {inner}", inner.span))
+                return None
             if isinstance(inner, _BadNumber):
                 self.diagnostics.append(Diagnostic("E101", Severity.ERROR, f"invalid number: {inner}", inner.span))
+                return None
+            if isinstance(inner, _AlreadyReported):
                 return None
             if isinstance(inner, (_BadEscape, _TemplateError)):
                 self.diagnostics.append(Diagnostic("E101", Severity.ERROR, f"invalid string: {inner}",
@@ -313,6 +384,18 @@ class ExpressionParser:
         text_buf: list[str] = []
         i, n = 0, len(raw) - 3  # body is raw[2:-1]
         body = raw[2:-1]
+        seg_start = 0  # where the text segment in text_buf starts in body
+
+        def flush(end: int) -> None:
+            if text_buf:
+                try:
+                    _check_escapes(body[seg_start:end], 0)
+                except _BadEscape as exc:
+                    at = base + body_start + seg_start + exc.offset
+                    raise _BadString(str(exc), self.span(at, at + exc.width)) from None
+                parts.append(_decode_text("".join(text_buf)))
+                text_buf.clear()
+
         while i < n:
             ch = body[i]
             if ch == "\\":
@@ -323,26 +406,29 @@ class ExpressionParser:
                 i += 2
             elif ch == "{":
                 end = _hole_end(body, i)
-                if text_buf:
-                    parts.append(_decode_text("".join(text_buf)))
-                    text_buf = []
+                flush(i)
                 inner = body[i + 1:end]
                 expr = self.parse(inner, base + body_start + i + 1)
-                if expr is None:
-                    raise _TemplateError("bad expression in template hole")
+                if expr is None:  # the hole's own error is already reported
+                    raise _AlreadyReported()
                 parts.append(expr)
                 i = end + 1
+                seg_start = i
             else:
                 text_buf.append(ch)
                 i += 1
-        if text_buf:
-            parts.append(_decode_text("".join(text_buf)))
+        flush(n)
         sp = self.span(tok.start_pos, tok.end_pos, base)
         if all(isinstance(p, str) for p in parts):
             return ast.Literal("".join(parts), sp)
         return ast.Template(tuple(parts), sp)
 
     def _syntax_error(self, exc: UnexpectedInput, text: str, base: int) -> Diagnostic:
+        lexical = _lexical_mistake(text)
+        if lexical is not None:  # a string or template that never ends: say so, at its opening
+            message, start, end, hint = lexical
+            return Diagnostic("E101", Severity.ERROR, f"expression syntax error: {message}",
+                              self.span(start, end, base), hint=hint)
         pos = getattr(exc, "pos_in_stream", None)
         if pos is None:
             pos = len(text)
@@ -383,11 +469,85 @@ class _TemplateError(ValueError):
     pass
 
 
+class _AlreadyReported(Exception):
+    """A template hole failed to parse and said so: nothing more to report for the template."""
+
+
 def _decode_text(raw: str) -> str:
     try:
-        return json.loads('"' + raw + '"')
+        return json.loads('"' + raw + '"', strict=False)
     except ValueError as exc:
         raise _TemplateError(f"bad escape in template: {exc}") from None
+
+
+def _string_end(text: str, i: int) -> int | None:
+    """Index just after the string literal whose quote is at ``i``; None if it never closes on its line."""
+    quote = text[i]
+    j = i + 1
+    while j < len(text):
+        ch = text[j]
+        if ch == "\\":
+            j += 2
+        elif ch == quote:
+            return j + 1
+        elif ch == "\n":
+            return None
+        else:
+            j += 1
+    return None
+
+
+def _lexical_mistake(text: str) -> tuple[str, int, int, str | None] | None:
+    """The first string or template in ``text`` that is never closed, as (message, start, end, hint).
+
+    Lark reports such a text as an unexpected character somewhere after the real mistake (or as
+    `f` followed by a string); this scan finds the opening quote or brace. It runs only once the
+    parser has failed, so it never reports valid text.
+    """
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "f" and text.startswith('f"', i) and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")):
+            j = i + 2
+            while j < n and text[j] != '"' and text[j] != "\n":
+                if text[j] == "\\":
+                    j += 2
+                elif text.startswith("{{", j) or text.startswith("}}", j):
+                    j += 2
+                elif text[j] == "}":
+                    return ("a lone `}` in a template", j, j + 1,
+                            "write `}}` for a literal brace, or open the expression with `{`")
+                elif text[j] == "{":
+                    k = j + 1
+                    while k < n and text[k] not in "}\n":
+                        if text[k] in "\"'":
+                            end = _string_end(text, k)
+                            if end is None:
+                                break
+                            k = end
+                        elif text[k] == "{":
+                            break
+                        else:
+                            k += 1
+                    if k >= n or text[k] != "}":
+                        return ("unclosed `{` in a template: the expression it opens has no closing `}`", j, j + 1,
+                                "close the expression with `}`, or write `{{` for a literal brace")
+                    j = k + 1
+                else:
+                    j += 1
+            if j >= n or text[j] != '"':
+                return ('unterminated template: `f"` has no closing `"`', i, i + 2,
+                        'end the template with `"` (templates cannot span lines)')
+            i = j + 1
+        elif ch in "\"'":
+            end = _string_end(text, i)
+            if end is None:
+                return (f"unterminated string: the `{ch}` that opens it is never closed", i, i + 1,
+                        f"end the string with `{ch}` on the same line (write `\\{ch}` for a {ch} inside it)")
+            i = end
+        else:
+            i += 1
+    return None
 
 
 def _hole_end(body: str, i: int) -> int:

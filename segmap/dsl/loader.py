@@ -166,6 +166,7 @@ class _Loader:
         kind = key.value
         body_items = [(k, v) for k, v in node.items if k is not key]
         fields: list[ast.FieldSpec] = []
+        head_broken: list[str] = []
         if isinstance(head, YMap):
             if body_items and any(k.value != "when" for k, _ in body_items):
                 k0 = next(k for k, _ in body_items if k.value != "when")
@@ -176,6 +177,11 @@ class _Loader:
                 if kind not in NAME_FIELD:
                     self.err("E010", f"`{kind}:` takes no name; put its fields below it", head.span,
                              hint=f"for example `- {kind}:` followed by `userId: ...` on the next lines")
+                elif kind == "track" and not head.value.strip():
+                    # as wrong as no name at all: Segment refuses a track without an event name
+                    self.err("E402", f"the event name is {'empty' if not head.value else 'only spaces'}",
+                             head.span, hint="write the name after the key: `- track: Order Completed`")
+                    head_broken.append(NAME_FIELD[kind])
                 else:
                     self.yaml_text(head, "the event name" if kind == "track" else "the name")
                     fields.append(ast.FieldSpec(NAME_FIELD[kind], ast.Literal(head.value, head.span), key.span))
@@ -207,7 +213,7 @@ class _Loader:
             fields.append(f)
         # a field whose value failed to load (in the call or in `defaults:`) was reported already:
         # the checker must not add "call has no userId" for it
-        broken = tuple(self.broken) + tuple(n for n in self.broken_defaults if n in CALL_FIELDS[kind])
+        broken = tuple(head_broken) + tuple(self.broken) + tuple(n for n in self.broken_defaults if n in CALL_FIELDS[kind])
         return ast.CallSpec(kind, tuple(fields), when, key.span, rule_id, broken)
 
     # --- file -----------------------------------------------------------

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import yaml
 
 from segmap.diagnostics.model import Diagnostic, Severity, Span
+from segmap.diagnostics.text import first_surrogate, shorten
 
 MAX_FILE_BYTES = 1 << 20
 MAX_DEPTH = 32
@@ -175,6 +176,15 @@ def _spelled(raw: str, style: str | None) -> tuple[list[str], list[int], list[in
     return toks, tpos, twidth
 
 
+def _tab_message(text: str, index: int) -> tuple[str, tuple[str, ...]]:
+    """What to say about a tab the YAML scanner refused (its own words: "found character that
+    cannot start any token")."""
+    line_start = text.rfind("\n", 0, index) + 1
+    if not text[line_start:index].strip(" \t"):
+        return "a tab in the indentation", ("YAML indentation is spaces only; a tab is not whitespace there",)
+    return "a tab where YAML expects a value or a key", ()
+
+
 class YamlLoadError(Exception):
     def __init__(self, diagnostics: list[Diagnostic]):
         super().__init__("; ".join(d.message for d in diagnostics))
@@ -195,7 +205,14 @@ def _load_yaml(text: str, file: str, loader) -> tuple[YNode | None, list[Diagnos
         diags.append(Diagnostic("E005", Severity.ERROR, f"mapping file is larger than {MAX_FILE_BYTES // 1024} KiB",
                                 Span(file, 1, 1)))
         return None, diags
-    stack: list[list] = []  # each frame: [kind, start_event, items, pending_key]
+    bad = first_surrogate(text)
+    if bad is not None:  # only a str built in Python can hold one (a file is decoded as strict UTF-8)
+        line = text.count("\n", 0, bad) + 1
+        col = bad - (text.rfind("\n", 0, bad) + 1) + 1
+        diags.append(Diagnostic("E001", Severity.ERROR, f"the text holds an unpaired surrogate U+{ord(text[bad]):04X}, "
+                                "which is not a Unicode character", Span(file, line, col)))
+        return None, diags
+    stack: list[list] = []  # each frame: [kind, start_event, items, pending_key, {key text: first key node}]
     root: YNode | None = None
     try:
         for ev in yaml.parse(text, Loader=loader):
@@ -236,10 +253,10 @@ def _load_yaml(text: str, file: str, loader) -> tuple[YNode | None, list[Diagnos
                         diags.append(Diagnostic("E005", Severity.ERROR, f"YAML nested deeper than {MAX_DEPTH} levels",
                                                 _span(file, ev.start_mark, ev.end_mark)))
                         return None, diags
-                    stack.append(["map" if isinstance(ev, yaml.MappingStartEvent) else "seq", ev, [], None])
+                    stack.append(["map" if isinstance(ev, yaml.MappingStartEvent) else "seq", ev, [], None, {}])
                     continue
             elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                kind, start, items, _ = stack.pop()
+                kind, start, items, _, _ = stack.pop()
                 sp = _span(file, start.start_mark, ev.end_mark)
                 if kind == "map":
                     node = YMap(tuple(items), sp)
@@ -258,11 +275,10 @@ def _load_yaml(text: str, file: str, loader) -> tuple[YNode | None, list[Diagnos
                     diags.append(Diagnostic("E010", Severity.ERROR, "mapping keys must be plain text, not a mapping or list",
                                             node.span))
                     node = YScalar("", node.span, None)
-                for k, _v in frame[2]:
-                    if k.value == node.value:
-                        diags.append(Diagnostic("E004", Severity.ERROR, f"duplicate key `{node.value}`", node.span,
-                                                notes=(f"first given at line {k.span.line}",)))
-                        break
+                first = frame[4].setdefault(node.value, node)  # a dict per mapping: linear in the number of keys
+                if first is not node:
+                    diags.append(Diagnostic("E004", Severity.ERROR, f"duplicate key `{shorten(first.value)}`", node.span,
+                                            notes=(f"first given at line {first.span.line}",)))
                 frame[3] = node
             else:
                 frame[2].append((frame[3], node))
@@ -285,7 +301,11 @@ def _load_yaml(text: str, file: str, loader) -> tuple[YNode | None, list[Diagnos
             if exc.context_mark is not None and mark is not None and exc.context_mark.line != mark.line:
                 notes = (f"{exc.context} that starts at line {exc.context_mark.line + 1}",)
         sp = Span(file, mark.line + 1, mark.column + 1) if mark else Span(file, 1, 1)
-        diags.append(Diagnostic("E001", Severity.ERROR, f"YAML syntax error: {msg}", sp, notes=notes))
+        hint = None
+        if mark is not None and text[mark.index:mark.index + 1] == "\t":
+            msg, notes = _tab_message(text, mark.index)
+            hint = "indent with spaces (YAML does not allow tabs there)"
+        diags.append(Diagnostic("E001", Severity.ERROR, f"YAML syntax error: {msg}", sp, notes=notes, hint=hint))
         return None, diags
     except yaml.YAMLError as exc:  # reader errors (bad characters) and the like
         mark = getattr(exc, "problem_mark", None)

@@ -12,15 +12,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_every_code_has_title_explanation_and_example():
     for code, info in CODES.items():
-        assert re.fullmatch(r"[EW]\d{3}", code) and info.code == code
-        assert info.severity is (Severity.WARNING if code.startswith("W") else Severity.ERROR)
+        assert re.fullmatch(r"[EWN]\d{3}", code) and info.code == code
+        assert info.severity is {"W": Severity.WARNING, "N": Severity.NOTE}.get(code[0], Severity.ERROR)
         assert info.title and len(info.explanation) > 60 and info.example.strip(), code
 
 
 def test_every_code_the_source_reports_is_in_the_catalogue():
     reported = set()
     for path in (ROOT / "segmap").rglob("*.py"):
-        reported |= set(re.findall(r"""["']([EW]\d{3})["']""", path.read_text(encoding="utf-8")))
+        reported |= set(re.findall(r"""["']([EWN]\d{3})["']""", path.read_text(encoding="utf-8")))
     assert reported - set(CODES) == set()
 
 
