@@ -1,9 +1,142 @@
+"""Shared fixtures, and the one mechanism for tools the suite needs (``require_tool``).
+
+Under CI (``CI=true``) a missing required tool ends the run before any test, with one message
+naming what is missing: a suite that skipped every JavaScript comparison is not a green suite.
+Outside CI a test that needs a missing tool is skipped, and the skip names the tool.
+
+Other test modules use it as::
+
+    from tests.conftest import require_tool
+    node = require_tool("node")            # in a fixture or test: skip (or, under CI, fail the run)
+    require_tool("dodopayments")           # at module level too
+    require_tool("postgresql")             # PostgreSQL at $PGHOST:$PGPORT (default 127.0.0.1:5432)
+
+and a new tool is one ``@required_tool(...)`` probe below.
+"""
+from __future__ import annotations
+
+import os
 import shutil
+import socket
+import subprocess
+import sys
 import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
 
 import pytest
 
 import segmap
+
+IN_CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+@dataclass(frozen=True)
+class _Tool:
+    probe: Callable[[], str | None]  # what was found (a version), or None when missing
+    install: str  # how to get it, for the message
+
+
+_TOOLS: dict[str, _Tool] = {}
+_found: dict[str, str | None] = {}
+
+
+def required_tool(name: str, install: str):
+    """Register ``probe`` as the check for tool ``name``."""
+    def register(probe: Callable[[], str | None]):
+        _TOOLS[name] = _Tool(probe, install)
+        return probe
+    return register
+
+
+def probe_tool(name: str) -> str | None:
+    """What the probe of ``name`` found (cached for the session), or None."""
+    if name not in _found:
+        _found[name] = _TOOLS[name].probe()
+    return _found[name]
+
+
+def _missing_message(names: list[str]) -> str:
+    return "; ".join(f"{n} is missing ({_TOOLS[n].install})" for n in names)
+
+
+def require_tool(name: str) -> str:
+    """What was found for ``name``; when it is missing, fail the whole run under CI, else skip."""
+    found = probe_tool(name)
+    if found is None:
+        if IN_CI:
+            pytest.exit(f"CI=true: a required tool is missing: {_missing_message([name])}", returncode=4)
+        pytest.skip(f"{_missing_message([name])}", allow_module_level=True)
+    return found
+
+
+@required_tool("node", "install Node.js 20 and put `node` on PATH")
+def _node() -> str | None:
+    path = shutil.which("node")
+    if path is None:
+        return None
+    try:
+        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30)
+    except OSError:
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+@required_tool("dodopayments", "install the dev extras: README's test command")
+def _dodopayments() -> str | None:
+    try:
+        import dodopayments  # noqa: F401
+    except ImportError:
+        return None
+    return metadata.version("dodopayments")
+
+
+@required_tool("postgresql", "start PostgreSQL 15 on $PGHOST:$PGPORT, default 127.0.0.1:5432, trust auth")
+def _postgresql() -> str | None:
+    host = os.environ.get("PGHOST", "127.0.0.1")
+    port = int(os.environ.get("PGPORT", "5432"))
+    if host.startswith("/"):  # a Unix socket directory
+        return f"socket {host}" if os.path.exists(os.path.join(host, f".s.PGSQL.{port}")) else None
+    try:
+        with socket.create_connection((host, port), timeout=3):
+            return f"{host}:{port}"
+    except OSError:
+        return None
+
+
+def pytest_sessionstart(session):
+    """Under CI, every registered tool must be there before a single test runs."""
+    if IN_CI:
+        missing = [name for name in _TOOLS if probe_tool(name) is None]
+        if missing:
+            pytest.exit(f"CI=true: required tools are missing: {_missing_message(missing)}", returncode=4)
+
+
+_KEY_PACKAGES = ("lark", "PyYAML", "pydantic", "dodopayments", "standardwebhooks", "starlette", "uvicorn",
+                 "httpx", "orjson", "hypothesis", "pytest")
+
+
+def _tested_with() -> str:
+    import yaml
+
+    parts = [f"python {sys.version.split()[0]}", f"node {probe_tool('node') or 'missing'}"]
+    for name in _KEY_PACKAGES:
+        try:
+            parts.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            parts.append(f"{name} missing")
+    parts.append("libyaml" if hasattr(yaml, "CSafeLoader") else "no libyaml")
+    return ", ".join(parts)
+
+
+def pytest_report_header(config):
+    return f"tested with: {_tested_with()}"
+
+
+def pytest_terminal_summary(terminalreporter):
+    # also under -q, where the header is not shown: the versions a green run vouches for
+    terminalreporter.write_line(f"tested with: {_tested_with()}")
 
 
 def dedent(text: str) -> str:
@@ -30,7 +163,5 @@ def check_text():
 
 @pytest.fixture(scope="session")
 def node():
-    path = shutil.which("node")
-    if path is None:
-        pytest.skip("node is not installed")
-    return path
+    require_tool("node")
+    return shutil.which("node")

@@ -14,6 +14,7 @@ import pytest
 
 from segmap.compiler.snapshot import event_types, load_snapshot
 from segmap.samples import UnknownEventType, all_samples, sample_envelope
+from tests.conftest import require_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 VARIANTS = [0, 1, 2, 3, 5, 8, 13]
@@ -22,7 +23,7 @@ ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
 @pytest.fixture(scope="module")
 def classes() -> dict[str, type]:
-    pytest.importorskip("dodopayments")
+    require_tool("dodopayments")
     from segmap.compiler.snapshot_gen import event_classes
 
     return event_classes()

@@ -3,20 +3,19 @@ from __future__ import annotations
 
 import pytest
 
-pytest.importorskip("hypothesis")
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 
-from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from segmap.compiler.snapshot import event_types  # noqa: E402
-from segmap.testing.strategies import envelopes, model_values  # noqa: E402
+from segmap.compiler.snapshot import event_types
+from segmap.testing.strategies import envelopes, model_values
+from tests.conftest import require_tool
 
 _CLASSES: dict[str, type] = {}
 
 
 def _validate(envelope: dict) -> None:
     if not _CLASSES:
-        pytest.importorskip("dodopayments")
+        require_tool("dodopayments")
         from segmap.compiler.snapshot_gen import event_classes
 
         _CLASSES.update(event_classes())

@@ -19,6 +19,7 @@ from segmap.compiler.functions import (
     js_runtime_text,
 )
 from segmap.runtime import currency, functions
+from tests.conftest import require_tool
 from tests.runtime.bridge import NodeRuntime, run_py, same
 
 EXAMPLES = [(spec, ex) for spec in ALL_SPECS for ex in spec.examples]
@@ -169,6 +170,9 @@ def test_currency_table() -> None:
 
 
 def test_currency_table_matches_dodo_sdk() -> None:
-    typing = pytest.importorskip("typing")
-    cur = pytest.importorskip("dodopayments.types.currency")
+    import typing
+
+    require_tool("dodopayments")
+    from dodopayments.types import currency as cur
+
     assert set(typing.get_args(cur.Currency)) == set(currency.DODO_CURRENCIES)
