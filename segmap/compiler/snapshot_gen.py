@@ -376,6 +376,20 @@ def diff_summary(old: Any, new: Any, *, limit: int = 40) -> list[str]:
     return lines
 
 
+def model_changes(old: dict, new: dict) -> list[str]:
+    """What differs between two snapshots in what the checker reads: event types, then every
+    other path. The SDK version they were made with is not a change: a release that changes
+    no model needs no refresh."""
+    old_events, new_events = set(old.get("events", {})), set(new.get("events", {}))
+    lines = []
+    if new_events - old_events:
+        lines.append("new event types: " + ", ".join(sorted(new_events - old_events)))
+    if old_events - new_events:
+        lines.append("removed event types: " + ", ".join(sorted(old_events - new_events)))
+    return lines + diff_summary({k: v for k, v in old.items() if k != "sdk"},
+                                {k: v for k, v in new.items() if k != "sdk"})
+
+
 def _short(value: Any) -> str:
     text = json.dumps(value, sort_keys=True, ensure_ascii=False)
     return text if len(text) <= 80 else text[:77] + "..."
@@ -391,8 +405,15 @@ def refresh(*, check: bool, path: Path = SNAPSHOT_PATH, out: Any = None) -> int:
         return 0
     if check:
         old = json.loads(current) if current else {}
-        print(f"{path} is stale for dodopayments {sdk_version()}; run `segmap schema-refresh`:", file=out)
-        for line in diff_summary(old, json.loads(fresh)) or ["(formatting only)"]:
+        made_with = old.get("sdk", {}).get("version", "?")
+        changes = model_changes(old, json.loads(fresh))
+        if not changes and current == render(old):
+            print(f"{path.name}: models unchanged (made with dodopayments {made_with}, "
+                  f"installed {sdk_version()})", file=out)
+            return 0
+        print(f"{path} (made with dodopayments {made_with}) is stale for dodopayments {sdk_version()}; "
+              "run `segmap schema-refresh`:", file=out)
+        for line in changes or ["(formatting only)"]:
             print(f"  {line}", file=out)
         return 1
     path.write_text(fresh, encoding="utf-8")

@@ -1,6 +1,8 @@
 """What keeps `segmap check` fast: pre-built parser tables, a parse cache per
 expression text, and no heavy imports. (Timings are measured by bench/bench_check.py,
 not asserted here.)"""
+import difflib
+import os
 import subprocess
 import sys
 
@@ -14,12 +16,43 @@ from segmap.grammar import serialize
 from tests.check.conftest import ROOT
 
 
+def _without_lark_stamp(text: str) -> list[str]:
+    return [line for line in text.splitlines() if not line.startswith("LARK = ")]
+
+
 def test_shipped_parser_tables_are_fresh():
+    """The tables the installed Lark builds from expr.lark, compared with the shipped ones by
+    content: another Lark release that builds the same tables passes (its version stamp aside)."""
+    shipped = (ROOT / "segmap" / "grammar" / "expr_tables.py").read_text(encoding="utf-8")
+    fresh = serialize.tables_source()
+    diff = list(difflib.unified_diff(_without_lark_stamp(shipped), _without_lark_stamp(fresh), "shipped", "fresh",
+                                     lineterm="", n=1))
+    assert not diff, ("segmap/grammar/expr_tables.py is stale: run `python -m segmap.grammar.serialize`\n"
+                      + "\n".join(diff[:60]))
+
+
+def test_regenerated_tables_are_byte_identical():
+    """Two interpreters with different hash seeds write the same bytes (Lark's own state
+    numbering differs between them), so a grammar edit gives a diff of what changed."""
+    code = "import sys; from segmap.grammar import serialize; sys.stdout.write(serialize.tables_source())"
+    outputs = {subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("0", "1")}
+    assert len(outputs) == 1
+
+
+def test_canonical_numbering_ignores_how_lark_numbered_the_states():
     from segmap.grammar import expr_tables
 
-    assert expr_tables.DIGEST == serialize.digest(), (
-        "segmap/grammar/expr.lark (or the Lark version) changed: run `python -m segmap.grammar.serialize`")
-    # (the table text itself is not compared: Lark numbers its states differently from run to run)
+    table = expr_tables.DATA["parser"]["parser"]
+    relabel = {s: (s * 7 + 3) % 1000 + 1000 for s in table["states"]}  # any other numbering of the same automaton
+    shuffled = {
+        "tokens": table["tokens"],
+        "states": {relabel[s]: {t: (a, relabel[x] if a == 0 else x) for t, (a, x) in acts.items()}
+                   for s, acts in reversed(list(table["states"].items()))},
+        "start_states": {k: relabel[v] for k, v in table["start_states"].items()},
+        "end_states": {k: relabel[v] for k, v in table["end_states"].items()},
+    }
+    assert serialize.canonical_parse_table(shuffled) == table
 
 
 def test_the_tables_are_used_and_parse_like_the_grammar(monkeypatch):
@@ -31,11 +64,20 @@ def test_the_tables_are_used_and_parse_like_the_grammar(monkeypatch):
         assert loaded.parse(text) == built.parse(text)
 
 
-def test_stale_tables_fall_back_to_the_grammar(monkeypatch):
+@pytest.mark.parametrize("stamp", ["DIGEST", "LARK"])
+def test_stale_tables_fall_back_to_the_grammar(monkeypatch, stamp):
+    from lark import Lark
+
     from segmap.grammar import expr_tables
 
-    monkeypatch.setattr(expr_tables, "DIGEST", "stale")
-    assert serialize.load_parser().parse("a.b") == serialize.build().parse("a.b")
+    from_tables = serialize.load_parser().parse("a.b")
+    monkeypatch.setattr(expr_tables, stamp, "stale")
+    monkeypatch.setattr(Lark, "load", lambda *a, **k: pytest.fail("stale tables were loaded"))
+    rebuilt = []
+    real_build = serialize.build
+    monkeypatch.setattr(serialize, "build", lambda *a: rebuilt.append(1) or real_build(*a))
+    tree = serialize.load_parser().parse("a.b")
+    assert rebuilt == [1] and tree == from_tables
 
 
 def test_repeated_expression_texts_get_their_own_spans():
