@@ -6,10 +6,8 @@
   ``data.product_cart[0].quantity``): parse, check against the event model, set, unset.
 - :mod:`segmap.authoring.cases` -- the ``tests:`` format: parse (with located
   diagnostics) and run.
-- :mod:`segmap.authoring.inference` -- the inferred type of every field of every
-  planned call, built on the checker.
 - :mod:`segmap.authoring.tracking_plan` -- Segment Protocols rules, JSON Schemas
-  and a Markdown page from those types.
+  and a Markdown page from the types the checker put in the plan.
 - :mod:`segmap.authoring.preview` -- Segment calls rendered for a terminal, each
   value with the mapping ``file:line`` it came from.
 """

@@ -41,9 +41,8 @@ from typing import Any
 from segmap.authoring import paths as P
 from segmap.authoring.values import NotJson, align_like, compare, first_not_json, pretty, prune_like, show, to_json
 from segmap.diagnostics.model import Diagnostic, Severity, Span
-from segmap.dsl.segment_fields import CALL_FIELDS, NAME_FIELD, RESERVED_FIELDS
+from segmap.dsl.segment_fields import CALL_FIELDS, CALL_TYPES, NAME_FIELD, RESERVED_FIELDS
 from segmap.dsl.yaml_source import YMap, YNode, YScalar, YSeq
-from segmap.runtime.calls import CALL_TYPES
 
 CASE_KEYS = ("name", "event", "variant", "input", "input_file", "set", "unset", "expect", "expect_calls",
              "expect_error", "match")

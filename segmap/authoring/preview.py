@@ -164,10 +164,8 @@ def preview(compiled, envelope: dict, what: str, paint: Painter, width: int | No
     out = [paint("bold", f"{event_type} · {what} · {compiled.file}")]
     planned = result.plan.calls.get(event_type) if isinstance(event_type, str) else None
     if planned:
-        from segmap.authoring.inference import static_truth
-
         # calls of a glob rule guarded by `type == "..."` for another event are not news
-        planned = tuple(pc for pc in planned if pc.spec.when is None or static_truth(pc.spec.when, event_type) is not False)
+        planned = tuple(pc for pc in planned if pc.reachable)
     if planned is not None and not planned and event_type in result.plan.calls:
         out.append(f"no calls: every call for `{event_type}` is guarded by a `when:` on another event type")
         return out, 0

@@ -1,6 +1,6 @@
 """Tracking-plan export: what a mapping can send, as Segment Protocols rules.
 
-Every planned call's fields are typed by the checker (``inference``); calls
+Every planned call's fields are typed by the checker (``compiler/plan.py``); calls
 that send the same Segment event (one ``track`` name, or all ``identify`` /
 all ``group`` calls) are merged into one rule, because Protocols keeps one
 rule per event. Types become JSON Schema draft-07:
@@ -22,8 +22,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from segmap.authoring.inference import TypedCall, merge, typed_calls
 from segmap.compiler import types as T
+from segmap.compiler.plan import PlannedCall
 from segmap.compiler.types import Ty
 from segmap.dsl import ast
 
@@ -39,7 +39,7 @@ class Source:
     """One planned call that feeds a rule."""
 
     event_type: str
-    call: TypedCall
+    call: PlannedCall
 
 
 @dataclass
@@ -73,23 +73,22 @@ class TrackingPlan:
 
 def build(result) -> TrackingPlan:
     """Tracking plan of a checked mapping (``CheckResult`` without errors)."""
-    calls = typed_calls(result.mapping, result.plan)
     rules: dict[tuple[str, str | None], Rule] = {}
     notes: list[str] = []
     noted: set = set()
-    for event, typed in calls.items():
-        for tc in typed:
+    for event, planned in result.plan.calls.items():
+        for tc in planned:
             if not tc.reachable:
                 continue  # e.g. `when: type == "subscription.renewed"` on another subscription event
             if tc.kind not in RULE_TYPES:
-                key = ("alias", tc.planned.spec.span)
+                key = ("alias", tc.spec.span)
                 if key not in noted:
                     noted.add(key)
                     notes.append(f"{_where(tc)}: alias calls have no tracking-plan rule type; left out")
                 continue
             names = tc.names()
             if names is None:
-                key = ("name", tc.planned.spec.span)
+                key = ("name", tc.spec.span)
                 if key not in noted:
                     noted.add(key)
                     notes.append(f"{_where(tc)}: the {tc.kind} event name is computed from the webhook, "
@@ -110,11 +109,32 @@ def build(result) -> TrackingPlan:
     return TrackingPlan(result.mapping.file, ordered, notes, result.sources)
 
 
+def merge(a: Ty | None, b: Ty | None) -> Ty:
+    """The type of a value that is ``a`` for some events and ``b`` for others.
+
+    Objects merge key by key (a key missing on one side becomes optional);
+    ``None`` stands for "this field is not sent at all" (absent).
+    """
+    if a is None and b is None:
+        return T.NEVER.with_flags(optional=True)
+    if a is None or b is None:
+        present = a if a is not None else b
+        return present.with_flags(optional=True)
+    if a.kind == "object" and b.kind == "object":
+        fa, fb = dict(a.args), dict(b.args)
+        keys = list(fa) + [k for k in fb if k not in fa]
+        fields = tuple((k, merge(fa.get(k), fb.get(k))) for k in keys)
+        return Ty("object", fields, None, a.nullable or b.nullable, a.optional or b.optional)
+    if a == b:
+        return a
+    return T.union(a, b)
+
+
 _EMPTY_ABSENT = Ty("object", (), None, False, True)
 
 
-def _where(tc: TypedCall) -> str:
-    s = tc.planned.spec.span
+def _where(tc: PlannedCall) -> str:
+    s = tc.spec.span
     return f"{s.file}:{s.line}"
 
 
@@ -321,7 +341,7 @@ def markdown(plan: TrackingPlan) -> str:
         lines.append(f"## {_call_label(rule)}")
         lines.append("")
         for src in _distinct_sources(rule):
-            spec = src.call.planned.spec
+            spec = src.call.spec
             when = ""
             if spec.when is not None:
                 when = f", only when `{_text(plan, spec.when) or '...'}`"
@@ -357,7 +377,7 @@ def _call_label(rule: Rule) -> str:
 def _events(rule: Rule, spec=None) -> list[str]:
     out = []
     for s in rule.sources:
-        if spec is not None and s.call.planned.spec is not spec:
+        if spec is not None and s.call.spec is not spec:
             continue
         if s.event_type not in out:
             out.append(s.event_type)
@@ -367,7 +387,7 @@ def _events(rule: Rule, spec=None) -> list[str]:
 def _distinct_sources(rule: Rule) -> list[Source]:
     seen, out = set(), []
     for s in rule.sources:
-        key = id(s.call.planned.spec)
+        key = id(s.call.spec)
         if key not in seen:
             seen.add(key)
             out.append(s)

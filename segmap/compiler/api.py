@@ -32,7 +32,7 @@ class CheckResult:
     diagnostics: list[Diagnostic]
     sources: SourceMap
     mapping: Any = None  # ast.MappingFile
-    plan: Any = None  # checker.Plan
+    plan: Any = None  # plan.Plan
 
     @property
     def ok(self) -> bool:

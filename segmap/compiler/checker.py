@@ -13,13 +13,13 @@ import fnmatch
 
 from segmap.compiler import function_types, segment_rules
 from segmap.compiler import types as T
-from segmap.compiler.plan import Plan, PlannedCall
-from segmap.compiler.scope import Scope, non_null_paths
+from segmap.compiler.plan import Plan, PlannedCall, PlannedField
+from segmap.compiler.scope import Scope, non_null_paths, static_truth
 from segmap.compiler.types import Ty
 from segmap.compiler.wording import containing, path_text, quoted, show, suggest
 from segmap.diagnostics.model import Diagnostic, Severity, Span
 from segmap.dsl import ast
-from segmap.dsl.segment_fields import CALL_FIELDS
+from segmap.dsl.segment_fields import CALL_FIELDS, REQUIRED_FIELDS
 
 KNOWN_FUNCTIONS_EXTRA = ("map", "filter")
 
@@ -65,8 +65,9 @@ class Checker:
         return sorted(out, key=Diagnostic.sort_key)
 
     # --- events -------------------------------------------------------------
-    def resolve_events(self) -> Plan:
-        plan = Plan()
+    def resolve_events(self) -> dict[str, ast.EventRule]:
+        """Dodo event type -> the rule that handles it (an exact name wins, then the first pattern)."""
+        rule_of: dict[str, ast.EventRule] = {}
         exact: dict[str, ast.EventRule] = {}
         globs: list[tuple[ast.EventRule, list[str]]] = []
         for rule in self.mapping.rules:
@@ -87,38 +88,38 @@ class Checker:
                             suggestion=suggest(rule.pattern, self.all_events), notes=notes,
                             hint="`segmap check --coverage` lists every event type")
         for ev in self.all_events:
-            rule = exact.get(ev)
-            if rule is None:
-                rule = next((r for r, m in globs if ev in m), None)
-            if rule is None:
+            found = exact.get(ev)
+            if found is None:
+                found = next((r for r, m in globs if ev in m), None)
+            if found is None:
                 continue
-            plan.rule_of[ev] = rule
-            self.rule_events[id(rule)] = self.rule_events.get(id(rule), ()) + (ev,)
-            calls = []
-            for spec in rule.calls:
-                allowed = CALL_FIELDS[spec.kind]
-                have = {f.name for f in spec.fields}
-                merged = list(spec.fields) + [d for d in self.mapping.defaults if d.name in allowed and d.name not in have]
-                calls.append(PlannedCall(spec, tuple(merged)))
-            plan.calls[ev] = tuple(calls)
+            rule_of[ev] = found
+            self.rule_events[id(found)] = self.rule_events.get(id(found), ()) + (ev,)
         for rule, matched in globs:
-            if matched and not any(plan.rule_of.get(e) is rule for e in matched):
+            if matched and not any(rule_of.get(e) is rule for e in matched):
                 self.report("W202", f"pattern `{rule.pattern}` is shadowed: every event it matches has its own rule or an earlier pattern",
                             rule.span)
-        return plan
+        return rule_of
 
-    def _glob_suggestions(self):
+    def merged_fields(self, spec: ast.CallSpec) -> tuple[ast.FieldSpec, ...]:
+        """The call's own fields, then the defaults valid for its call type that it does not set."""
+        allowed = CALL_FIELDS[spec.kind]
+        have = {f.name for f in spec.fields}
+        return tuple(spec.fields) + tuple(d for d in self.mapping.defaults if d.name in allowed and d.name not in have)
+
+    def _glob_suggestions(self) -> list[str]:
         fams = {e.split(".")[0] for e in self.all_events}
         return [f"{f}.*" for f in fams] + list(self.all_events)
 
     # --- the whole file -----------------------------------------------------
     def check(self) -> tuple[list[Diagnostic], Plan]:
-        plan = self.resolve_events()
-        for ev, calls in plan.calls.items():
+        """Every problem of the file, and the plan: each event's calls with the type of every field."""
+        rule_of = self.resolve_events()
+        plan = Plan(rule_of=rule_of)
+        for ev, rule in rule_of.items():
             self.current_event = ev
-            self.current_rule = plan.rule_of[ev]
-            for pc in calls:
-                self.check_call(ev, pc)
+            self.current_rule = rule
+            plan.calls[ev] = tuple(self.check_call(ev, spec) for spec in rule.calls)
             self.types.clear()
         self.current_event = ""
         self.current_rule = None
@@ -126,8 +127,8 @@ class Checker:
         segment_rules.check_file(self, self.mapping)
         return self.diagnostics(), plan
 
-    def check_call(self, event: str, pc: PlannedCall) -> None:
-        spec = pc.spec
+    def check_call(self, event: str, spec: ast.CallSpec) -> PlannedCall:
+        fields = self.merged_fields(spec)
         scope = Scope(event)
         self._enter(spec.span)
         if spec.when is not None:
@@ -136,24 +137,33 @@ class Checker:
             self.expect_bool(spec.when, wt, "a `when:` guard")
             segment_rules.check_templates(self, spec.when, None)
             scope = scope.narrowed(non_null_paths(spec.when, True))
-        names = {f.name for f in pc.fields} | set(spec.broken_fields)
-        if spec.kind == "alias":
-            missing = [f for f in ("previousId", "userId") if f not in names]
-            if missing:
-                self.report("E403", f"alias call needs {' and '.join('`' + m + '`' for m in missing)}", spec.span)
-        elif "userId" not in names and "anonymousId" not in names:
-            self.report("E401", f"{spec.kind} call has no `userId` or `anonymousId`", spec.span,
-                        hint="add `userId: data.customer.customer_id` (or an anonymousId) to the call or to `defaults:`")
-        if spec.kind == "track" and "event" not in names:
-            self.report("E402", "track call has no event name", spec.span,
-                        hint="write the name after the key: `- track: Order Completed`")
-        if spec.kind == "group" and "groupId" not in names:
-            self.report("E403", "group call needs `groupId`", spec.span)
+        self.check_required(spec, {f.name for f in fields} | set(spec.broken_fields))
         self._enter(spec.span)
-        for f in pc.fields:
+        typed = []
+        for f in fields:
             self._enter(f.value.span)
             ty = self.infer(f.value, scope)
             self.check_field(spec, f, ty)
+            typed.append(PlannedField(f, ty))
+        reachable = spec.when is None or static_truth(spec.when, event) is not False
+        return PlannedCall(event, spec, tuple(typed), reachable)
+
+    def check_required(self, spec: ast.CallSpec, names: set[str]) -> None:
+        """Segment's required fields (``REQUIRED_FIELDS``), each missing one reported once."""
+        missing = [alts for alts in REQUIRED_FIELDS[spec.kind] if not names.intersection(alts)]
+        if spec.kind == "alias":
+            if missing:
+                self.report("E403", f"alias call needs {' and '.join('`' + m[0] + '`' for m in missing)}", spec.span)
+            return
+        for alts in missing:
+            if alts == ("event",):
+                self.report("E402", "track call has no event name", spec.span,
+                            hint="write the name after the key: `- track: Order Completed`")
+            elif len(alts) > 1:
+                self.report("E401", f"{spec.kind} call has no {' or '.join('`' + a + '`' for a in alts)}", spec.span,
+                            hint="add `userId: data.customer.customer_id` (or an anonymousId) to the call or to `defaults:`")
+            else:
+                self.report("E403", f"{spec.kind} call needs `{alts[0]}`", spec.span)
 
     def _enter(self, context: Span) -> None:
         self._context = context

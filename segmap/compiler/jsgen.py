@@ -37,7 +37,6 @@ from dataclasses import dataclass, field
 from segmap.diagnostics.model import Span
 from segmap.compiler.paths import ENVELOPE_ROOTS, envelope_paths, static_path
 from segmap.compiler.plan import Plan, PlannedCall
-from segmap.compiler.wording import path_text
 from segmap.dsl import ast
 from segmap.dsl.segment_fields import OBJECT_FIELDS
 
@@ -128,15 +127,6 @@ def js_lit(value, span: Span | None = None) -> str:
 
 
 # --- one event function ---------------------------------------------------------
-
-def _depends_on_type(calls: tuple[PlannedCall, ...]) -> bool:
-    """The events of a glob rule share one function unless it reads `type`."""
-    for pc in calls:
-        for e in [f.value for f in pc.fields] + ([pc.spec.when] if pc.spec.when else []):
-            if any(isinstance(n, ast.Name) and n.name == "type" for n in ast.walk(e)):
-                return True
-    return False
-
 
 class _Out:
     """Indented lines; ``at`` is a location index stored in ``L`` before the line runs."""
@@ -434,25 +424,13 @@ class _FunctionGen:
 
     def _requirements(self, pc: PlannedCall, values) -> None:
         """Fail loudly rather than send Segment a call it will drop (as pygen does)."""
-        by_name = {f.name: (f, v) for f, v in values}
-        spec = pc.spec
-        required = [("previousId",), ("userId",)] if spec.kind == "alias" else [("userId", "anonymousId")]
-        if spec.kind == "track":
-            required.append(("event",))
-        if spec.kind == "group":
-            required.append(("groupId",))
-        for alternatives in required:
-            present = [by_name[n] for n in alternatives if n in by_name]
-            if not present or all(isinstance(f.value, ast.Literal) and f.value.value is not None for f, _ in present):
-                continue
-            tests = [f"{v} === undefined || {v} === null" for _, v in present]
+        value_of = {f.name: v for f, v in values}
+        for check in pc.identity_checks():
+            tests = [f"{value_of[f.name]} === undefined || {value_of[f.name]} === null" for f in check.present]
             cond = tests[0] if len(tests) == 1 else " && ".join(f"({t})" for t in tests)
-            names = " or ".join(alternatives)
-            srcs = ", ".join(path_text(f.value) or "the expression" for f, _ in present)
             self.use("__sm_fail")
             self.out.open(f"if ({cond})")
-            self.out.emit(f"__sm_fail({js_lit(f'{spec.kind} call has no {names}: {srcs} was null or absent')});",
-                          self.at(present[0][0].value.span))
+            self.out.emit(f"__sm_fail({js_lit(check.message)});", self.at(check.span))
             self.out.close()
 
 
@@ -541,7 +519,7 @@ class _ModuleGen:
         by_rule: dict[int, str] = {}
         for i, (event, calls) in enumerate(self.plan.calls.items()):
             rule = self.plan.rule_of[event]
-            if id(rule) in by_rule and not _depends_on_type(calls):
+            if id(rule) in by_rule and self.plan.shares_function(event):
                 dispatch.append((event, by_rule[id(rule)]))
                 continue
             name = f"e{i}"

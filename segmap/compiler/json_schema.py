@@ -142,8 +142,7 @@ def build_schema() -> dict:
     from segmap.compiler.functions import FUNCTIONS
     from segmap.compiler.snapshot import load_snapshot
     from segmap.dsl.loader import SUPPORTED_VERSIONS, TOP_LEVEL_KEYS
-    from segmap.dsl.segment_fields import ALL_FIELDS, CALL_FIELDS, NAME_FIELD, OBJECT_FIELDS
-    from segmap.runtime.calls import CALL_TYPES
+    from segmap.dsl.segment_fields import ALL_FIELDS, CALL_FIELDS, CALL_TYPES, NAME_FIELD, OBJECT_FIELDS
 
     snapshot = load_snapshot()
     events = sorted(snapshot["events"])

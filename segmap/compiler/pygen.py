@@ -42,7 +42,6 @@ from functools import lru_cache
 from segmap.diagnostics.model import Span
 from segmap.compiler.paths import ENVELOPE_ROOTS, envelope_paths, static_path
 from segmap.compiler.plan import Plan, PlannedCall
-from segmap.compiler.wording import path_text
 from segmap.dsl import ast
 from segmap.dsl.segment_fields import OBJECT_FIELDS
 from segmap.runtime import functions as _rt
@@ -733,23 +732,11 @@ class _FunctionGen:
     def _runtime_requirements(self, pc: PlannedCall, values) -> None:
         """Fail loudly rather than send Segment a call it will drop."""
         o = self.out
-        by_name = {f.name: (f, v) for f, v in values}
-        spec = pc.spec
-        if spec.kind == "alias":
-            required = [("previousId",), ("userId",)]
-        else:
-            required = [("userId", "anonymousId")]
-        if spec.kind == "track":
-            required.append(("event",))
-        if spec.kind == "group":
-            required.append(("groupId",))
-        for alternatives in required:
-            present = [by_name[n] for n in alternatives if n in by_name]
-            if not present or all(isinstance(f.value, ast.Literal) and f.value.value is not None for f, _ in present):
-                continue
+        value_of = {f.name: v for f, v in values}
+        for check in pc.identity_checks():
             conds = []
             satisfied = False
-            for _, v in present:
+            for v in (value_of[f.name] for f in check.present):
                 if v.is_const:
                     if v.const is not None and v.const is not MISSING:
                         satisfied = True
@@ -757,10 +744,8 @@ class _FunctionGen:
                 conds.append(self.nullish(v))
             if satisfied:
                 continue
-            names = " or ".join(alternatives)
-            srcs = ", ".join(_describe_source(f.value) for f, _ in present)
-            message = f"raise _Err({lit(f'{spec.kind} call has no {names}: {srcs} was null or absent')})"
-            span = present[0][0].value.span
+            message = f"raise _Err({lit(check.message)})"
+            span = check.span
             if not conds:
                 o.emit(message, span)
                 continue
@@ -822,10 +807,6 @@ def _optional_keys(event: str, paths) -> set:
     return out
 
 
-def _describe_source(e: ast.Expr) -> str:
-    return path_text(e) or "the expression"
-
-
 @dataclass
 class GeneratedModule:
     source: str  # the whole module, as shown to people and in tracebacks
@@ -853,7 +834,7 @@ def generate(plan: Plan, file: str, version: str, func_name_of) -> GeneratedModu
     by_rule: dict[int, str] = {}
     for i, (event, calls) in enumerate(plan.calls.items()):
         rule = plan.rule_of[event]
-        if id(rule) in by_rule and not _depends_on_type(calls):
+        if id(rule) in by_rule and plan.shares_function(event):
             dispatch.append((lit(event), by_rule[id(rule)]))
             continue
         name = f"_e{i}"
@@ -896,17 +877,6 @@ def generate(plan: Plan, file: str, version: str, func_name_of) -> GeneratedModu
                 exec_lines[lineno:lineno + n - 1] = [f"    return _lazy({fn_name!r}, env)"] + [""] * (n - 2)
             fi += 1
     return GeneratedModule(source, line_spans, list(origin_of.values()), "\n".join(exec_lines), lazy)
-
-
-def _depends_on_type(calls) -> bool:
-    """A glob rule's function is shared by its events unless it reads `type`."""
-    for pc in calls:
-        exprs = [f.value for f in pc.fields] + ([pc.spec.when] if pc.spec.when else [])
-        for e in exprs:
-            for node in ast.walk(e):
-                if isinstance(node, ast.Name) and node.name == "type":
-                    return True
-    return False
 
 
 @lru_cache(maxsize=1)

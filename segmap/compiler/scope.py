@@ -1,12 +1,13 @@
 """What an expression is checked in: its scope, `when:` narrowing, and the checker's interface.
 
 The checker (``checker.py``) and its rule modules (``function_types.py``,
-``segment_rules.py``) and the type inference of the authoring tools all
-need the same three things, so they live here, below all of them:
+``segment_rules.py``) need the same things, so they live here, below all
+of them:
 
 - :class:`Scope` -- what names mean inside one expression (the envelope of
   one event type, `map()` variables, paths a guard proved non-null);
 - :func:`non_null_paths` -- the paths a condition proves non-null;
+- :func:`static_truth` -- a guard's value when the event type alone decides it;
 - :class:`CheckContext` -- what a rule module may ask of the checker
   (report a problem, infer or look up a type), so rule modules never
   import the checker itself.
@@ -63,6 +64,36 @@ def non_null_paths(expr: ast.Expr, truthy: bool) -> list[str]:
     if isinstance(expr, ast.Unary) and expr.op == "not":
         return non_null_paths(expr.operand, not truthy)
     return []
+
+
+def static_truth(expr: ast.Expr, event: str) -> bool | None:
+    """The value of a guard that only depends on the event type, else None (unknown).
+
+    ``type == "subscription.active"`` in a ``subscription.*`` rule is known
+    for each event it matches; ``and``/``or``/``not`` combine as usual, and
+    anything reading the payload is unknown.
+    """
+    if isinstance(expr, ast.Literal) and isinstance(expr.value, bool):
+        return expr.value
+    if isinstance(expr, ast.Unary) and expr.op == "not":
+        inner = static_truth(expr.operand, event)
+        return None if inner is None else not inner
+    if isinstance(expr, ast.Binary):
+        if expr.op in ("and", "or"):
+            left, right = static_truth(expr.left, event), static_truth(expr.right, event)
+            if expr.op == "and":
+                if left is False or right is False:
+                    return False
+                return True if left is True and right is True else None
+            if left is True or right is True:
+                return True
+            return False if left is False and right is False else None
+        if expr.op in ("==", "!="):
+            for a, b in ((expr.left, expr.right), (expr.right, expr.left)):
+                if isinstance(a, ast.Name) and a.name == "type" and isinstance(b, ast.Literal) \
+                        and isinstance(b.value, str):
+                    return (b.value == event) == (expr.op == "==")
+    return None
 
 
 class CheckContext(Protocol):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+from segmap.compiler.paths import ENVELOPE_ROOTS  # one definition, shared with the generators
 from segmap.compiler.snapshot import load_snapshot
 
 SCALAR_KINDS = ("str", "int", "float", "bool", "datetime", "date")
@@ -189,4 +190,20 @@ def event_types() -> tuple[str, ...]:
     return tuple(sorted(load_snapshot()["events"]))
 
 
-from segmap.compiler.paths import ENVELOPE_ROOTS  # noqa: E402  (one definition, shared with the generators)
+
+def constant_strings(ty: Ty) -> tuple[str, ...] | None:
+    """The texts a string type can be, when they are all known; else None."""
+    base = ty.required()
+    if base.kind == "str" and base.args:
+        return tuple(str(a) for a in base.args)
+    if base.kind == "enum" and all(isinstance(v, str) for v in base.args):
+        return tuple(base.args)
+    if base.kind == "union":
+        out: list[str] = []
+        for o in base.args:
+            sub = constant_strings(o)
+            if sub is None:
+                return None
+            out.extend(s for s in sub if s not in out)
+        return tuple(out)
+    return None

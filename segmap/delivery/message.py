@@ -19,7 +19,8 @@ from typing import Any, Sequence
 
 import orjson
 
-from segmap.runtime.calls import CALL_TYPES, Call
+from segmap.dsl.segment_fields import CALL_TYPES, REQUIRED_FIELDS
+from segmap.runtime.calls import Call
 
 # Segment HTTP API limits (contracts §1.4). Message size is measured on the
 # UTF-8 JSON of the item as sent, including the per-attempt sentAt stamp.
@@ -118,22 +119,31 @@ def find_non_finite(value: Any, path: str = "") -> str | None:
 
 
 def _check_required(call: str, msg: dict[str, Any]) -> None:
-    """Segment answers 200 and then drops these, so refuse them where we can still say why."""
+    """Segment answers 200 and then drops these, so refuse them where we can still say why.
+
+    The rule is ``REQUIRED_FIELDS``, the one the checker and both generators
+    apply; here an empty string counts as missing too, and a track's event
+    must be text.
+    """
 
     def present(key: str) -> bool:
         v = msg.get(key)
+        if key == "event":
+            return isinstance(v, str) and v != ""
         return v is not None and v != ""
 
-    if call == "alias":
-        if not (present("previousId") and present("userId")):
-            raise MessageRejected("alias needs both previousId and userId")
-        return
-    if not (present("userId") or present("anonymousId")):
-        raise MessageRejected(f"{call} needs userId or anonymousId")
-    if call == "track" and not (isinstance(msg.get("event"), str) and msg["event"]):
-        raise MessageRejected("track needs a non-empty string event")
-    if call == "group" and not present("groupId"):
-        raise MessageRejected("group needs groupId")
+    for alternatives in REQUIRED_FIELDS[call]:
+        if not any(present(key) for key in alternatives):
+            raise MessageRejected(_REQUIRED_MESSAGES.get((call, alternatives))
+                                  or f"{call} needs {' or '.join(alternatives)}")
+
+
+# How a refusal is worded when "needs a or b" would say it badly.
+_REQUIRED_MESSAGES = {
+    ("alias", ("previousId",)): "alias needs both previousId and userId",
+    ("alias", ("userId",)): "alias needs both previousId and userId",
+    ("track", ("event",)): "track needs a non-empty string event",
+}
 
 
 def build_message(webhook_id: str, index: int, call: Call, version: str | None = None) -> dict[str, Any]:

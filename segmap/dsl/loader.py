@@ -11,10 +11,9 @@ import re
 
 from segmap.diagnostics.model import Diagnostic, Severity, Span
 from segmap.dsl import ast
-from segmap.dsl.segment_fields import CALL_FIELDS, NAME_FIELD, RESERVED_FIELDS
+from segmap.dsl.segment_fields import CALL_FIELDS, CALL_TYPES, NAME_FIELD, RESERVED_FIELDS
 from segmap.dsl.expressions import ExpressionParser
 from segmap.dsl.yaml_source import YMap, YNode, YScalar, YSeq, load_yaml, yaml_reading
-from segmap.runtime.calls import CALL_TYPES
 
 TOP_LEVEL_KEYS = ("version", "defaults", "events", "tests")
 SUPPORTED_VERSIONS = ("1",)

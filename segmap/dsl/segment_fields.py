@@ -1,7 +1,9 @@
-"""Which Segment fields each call type accepts, from Segment's HTTP API spec.
+"""Segment's call vocabulary, from its HTTP API spec: call types, fields, required identities.
 
-Shared by the loader (unknown-field errors), the checker (required fields)
-and the JSON Schema generator.
+The one table every stage reads: the loader (unknown-field errors), the
+checker (required fields), both generators (run-time identity checks), the
+JSON Schema generator and the delivery side (messages Segment would drop).
+Standard library only, so that anything may import it.
 """
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ CALL_FIELDS: dict[str, tuple[str, ...]] = {
     "alias": COMMON_FIELDS + ("previousId",),
 }
 
+CALL_TYPES: tuple[str, ...] = tuple(CALL_FIELDS)
+
 # The value of the call key itself names the call: `track: Order Completed`.
 NAME_FIELD = {"track": "event", "page": "name", "screen": "name"}
 
@@ -28,3 +32,14 @@ ALL_FIELDS = tuple(sorted({f for fs in CALL_FIELDS.values() for f in fs}))
 OBJECT_FIELDS = ("properties", "traits", "context", "integrations")
 # Identity fields: a value that can be null or absent here loses the call.
 IDENTITY_FIELDS = ("userId", "anonymousId", "groupId", "previousId")
+
+# What Segment requires of each call type, or it answers 200 and drops the call: each entry is a set
+# of alternatives of which at least one must be present (not null, not absent).
+REQUIRED_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "track": (("userId", "anonymousId"), ("event",)),
+    "identify": (("userId", "anonymousId"),),
+    "group": (("userId", "anonymousId"), ("groupId",)),
+    "page": (("userId", "anonymousId"),),
+    "screen": (("userId", "anonymousId"),),
+    "alias": (("previousId",), ("userId",)),
+}
