@@ -20,6 +20,9 @@ def register(sub) -> None:
                    help="colour the text output (auto: only on a terminal, and not when NO_COLOR is set)")
     p.add_argument("--coverage", action="store_true", help="also list the Dodo event types the file leaves unmapped")
     p.add_argument("--strict", action="store_true", help="treat warnings as errors (exit 1)")
+    p.add_argument("--ignore", metavar="CODES", default="",
+                   help="comma-separated warning codes to acknowledge everywhere, e.g. W410,W430 "
+                   "(errors cannot be ignored; see `# segmap: allow CODE` for one line)")
     p.set_defaults(handler=run)
 
 
@@ -36,7 +39,15 @@ def run(args: argparse.Namespace) -> int:
     from segmap.diagnostics.model import SourceMap
     from segmap.diagnostics.render import render_summary, write_diagnostics
 
+    from segmap.diagnostics.acknowledge import error_codes
+
+    ignore = tuple(c.strip().upper() for c in args.ignore.replace(" ", ",").split(",") if c.strip())
+    if error_codes(ignore):
+        print(f"segmap check: --ignore {', '.join(error_codes(ignore))}: errors cannot be ignored, only warnings",
+              file=sys.stderr)
+        return 2
     all_diags = []
+    acknowledged = 0
     sources = SourceMap()
     io_failed = 0
     coverage: dict[str, list[str]] = {}
@@ -51,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
             all_diags.extend(exc.diagnostics)
             continue
         try:
-            result = check_source(text, name)
+            result = check_source(text, name, ignore)
         except Exception as exc:  # noqa: BLE001 - a checker bug must not look like a crash of the user's file
             if os.environ.get("SEGMAP_DEBUG"):
                 raise
@@ -61,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
             continue
         sources.update(result.sources)
         all_diags.extend(result.diagnostics)
+        acknowledged += len(result.acknowledged)
         if args.coverage:
             from segmap.compiler.types import event_types
 
@@ -89,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{name}: {total - len(unmapped)} of {total} Dodo event types mapped" + (":" if unmapped else ""))
             for e in unmapped:
                 print(f"  unmapped: {e}")
-        summary = render_summary(all_diags)
+        summary = render_summary(all_diags) + (f" ({acknowledged} acknowledged)" if acknowledged else "")
         print(f"{'checked' if errors == 0 else 'failed'}: {summary} in {checked} file{'s' if checked != 1 else ''}",
               file=sys.stderr if errors else sys.stdout)
     elif args.format == "github" and coverage:

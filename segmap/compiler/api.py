@@ -33,14 +33,19 @@ class CheckResult:
     sources: SourceMap
     mapping: Any = None  # ast.MappingFile
     plan: Any = None  # plan.Plan
+    #: warnings an `# segmap: allow` comment (or `ignore`) acknowledged; not in ``diagnostics``
+    acknowledged: list[Diagnostic] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not any(d.is_error for d in self.diagnostics)
 
 
-def check_source(text: str, filename: str) -> CheckResult:
+def check_source(text: str, filename: str, ignore: tuple[str, ...] = ()) -> CheckResult:
+    """Check a mapping's text. Warnings acknowledged by `# segmap: allow`
+    comments or named in ``ignore`` move to ``acknowledged``."""
     from segmap.compiler.checker import Checker
+    from segmap.diagnostics import acknowledge
     from segmap.dsl.loader import load_mapping
 
     sources = SourceMap({filename: text})
@@ -52,7 +57,8 @@ def check_source(text: str, filename: str) -> CheckResult:
         diags = diags + more
     from segmap.diagnostics.cap import cap_per_file
 
-    return CheckResult(cap_per_file(sorted(diags, key=Diagnostic.sort_key)), sources, mapping, plan)
+    diags, acknowledged = acknowledge.apply(sorted(diags, key=Diagnostic.sort_key), text, filename, ignore)
+    return CheckResult(cap_per_file(diags), sources, mapping, plan, acknowledged)
 
 
 def read_mapping_text(path) -> tuple[str, str]:

@@ -123,6 +123,24 @@ written; quote it so that every tool agrees.
 properties:
   no: data.payment_id          # write "no": data.payment_id
 """)
+_code("W014", "acknowledgement matches nothing", """
+A `# segmap: allow CODE` comment (or `# segmap: allow-file CODE`) names a
+code that is not reported where it applies: the warning was fixed, or the
+comment sits on the wrong line. `allow` covers the line it ends and the
+value that starts on that line (a block scalar, a nested mapping);
+`allow-file` must be a comment line of its own and covers the whole file.
+Remove stale acknowledgements so that they do not hide a future warning.
+""", """
+properties:
+  revenue: to_major(data.total_amount, data.currency)   # segmap: allow W430  <- nothing to allow
+""")
+_code("W015", "an error cannot be acknowledged", """
+Only warnings can be acknowledged. An error means the mapping cannot work as
+written (an unknown field, a null identity, a type mismatch): it is still
+reported, and the acknowledgement is reported too. Fix the error instead.
+""", """
+userId: data.customer.customer_idd   # segmap: allow E203  <- still an error
+""")
 _code("E020", "not a Segment call", """
 Each call is a mapping with exactly one call key: `track`, `identify`,
 `group`, `page`, `screen` or `alias`.
