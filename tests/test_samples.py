@@ -50,10 +50,11 @@ def test_variant_zero_has_every_field(event_type):
             assert data[name] is not None, name
 
 
-def test_samples_are_deterministic():
-    for variant in (0, 4):
-        assert all_samples(variant=variant) == all_samples(variant=variant)
-    assert sample_envelope("payment.succeeded") is not sample_envelope("payment.succeeded")  # fresh dict each call
+def test_each_call_returns_a_fresh_envelope():
+    # (that samples are the same from run to run is test_samples_do_not_depend_on_hash_seed, across processes)
+    first = sample_envelope("payment.succeeded")
+    first["data"]["total_amount"] = -1
+    assert sample_envelope("payment.succeeded")["data"]["total_amount"] != -1
 
 
 def test_samples_do_not_depend_on_hash_seed():

@@ -592,17 +592,3 @@ def export_file(path, *, host: str = REGION_HOSTS["us"]) -> ExportedHandler:
 
     text, name = read_mapping_text(path)
     return export_source(text, name, host=host)
-
-
-def svix_result(calls, host: str = REGION_HOSTS["us"]) -> dict:
-    """What the exported handler makes of a webhook, predicted from Python calls.
-
-    ``{"cancel": True}`` for no calls, else ``{"url", "payload"}``: one call's
-    body to its own endpoint, or several as ``{"batch": [{"type": ..., ...}]}``.
-    The differential tests compare this with the handler's real output.
-    """
-    if not calls:
-        return {"cancel": True}
-    if len(calls) == 1:
-        return {"url": host + calls[0].call, "payload": calls[0].body}
-    return {"url": host + "batch", "payload": {"batch": [{"type": c.call, **c.body} for c in calls]}}

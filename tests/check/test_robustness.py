@@ -14,6 +14,7 @@ from segmap.compiler.api import MappingError, check_source, compile_source
 from segmap.diagnostics.model import Diagnostic
 from segmap.dsl.expressions import MAX_EXPR_CHARS, MAX_EXPR_DEPTH
 from segmap.dsl.yaml_source import MAX_DEPTH, MAX_FILE_BYTES
+from segmap.samples import sample_envelope
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTER = (ROOT / "segmap/cli/starter.yaml").read_text()
@@ -100,7 +101,11 @@ def test_expressions_are_bounded(expr):
 
 def test_deep_but_allowed_expressions_check_and_compile():
     depth = MAX_EXPR_DEPTH // 4
-    only_diagnostics(BODY + "'" + "(" * depth + "data.total_amount" + " + 1)" * depth + "'\n")
+    text = BODY + "'" + "(" * depth + "data.total_amount" + " + 1)" * depth + "'\n"
+    diags = only_diagnostics(text)
+    assert diags == [], [(d.code, d.message) for d in diags]
+    call = compile_source(text, "fuzz.yaml").apply(sample_envelope("payment.succeeded"))[0]
+    assert call.body["properties"]["x"] == sample_envelope("payment.succeeded")["data"]["total_amount"] + depth
 
 
 def test_the_deepest_accepted_input_needs_little_stack():
@@ -118,6 +123,7 @@ def test_the_deepest_accepted_input_needs_little_stack():
     old = sys.getrecursionlimit()
     sys.setrecursionlimit(depth + 400)
     try:
-        only_diagnostics(text)
+        diags = only_diagnostics(text)
     finally:
         sys.setrecursionlimit(old)
+    assert diags == [], [(d.code, d.message) for d in diags]

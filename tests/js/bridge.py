@@ -7,7 +7,8 @@ per envelope.
 
 An outcome is ``("ok", {"cancel": True} | {"url", "payload"})`` or
 ``("err", location)``. Python's outcome is predicted from its calls with
-:func:`segmap.compiler.jsgen.svix_result`; JS's is read off the webhook the
+:func:`svix_result` (the tests' oracle for what the handler does, kept here
+so segmap's own code cannot grade itself); JS's is read off the webhook the
 handler returned. They must be equal under :func:`same` (JSON equality
 that tells ``true`` from ``1`` but not ``1`` from ``1.0``).
 """
@@ -56,12 +57,25 @@ def _roundtrip(value: Any) -> Any:
     return json.loads(json.dumps(value, allow_nan=False))
 
 
+def svix_result(calls, host: str = HOST) -> dict:
+    """What the exported handler should make of a webhook, predicted from Python calls.
+
+    ``{"cancel": True}`` for no calls, else ``{"url", "payload"}``: one call's
+    body to its own endpoint, or several as ``{"batch": [{"type": ..., ...}]}``.
+    """
+    if not calls:
+        return {"cancel": True}
+    if len(calls) == 1:
+        return {"url": host + calls[0].call, "payload": calls[0].body}
+    return {"url": host + "batch", "payload": {"batch": [{"type": c.call, **c.body} for c in calls]}}
+
+
 def py_outcome(compiled, envelope: dict) -> tuple[str, Any, str]:
     try:
         calls = compiled.apply(envelope)
     except MappingRuntimeError as exc:
         return ("err", exc.location, exc.message)
-    return ("ok", _roundtrip(jsgen.svix_result(calls, HOST)), "")
+    return ("ok", _roundtrip(svix_result(calls, HOST)), "")
 
 
 def js_outcome(result: dict) -> tuple[str, Any, str]:

@@ -10,8 +10,6 @@ identical output for it, and node must parse it.
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -22,7 +20,7 @@ from segmap.compiler import jsgen
 from segmap.compiler.api import check_source
 from segmap.samples import sample_envelope
 from tests.js.bridge import Case, assert_agree, webhook_for
-from tests.js.test_export import _code_only
+from tests.js.test_export import _code_only, node_check
 
 HOSTILE = (
     '"', "'", "\\", '\\"', "</script>", "<!--", "*/", "/*", "//", "\n", "\r\n", "\t", "\u2028", "\u2029",
@@ -92,7 +90,7 @@ def test_hostile_text_stays_in_string_literals(js, tmp_path_factory, event_name,
     assert _code_only(hostile_js) == _code_only(plain_js)
     path = tmp_path_factory.mktemp("inj") / "handler.js"
     path.write_text(hostile_js, encoding="ascii")
-    subprocess.run([shutil.which("node") or "node", "--check", str(path)], check=True, capture_output=True, timeout=30)
+    node_check(path)
     stats = assert_agree(js, [Case("hostile", text, filename)], lambda c: _envelopes(), messages=True)
     assert stats["ok"] == 1 and stats["err"] == 1 and stats["cancel"] == 1
 
