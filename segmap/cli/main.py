@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "segmap.cli.cmd_serve",
     "segmap.cli.cmd_send",
     "segmap.cli.cmd_config",
+    "segmap.cli.cmd_backfill",
 ]
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from segmap.delivery.outbox import open_store
+from segmap.delivery.outbox.store import FIRST_START_KEY
 from segmap.service.config import ServiceConfig
 from segmap.service.ingest import GroupCommitter
 from segmap.service.metrics import ServiceMetrics
@@ -129,6 +130,9 @@ class Service:
         self.metrics.mapping_loaded.set(loaded.loaded_at)
         cfg = self.config
         self.store = open_store(cfg.db_path, synchronous=cfg.synchronous)
+        # the boundary `segmap backfill` stops at by default: facts from before the service first
+        # started can only come from a backfill, later ones only from webhooks (first start wins)
+        self.store.put_state(FIRST_START_KEY, repr(time.time()).encode(), only_if_absent=True)
         m = self.metrics
         self.committer = GroupCommitter(
             self.store, max_group=cfg.max_group, max_queue=cfg.max_queue, on_committed=self._wake_delivery,

@@ -360,6 +360,17 @@ class SqliteOutbox:
         return DeliveryError(str(value.get("error", "")), float(value.get("at", 0.0)),
                              None if since is None else float(since))
 
+    def get_state(self, key: str) -> bytes | None:
+        row = self._conn().execute("SELECT value FROM delivery_state WHERE key = ?", (key,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def put_state(self, key: str, value: bytes, *, only_if_absent: bool = False) -> bytes:
+        conflict = "NOTHING" if only_if_absent else "UPDATE SET value = excluded.value, updated_at = excluded.updated_at"
+        with self._tx() as conn:
+            conn.execute(f"INSERT INTO delivery_state (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO {conflict}",
+                         (key, bytes(value), self._clock()))
+            return bytes(conn.execute("SELECT value FROM delivery_state WHERE key = ?", (key,)).fetchone()[0])
+
     # --- operations ---
 
     def counts(self) -> dict[str, int]:

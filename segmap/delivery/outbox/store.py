@@ -23,6 +23,9 @@ from segmap.runtime.calls import Call
 
 STATES = ("pending", "in_flight", "delivered", "dead")
 INBOX_MIN_RETENTION = 7 * 24 * 3600.0
+# delivery-state key: when `segmap serve` first started on this store (Unix seconds, first writer wins);
+# `segmap backfill` reads it as the default end of its range
+FIRST_START_KEY = "service.first_started_at"
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +158,14 @@ class OutboxStore(Protocol):
         """An attempt succeeded: the run of failures is over (the last error is kept)."""
 
     def last_delivery_error(self) -> DeliveryError | None: ...
+
+    # --- small named facts kept beside the outbox (backfill cursors, first start) ---
+    def get_state(self, key: str) -> bytes | None:
+        """The value stored under `key` in the delivery-state table, or None."""
+
+    def put_state(self, key: str, value: bytes, *, only_if_absent: bool = False) -> bytes:
+        """Store `value` under `key` (one transaction) and return what is stored now: with
+        `only_if_absent`, an existing value is kept and returned (a first-writer-wins fact)."""
 
     # --- operations (CLI, health checks) ---
     def counts(self) -> dict[str, int]: ...
