@@ -49,6 +49,8 @@ class Tally:
     per_event: Counter = field(default_factory=Counter)  # event type -> envelopes mapped
     calls_per_event: Counter = field(default_factory=Counter)
     samples: list = field(default_factory=list)  # (event type, webhook id, [calls]) for --dry-run
+    map_seconds: float = 0.0  # envelopes built and mapped
+    store_seconds: float = 0.0  # outbox transactions
 
 
 @dataclass
@@ -150,6 +152,7 @@ class Backfill:
             todo = [(ev, next(full) if self.plan.needs[ev].fetch_detail else item) for ev, item in todo]
         accepted: list[tuple[str, str, bytes, list]] = []
         quarantined: list[tuple[str, str, bytes, str, str]] = []
+        started = time.perf_counter()
         for event_type, obj in todo:
             webhook_id = webhook_id_for(event_type, str(obj.get(resource.id_field)))
             envelope = self._envelope(event_type, resource, obj)
@@ -168,6 +171,8 @@ class Backfill:
                 t.calls_queued += len(calls)
                 continue
             accepted.append((webhook_id, event_type, raw, calls))
+        mapped_at = time.perf_counter()
+        t.map_seconds += mapped_at - started
         if self.plan.dry_run:
             t.quarantined += len(quarantined)
             return
@@ -182,6 +187,7 @@ class Backfill:
                 t.quarantined += 1
             else:
                 t.duplicates += 1
+        t.store_seconds += time.perf_counter() - mapped_at
 
     def _retrieve_all(self, resource: Resource, ids: list) -> list[dict]:
         self.tally.retrieved += len(ids)

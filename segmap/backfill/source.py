@@ -85,7 +85,8 @@ class DodoSource:
         self._sleep = sleep
         self._on_wait = on_wait
         self.requests = 0
-        self.waited = 0.0
+        self.waited = 0.0  # seconds slept on rate limits and failures
+        self.api_seconds = 0.0  # seconds spent in requests (summed over threads)
 
     # --- one request, with our own patience on top of the SDK's two retries ---
 
@@ -97,6 +98,7 @@ class DodoSource:
         for attempt in range(1, self.max_attempts + 1):
             self.limiter.wait()
             self.requests += 1
+            started = time.perf_counter()
             try:
                 raw = fn()
                 return raw.http_response.json()
@@ -111,6 +113,8 @@ class DodoSource:
             except retryable as exc:
                 delay = self._delay(attempt, None)
                 err = type(exc).__name__
+            finally:
+                self.api_seconds += time.perf_counter() - started
             if attempt == self.max_attempts:
                 raise SourceError(f"{what}: still failing after {attempt} attempts ({err}); run the same command "
                                   "again to resume") from None

@@ -222,6 +222,11 @@ def _summary(job, tally, orjson) -> None:
           f"{tally.quarantined:,} quarantined, {skipped:,} skipped (no webhook ends in their state), "
           f"{sum(tally.unmapped.values()):,} not mapped; {job.source.requests:,} API requests "
           f"({tally.retrieved:,} retrieves) in {job.elapsed:.1f}s", file=out)
+    busy = job.source.api_seconds + job.source.waited + tally.map_seconds + tally.store_seconds
+    if busy > 0:
+        print(f"time: Dodo API {100 * job.source.api_seconds / busy:.0f}% (waiting on limits "
+              f"{100 * job.source.waited / busy:.0f}%), mapping {100 * tally.map_seconds / busy:.0f}%, "
+              f"outbox {100 * tally.store_seconds / busy:.0f}%", file=out)
     if dry:
         for event_type, webhook_id, calls in tally.samples:
             print(orjson.dumps({"type": event_type, "webhook_id": webhook_id, "calls": calls}).decode(), file=out)
