@@ -11,6 +11,8 @@ import os
 import sys
 from datetime import datetime, timedelta, timezone
 
+from segmap.cli.settings_args import add_config_argument, resolve
+
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 _EPILOG = """\
@@ -46,7 +48,9 @@ def register(subparsers) -> None:
                                                       "`segmap serve` first started on this database")
     p.add_argument("--only", metavar="LIST", help="comma-separated resources (default all): payments, refunds, "
                                                    "disputes, subscriptions, license_keys, payouts")
-    p.add_argument("--db", metavar="PATH", default=None, help="outbox database (default $SEGMAP_DB or segmap.db)")
+    p.add_argument("--db", metavar="PATH", default=None,
+                   help="outbox database: a SQLite file or postgresql:// URL (default $SEGMAP_DB, the config file, "
+                        "else segmap.db)")
     p.add_argument("--mode", choices=("test", "live"), help="Dodo environment (default: the SDK's, live)")
     p.add_argument("--business-id", metavar="ID", help="envelope business_id (default: the object's own)")
     p.add_argument("--dry-run", action="store_true", help="read and map, print counts and sample calls; queue nothing")
@@ -61,6 +65,7 @@ def register(subparsers) -> None:
     p.add_argument("--max-rps", type=float, default=20.0, metavar="N", help="API requests per second (default 20)")
     p.add_argument("--concurrency", type=int, default=4, metavar="N",
                    help="parallel GETs when objects must be retrieved one by one (default 4)")
+    add_config_argument(p)
     p.set_defaults(handler=run)
 
 
@@ -133,18 +138,21 @@ def run(args: argparse.Namespace) -> int:
 
     store = None
     if not args.dry_run or until is None:
-        from segmap.delivery.outbox import open_store
-        from segmap.service.config import DB_ENV, DEFAULT_DB
+        from segmap.delivery.outbox import describe, open_store
 
-        db = args.db or os.environ.get(DB_ENV) or DEFAULT_DB
+        settings = resolve(args, "segmap backfill", {"db": args.db})
+        if settings is None:
+            return EXIT_USAGE
+        db = settings.db
         try:
-            store = open_store(db, create=not args.dry_run) if not args.dry_run else open_store(db, create=False)
+            store = open_store(db, create=not args.dry_run)
         except FileNotFoundError:
             if until is None:
-                _err(f"no outbox database at {db}: start `segmap serve` once, or give --until (e.g. --until now)")
+                _err(f"no outbox database at {describe(db)}: start `segmap serve` once, or give --until "
+                     "(e.g. --until now)")
                 return EXIT_USAGE
         except Exception as exc:  # noqa: BLE001 - any store failure is an I/O problem for the user
-            _err(f"cannot open the outbox {db}: {exc}")
+            _err(f"cannot open the outbox {describe(db)}: {exc}")
             return EXIT_USAGE
     try:
         if until is None:

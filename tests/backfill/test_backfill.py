@@ -18,7 +18,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-pytest.importorskip("dodopayments")  # noqa: E402 - a dev dependency; the env helper's required-tool check fails CI without it
+from tests.conftest import require_tool  # noqa: E402
+
+require_tool("dodopayments")
 
 import segmap  # noqa: E402
 from segmap.backfill.runner import webhook_id_for  # noqa: E402

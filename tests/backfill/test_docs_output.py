@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("dodopayments")  # noqa: E402
+from tests.conftest import require_tool  # noqa: E402
+
+require_tool("dodopayments")
 
 from tests.fakes.fake_dodo import FakeDodo, History  # noqa: E402
 

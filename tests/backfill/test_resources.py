@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("dodopayments")  # noqa: E402
+from tests.conftest import require_tool  # noqa: E402
+
+require_tool("dodopayments")
 
 import dodopayments.types as sdk_types  # noqa: E402
 
