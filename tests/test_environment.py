@@ -7,6 +7,7 @@ instead of pip quietly installing whatever release is newest that day.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from importlib import metadata
 from pathlib import Path
@@ -106,3 +107,14 @@ def test_github_workflows_run_the_locked_and_the_newest_suites():
         nodes = [step["with"]["node-version"] for step in job["steps"] if "setup-node" in step.get("uses", "")]
         assert command in runs and nodes == ["20"]
         assert job["services"]["postgres"]["image"] == "postgres:15" and job["env"]["CI"] == "true"
+
+
+def test_pytest_config_fails_hangs_and_unknown_markers():
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    assert 0 < int(config["timeout"]) <= 600
+    assert "--strict-markers" in config["addopts"].split()
+    declared = {m.split(":", 1)[0].strip() for m in config.get("markers", [])}
+    used = set()
+    for path in (ROOT / "tests").rglob("*.py"):
+        used |= set(re.findall(r"pytest\.mark\.([a-z_]+)", path.read_text(encoding="utf-8")))
+    assert declared <= used, f"declared but unused markers: {sorted(declared - used)}"

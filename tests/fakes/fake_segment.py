@@ -264,6 +264,8 @@ class FakeSegment:
             def do_GET(self):
                 if self.path == "/_stats":
                     self._reply(200, orjson.dumps(fake.stats()))
+                elif self.path == "/_ids":  # every messageId accepted, for ledgers compared as sets
+                    self._reply(200, orjson.dumps(sorted(fake.received_ids)))
                 else:
                     self._reply(404, b'{"message":"not found"}')
 
