@@ -39,9 +39,12 @@ class Checker:
         self.types: dict[int, Ty] = {}
         self.rule_events: dict[int, tuple[str, ...]] = {}  # id(rule) -> the events it runs for
         self.current_rule: ast.EventRule | None = None
+        self._muted = False  # typing a call its guard never makes for the current event: report nothing
 
     # --- reporting ----------------------------------------------------------
     def report(self, code: str, message: str, span: Span | None, **kw) -> None:
+        if self._muted:
+            return
         key = (code, span, message)
         self._context_of.setdefault(key, self._context)
         if key in self._diags:
@@ -119,13 +122,34 @@ class Checker:
         for ev, rule in rule_of.items():
             self.current_event = ev
             self.current_rule = rule
-            plan.calls[ev] = tuple(self.check_call(ev, spec) for spec in rule.calls)
+            plan.calls[ev] = tuple(self._check_quietly(ev, spec) if self._guard_excludes(spec, ev)
+                                   else self.check_call(ev, spec) for spec in rule.calls)
             self.types.clear()
         self.current_event = ""
         self.current_rule = None
         self._context = None
         segment_rules.check_file(self, self.mapping)
         return self.diagnostics(), plan
+
+    def _guard_excludes(self, spec: ast.CallSpec, event: str) -> bool:
+        """True when the call's `when:` is false for ``event`` by its `type` alone, as `segmap plan`
+        decides (``static_truth``). A guard false for *every* event of its rule is still checked
+        everywhere, so that its mistake (a type the rule never sees) is reported."""
+        when = spec.when
+        if when is None or static_truth(when, event) is not False:
+            return False
+        events = self.rule_events.get(id(self.current_rule), ()) if self.current_rule else ()
+        return any(static_truth(when, e) is not False for e in events)
+
+    def _check_quietly(self, event: str, spec: ast.CallSpec) -> PlannedCall:
+        """The planned call (typed, unreachable) of a call its guard never makes for ``event``:
+        `when: type == "credit.added"` in `credit.*` reads fields other credit events lack,
+        and that is no mistake, so nothing is reported."""
+        self._muted = True
+        try:
+            return self.check_call(event, spec)
+        finally:
+            self._muted = False
 
     def check_call(self, event: str, spec: ast.CallSpec) -> PlannedCall:
         fields = self.merged_fields(spec)
@@ -166,6 +190,8 @@ class Checker:
                 self.report("E403", f"{spec.kind} call needs `{alts[0]}`", spec.span)
 
     def _enter(self, context: Span) -> None:
+        if self._muted:
+            return
         self._context = context
         self._context_events.setdefault(context, set()).add(self.current_event)
 
@@ -337,6 +363,8 @@ class Checker:
         if op in ("and", "or"):
             left = self.infer(e.left, scope)
             self.expect_bool(e.left, left, f"the left side of `{op}`")
+            if static_truth(e.left, scope.event) is (op == "or"):
+                return T.BOOL  # decided by the event type: the right side never runs for this event
             inner = scope.narrowed(non_null_paths(e.left, True)) if op == "and" else scope
             right = self.infer(e.right, inner)
             self.expect_bool(e.right, right, f"the right side of `{op}`")
@@ -452,6 +480,10 @@ class Checker:
     def _infer_Cond(self, e: ast.Cond, scope: Scope) -> Ty:
         t = self.infer(e.test, scope)
         self.expect_bool(e.test, t, "an `if` condition")
+        decided = static_truth(e.test, scope.event)
+        if decided is not None:  # `if type == "credit.added" then ... else ...`: one branch per event
+            taken = e.then if decided else e.orelse
+            return self.infer(taken, scope.narrowed(non_null_paths(e.test, decided)))
         then = self.infer(e.then, scope.narrowed(non_null_paths(e.test, True)))
         orelse = self.infer(e.orelse, scope.narrowed(non_null_paths(e.test, False)))
         return T.union(then, orelse)

@@ -67,11 +67,15 @@ def non_null_paths(expr: ast.Expr, truthy: bool) -> list[str]:
 
 
 def static_truth(expr: ast.Expr, event: str) -> bool | None:
-    """The value of a guard that only depends on the event type, else None (unknown).
+    """The value of a condition that only depends on the event type, else None (unknown).
 
-    ``type == "subscription.active"`` in a ``subscription.*`` rule is known
-    for each event it matches; ``and``/``or``/``not`` combine as usual, and
-    anything reading the payload is unknown.
+    ``type == "credit.added"`` in a ``credit.*`` rule is known for each event
+    the rule matches, and so are ``!=``, chains of ``or`` (``type == "a" or
+    type == "b"``, the `in` of other languages), ``and`` and ``not``; anything
+    reading the payload is unknown. The checker uses it to check a call only
+    for the events its guard lets through (and only the branch of an ``if``
+    that an event can take), and ``segmap plan``/preview to leave out the calls
+    an event never makes: one rule, so the two always agree.
     """
     if isinstance(expr, ast.Literal) and isinstance(expr.value, bool):
         return expr.value

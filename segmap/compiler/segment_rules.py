@@ -593,8 +593,9 @@ _STYLES = (
     ("camelCase", re.compile(r"[a-z][a-z0-9]*(?:[A-Z][a-z0-9]*)+")),
     ("PascalCase", re.compile(r"(?:[A-Z][a-z0-9]+){2,}")),
     ("kebab-case", re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)+")),
-    ("Title Case", re.compile(r"[A-Za-z][A-Za-z0-9]*(?: [A-Za-z0-9]+)+")),
 )
+# Keys with spaces (`"display name"`, the README's own example) have no casing to compare:
+# Title Case is a convention for event names (W420), not for keys, so they get no style.
 
 
 def key_style(key: str) -> str | None:
