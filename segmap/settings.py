@@ -84,7 +84,14 @@ class Settings(BaseSettings):
     """The effective configuration of one segmap command. Build it with `load_settings`."""
 
     model_config = SettingsConfigDict(extra="forbid", populate_by_name=True, case_sensitive=True,
-                                      env_prefix="", frozen=True)
+                                      env_prefix="", env_ignore_empty=True, frozen=True)
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                   file_secret_settings):
+        # `load_settings` layers the sources itself (to know where each value came from);
+        # validating its merged result must not read the environment a second time.
+        return (init_settings,)
 
     db: str = _setting("segmap.db", "SEGMAP_DB", used_by="serve, send, outbox",
                        help="the outbox database (a file path)")

@@ -26,6 +26,9 @@ examples:
   segmap outbox replay --db outbox.db --mapping segmap.yaml     # also re-run quarantined envelopes
   SEGMENT_WRITE_KEY=... SEGMENT_REGION=eu segmap outbox deliver
   segmap outbox deliver --db outbox.db --once                   # no key: dry run to a JSON-lines file
+  segmap outbox held                                            # calls held back: dry-run and test traffic
+  segmap outbox release dry-run                                 # send what a dry run accepted, after all
+  segmap outbox discard test                                    # drop `segmap send` samples for good
 
 settings (database, write key, region, host ...) resolve as for serve: flags > environment >
 config file (--config, $SEGMAP_CONFIG) > defaults; `segmap config` shows them.
@@ -79,6 +82,31 @@ def register(subparsers) -> None:
     filters(r)
     r.add_argument("--mapping", metavar="FILE", help="re-run quarantined envelopes through this mapping file")
     r.set_defaults(handler=cmd_replay)
+
+    kinds = ("dry-run", "test", "all")
+    h = sub.add_parser("held", help="list calls held back from Segment (dry-run and test traffic)",
+                       description="List calls that are held: accepted during a dry run (no write key), or test "
+                                   "traffic (posted by `segmap send`, or signed with the development secret). "
+                                   "Delivery never sends them until they are released. Exit 1 when any are held.")
+    db_arg(h)
+    h.add_argument("kind", nargs="?", choices=kinds, default="all", help="which held calls (default all)")
+    h.add_argument("--limit", type=int, metavar="N", help="show at most N")
+    h.add_argument("--format", choices=("text", "json"), default="text")
+    h.set_defaults(handler=cmd_held)
+    for name, verb, text in (
+        ("release", "release", "send held calls to Segment after all: they become pending and are delivered "
+                               "by the next live delivery (serve with a write key, or `outbox deliver`)"),
+        ("discard", "discard", "delete held calls: they are never sent (the webhooks stay in the inbox, so a "
+                               "redelivery is still recognised as a duplicate)"),
+    ):
+        a = sub.add_parser(name, help=f"{verb} held calls (dry-run or test traffic)",
+                           description=text[0].upper() + text[1:] + ". KIND is required: the decision is explicit.")
+        db_arg(a)
+        a.add_argument("kind", choices=kinds, help="dry-run: accepted without a write key; test: sent by "
+                                                  "`segmap send` or signed with the development secret; all: both")
+        a.add_argument("--webhook-id", action="append", metavar="ID", default=None,
+                       help="only the calls of this webhook (repeatable)")
+        a.set_defaults(handler=cmd_release if name == "release" else cmd_discard)
 
     v = sub.add_parser("deliver", help="run the delivery worker (or a dry run without a write key)",
                        description="Deliver pending calls to Segment's /v1/batch until stopped (Ctrl-C / SIGTERM "
@@ -197,6 +225,7 @@ def cmd_status(args) -> int:
             "paused": None if st.paused is None else {"reason": st.paused.reason, "since": _iso(st.paused.since)},
             "quarantined_open": st.quarantined_open,
             "inbox": st.inbox,
+            "held": st.held,
         }
         sys.stdout.write(orjson.dumps(out, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
@@ -208,12 +237,16 @@ def cmd_status(args) -> int:
             due = st.next_attempt_at
             print(f"next attempt: {'due now' if due is None or due <= now else 'in ' + _age(due - now)}")
         print(f"quarantined envelopes (open): {st.quarantined_open}")
+        for hold, n in st.held.items():
+            kind = hold.replace("_", "-")
+            print(f"HELD ({_HOLD_TEXT.get(hold, hold)}): {n} call(s), not sent until "
+                  f"`segmap outbox release {kind}` (or `segmap outbox discard {kind}`)")
         print(f"webhooks in inbox: {st.inbox}")
         if st.paused is None:
             print("delivery: not paused")
         else:
             print(f"delivery: PAUSED since {_iso(st.paused.since)}: {st.paused.reason}")
-    problems = st.paused is not None or st.counts["dead"] > 0 or st.quarantined_open > 0
+    problems = st.paused is not None or st.counts["dead"] > 0 or st.quarantined_open > 0 or bool(st.held)
     return EXIT_PROBLEMS if problems else EXIT_OK
 
 
@@ -306,6 +339,68 @@ def cmd_replay(args) -> int:
     return status
 
 
+_HOLD_TEXT = {"dry_run": "accepted during a dry run", "test": "test traffic"}
+
+
+def _hold(kind: str) -> str | None:
+    return None if kind == "all" else kind.replace("-", "_")
+
+
+def cmd_held(args) -> int:
+    import orjson
+
+    settings = _settings(args)
+    if settings is None:
+        return EXIT_USAGE
+    store = _open(settings.db)
+    if store is None:
+        return EXIT_USAGE
+    with store:
+        rows = store.list_held(hold=_hold(args.kind), limit=args.limit)
+        counts = store.held_counts()
+    if args.format == "json":
+        out = {"counts": counts, "calls": [
+            {"id": r.id, "webhook_id": r.webhook_id, "index": r.index, "event_type": r.event_type, "call": r.call,
+             "message_id": r.message_id, "hold": r.hold, "created_at": _iso(r.created_at)} for r in rows]}
+        sys.stdout.write(orjson.dumps(out, option=orjson.OPT_INDENT_2).decode() + "\n")
+    elif not counts:
+        print("no held calls")
+    else:
+        for r in rows:
+            print(f"#{r.id}  {_iso(r.created_at)}  {r.hold}  {r.event_type}  {r.call}  {r.webhook_id}")
+        for hold, n in counts.items():
+            kind = hold.replace("_", "-")
+            print(f"{n} held call(s) {_HOLD_TEXT.get(hold, hold)}: `segmap outbox release {kind}` sends them, "
+                  f"`segmap outbox discard {kind}` drops them")
+    return EXIT_PROBLEMS if counts else EXIT_OK
+
+
+def cmd_release(args) -> int:
+    return _decide(args, release=True)
+
+
+def cmd_discard(args) -> int:
+    return _decide(args, release=False)
+
+
+def _decide(args, *, release: bool) -> int:
+    settings = _settings(args)
+    if settings is None:
+        return EXIT_USAGE
+    store = _open(settings.db)
+    if store is None:
+        return EXIT_USAGE
+    with store:
+        fn = store.release_held if release else store.discard_held
+        n = fn(hold=_hold(args.kind), webhook_ids=args.webhook_id)
+        left = sum(store.held_counts().values())
+    if release:
+        print(f"released {n} held call(s): the next live delivery sends them; {left} still held")
+    else:
+        print(f"discarded {n} held call(s): they will never be sent; {left} still held")
+    return EXIT_OK
+
+
 def _load_mapping(path: str):
     """(mapping, 0) or (None, exit code). Goes through segmap.compile_file so that the
     replayed calls are exactly what the webhook service would produce."""
@@ -373,6 +468,10 @@ def cmd_deliver(args) -> int:
             print(f"dry run: {n} call(s) written to {where}", file=sys.stderr)
             return EXIT_OK
 
+        held = store.held_counts()
+        if held:
+            print(f"segmap outbox: {sum(held.values())} held call(s) are not sent "
+                  "(see `segmap outbox held`; `segmap outbox release KIND` to send them)", file=sys.stderr)
         client = SegmentClient(key, region=settings.region, host=settings.segment_host, gzip=not args.no_gzip,
                                timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)))
         config = DeliveryConfig(workers=args.workers, policy=RetryPolicy(budget_seconds=args.retry_budget))

@@ -1,5 +1,9 @@
 """`segmap send`: sign a webhook like Dodo does and POST it to a running `segmap serve`.
 
+Everything it posts is marked as test traffic (header `segmap-test-traffic`): the
+service holds the resulting calls, so sample data never reaches a live Segment
+source unless someone runs `segmap outbox release test`.
+
 Exit codes: 0 every request got a 2xx, 1 some got another status, 2 usage
 errors, no usable secret, or the service could not be reached.
 """
@@ -13,6 +17,10 @@ from segmap.cli.settings_args import add_config_argument, resolve
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 _EPILOG = """\
+every request is marked as test traffic: the service HOLDS its calls (they are not sent to
+Segment, even with a write key) until `segmap outbox release test`; `segmap outbox discard test`
+drops them.
+
 examples:
   segmap send payment.succeeded                       # a sample envelope, signed, to 127.0.0.1:8000
   segmap send --file webhook.json --url http://127.0.0.1:9000/webhook
@@ -127,6 +135,8 @@ def run(args: argparse.Namespace) -> int:
                 "webhook-id": webhook_id,
                 "webhook-timestamp": str(ts),
                 "webhook-signature": sign(secret, webhook_id, ts, body),
+                # test traffic: `segmap serve` holds these calls until `segmap outbox release test`
+                "segmap-test-traffic": "1",
             }
             try:
                 resp = client.post(url, content=body, headers=headers)

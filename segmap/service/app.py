@@ -195,12 +195,13 @@ class WebhookEndpoint:
         handled = mapping.handles(event_type)
         committer = svc.committer
         timeout = svc.config.accept_timeout
+        hold = svc.hold_for(scope["headers"])
         try:
             try:
                 calls = mapping.apply(envelope) if handled else []
             except MappingRuntimeError as exc:
                 res = await committer.quarantine(webhook_id, event_type, body, exc.message,
-                                                 exc.location or str(svc.mapping.path), timeout)
+                                                 exc.location or str(svc.mapping.path), timeout, hold=hold)
                 if res.new:
                     m.quarantined.inc()
                     log.warning("mapping failed; envelope quarantined",
@@ -209,7 +210,7 @@ class WebhookEndpoint:
                     return 200, {"status": "quarantined", "webhook_id": webhook_id}
                 m.duplicates.inc()
                 return 200, {"status": "duplicate", "webhook_id": webhook_id}
-            res = await committer.accept(webhook_id, event_type, body, calls, timeout)
+            res = await committer.accept(webhook_id, event_type, body, calls, timeout, hold=hold)
         except Overloaded as exc:
             raise _Reject(503, "overloaded", str(exc), [(b"retry-after", b"1")]) from None
         except StoreUnavailable as exc:
@@ -230,7 +231,10 @@ class WebhookEndpoint:
         if log.isEnabledFor(logging.DEBUG):
             log.debug("webhook accepted", extra={"webhook_id": webhook_id, "event_type": event_type,
                                                  "calls": res.queued, "mapped": handled})
-        return 200, {"status": "accepted", "webhook_id": webhook_id, "calls": res.queued}
+        answer = {"status": "accepted", "webhook_id": webhook_id, "calls": res.queued}
+        if hold is not None and res.queued:
+            answer["held"] = hold  # not sent to Segment until `segmap outbox release`
+        return 200, answer
 
 
 class _Dispatch:

@@ -50,6 +50,7 @@ class _Item:
     calls: Sequence[Call] = ()
     error: str = ""
     location: str = ""
+    hold: str | None = None  # see segmap.delivery.outbox.HOLDS
     loop: Any = None
     future: Any = None
     result: AcceptResult | None = None
@@ -110,12 +111,13 @@ class GroupCommitter:
     # --- request side (event loop) ---
 
     async def accept(self, webhook_id: str, event_type: str, raw_body: bytes, calls: Sequence[Call],
-                     timeout: float | None = None) -> AcceptResult:
-        return await self._submit(_Item("accept", webhook_id, event_type, raw_body, calls), timeout)
+                     timeout: float | None = None, *, hold: str | None = None) -> AcceptResult:
+        return await self._submit(_Item("accept", webhook_id, event_type, raw_body, calls, hold=hold), timeout)
 
     async def quarantine(self, webhook_id: str, event_type: str, raw_body: bytes, error: str, location: str,
-                         timeout: float | None = None) -> AcceptResult:
-        return await self._submit(_Item("quarantine", webhook_id, event_type, raw_body, (), error, location), timeout)
+                         timeout: float | None = None, *, hold: str | None = None) -> AcceptResult:
+        return await self._submit(_Item("quarantine", webhook_id, event_type, raw_body, (), error, location,
+                                        hold=hold), timeout)
 
     async def _submit(self, item: _Item, timeout: float | None) -> AcceptResult:
         if self._closed or not self.alive:
@@ -181,7 +183,8 @@ class GroupCommitter:
         started = time.perf_counter()
         if accepts:
             try:
-                results = store.accept_many([(it.webhook_id, it.event_type, it.raw_body, it.calls) for it in accepts])
+                results = store.accept_many([(it.webhook_id, it.event_type, it.raw_body, it.calls, it.hold)
+                                             for it in accepts])
                 for it, res in zip(accepts, results):
                     it.result = res
                 self._ok()
@@ -190,7 +193,7 @@ class GroupCommitter:
                 if len(accepts) > 1:
                     for it in accepts:  # isolate: one bad item must not cost the others
                         try:
-                            it.result = store.accept(it.webhook_id, it.event_type, it.raw_body, it.calls)
+                            it.result = store.accept(it.webhook_id, it.event_type, it.raw_body, it.calls, hold=it.hold)
                             self._ok()
                         except Exception as one:  # noqa: BLE001
                             it.exc = StoreUnavailable(f"{type(one).__name__}: {one}")
@@ -200,7 +203,8 @@ class GroupCommitter:
             if it.kind != "quarantine":
                 continue
             try:
-                it.result = store.quarantine(it.webhook_id, it.event_type, it.raw_body, it.error, it.location)
+                it.result = store.quarantine(it.webhook_id, it.event_type, it.raw_body, it.error, it.location,
+                                             hold=it.hold)
                 self._ok()
             except Exception as exc:  # noqa: BLE001
                 self._failed(exc, 1)

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+TEST_TRAFFIC_HEADER = b"segmap-test-traffic"  # set by `segmap send` on every request
+
 from segmap.delivery.outbox import open_store
 from segmap.delivery.outbox.store import FIRST_START_KEY
 from segmap.service.config import ServiceConfig
@@ -166,6 +168,20 @@ class Service:
         self.delivery = Delivery(timed_store, TimedSink(sink, m.segment_request_seconds.observe), dconf)
         m.add_delivery_counters(self.delivery.stats)
 
+    def hold_for(self, headers: Any) -> str | None:
+        """Why the calls of a request must wait for an explicit release (None: deliverable).
+
+        "test": `segmap send` marks what it posts (header segmap-test-traffic), and anything
+        signed with the generated development secret cannot come from Dodo; "dry_run": no write
+        key, so nothing here was meant for a live source. Test wins: releasing dry-run calls
+        must not send sample data.
+        """
+        if self.config.dev_secret or any(k.lower() == TEST_TRAFFIC_HEADER for k, _ in headers):
+            return "test"
+        if self.pump is not None:
+            return "dry_run"
+        return None
+
     def _wake_delivery(self, _queued: int) -> None:
         if self.delivery is not None:
             self.delivery.notify()
@@ -212,17 +228,20 @@ class Service:
             log.info("delivering to Segment", extra={"endpoint": endpoint, "workers": cfg.delivery_workers})
             try:
                 counts = self.store.counts()
-                waiting = counts.get("pending", 0) + counts.get("in_flight", 0)
+                held = self.store.held_counts()
+                waiting = counts.get("pending", 0) + counts.get("in_flight", 0) - sum(held.values())
                 if waiting:
                     log.warning("%d call(s) already in the outbox will be delivered", waiting,
                                 extra={"pending": waiting})
+                if held:
+                    self._log_held(held)
             except Exception:  # noqa: BLE001
                 pass
         else:
             log.warning(
                 "DRY RUN: no SEGMENT_WRITE_KEY, nothing is sent to Segment; every call is written to %s "
-                "and stays pending in %s (it is delivered once a write key is configured; "
-                "use a separate --db for experiments)", cfg.dry_run_file, cfg.db_path,
+                "and HELD in %s: starting later with a write key does not send it unless you release it "
+                "(`segmap outbox release dry-run`)", cfg.dry_run_file, cfg.db_path,
                 extra={"dry_run_file": str(cfg.dry_run_file)})
         if cfg.dev_secret:
             log.warning(
@@ -237,6 +256,16 @@ class Service:
             log.info("verifying signatures", extra={"secrets": self.verifier.secret_count})
         if self.listen_url:
             log.info("listening on %s/webhook", self.listen_url, extra={"url": f"{self.listen_url}/webhook"})
+
+    def _log_held(self, held: dict[str, int]) -> None:
+        db = self.config.db_path
+        what = {"dry_run": "accepted during a dry run", "test": "test traffic (`segmap send`, development secret)"}
+        for hold, n in held.items():
+            kind = hold.replace("_", "-")
+            log.warning(
+                "%d call(s) %s are HELD and will not be sent: `segmap outbox held --db %s` lists them, "
+                "`segmap outbox release %s --db %s` sends them, `segmap outbox discard %s --db %s` drops them",
+                n, what.get(hold, hold), db, kind, db, kind, db, extra={"held": n, "hold": hold})
 
     async def shutdown(self, budget: float | None = None) -> None:
         """Commit what was handed over, stop delivery (releasing leases), close the store."""

@@ -191,3 +191,12 @@ def test_docs_list_every_setting_and_variable():
         assert f"| `{name}` |" in doc, name
         for var in env_names(name):
             assert var in doc, var
+
+
+def test_the_injected_environment_is_the_only_one_read(monkeypatch):
+    monkeypatch.setenv("SEGMENT_REGION", "mars")
+    monkeypatch.setenv("SEGMAP_PORT", "1234")
+    s = load_settings(env={}).settings
+    assert (s.region, s.port) == ("us", 8000)
+    monkeypatch.setenv("SEGMENT_REGION", "")  # empty counts as unset
+    assert load_settings().settings.region == "us"

@@ -16,6 +16,7 @@ from segmap.delivery.outbox.migrations import LATEST as SCHEMA_LATEST
 from segmap.delivery.outbox.migrations import SchemaError, SchemaOutdated, SchemaTooNew
 from segmap.delivery.outbox.sqlite import SqliteOutbox
 from segmap.delivery.outbox.store import (
+    HOLDS,
     INBOX_MIN_RETENTION,
     STATES,
     AcceptResult,
@@ -60,7 +61,7 @@ def open_store(target: str | os.PathLike, *, create: bool = True, upgrade: bool 
 
 
 __all__ = [
-    "INBOX_MIN_RETENTION", "SCHEMA_LATEST", "STATES", "AcceptResult", "AsyncOutbox", "DeadLetter", "DeliveryError",
+    "HOLDS", "INBOX_MIN_RETENTION", "SCHEMA_LATEST", "STATES", "AcceptResult", "AsyncOutbox", "DeadLetter", "DeliveryError",
     "OutboxRow", "OutboxStatus", "OutboxStore", "PauseState", "PruneResult", "QuarantinedEnvelope", "SchemaError",
     "SchemaOutdated", "SchemaTooNew", "SqliteOutbox", "backend_for", "describe", "is_postgres_url", "open_store",
 ]

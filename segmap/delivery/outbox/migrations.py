@@ -175,6 +175,27 @@ MIGRATIONS: tuple[Migration, ...] = (
         ("CREATE INDEX IF NOT EXISTS quarantine_webhook ON quarantine(webhook_id)",),
         ("CREATE INDEX IF NOT EXISTS quarantine_webhook ON quarantine(webhook_id)",),
     ),
+    Migration(
+        3,
+        "hold: calls accepted in a dry run or sent by `segmap send` wait for an explicit release; "
+        "pending rows of earlier `segmap send` samples (msg_send_ ids) are held on upgrade",
+        (
+            "ALTER TABLE outbox ADD COLUMN hold TEXT",
+            "ALTER TABLE quarantine ADD COLUMN hold TEXT",
+            "CREATE INDEX IF NOT EXISTS outbox_held ON outbox(hold, id) WHERE hold IS NOT NULL",
+            "UPDATE outbox SET hold = 'test' WHERE state IN ('pending', 'in_flight')"
+            " AND webhook_id LIKE 'msg!_send!_%' ESCAPE '!'",
+            "UPDATE quarantine SET hold = 'test' WHERE status = 'open' AND webhook_id LIKE 'msg!_send!_%' ESCAPE '!'",
+        ),
+        (
+            "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS hold text CHECK (hold IN ('dry_run', 'test'))",
+            "ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS hold text CHECK (hold IN ('dry_run', 'test'))",
+            "CREATE INDEX IF NOT EXISTS outbox_held ON outbox(hold, id) WHERE hold IS NOT NULL",
+            "UPDATE outbox SET hold = 'test' WHERE state IN ('pending', 'in_flight')"
+            " AND webhook_id LIKE 'msg!_send!_%' ESCAPE '!'",
+            "UPDATE quarantine SET hold = 'test' WHERE status = 'open' AND webhook_id LIKE 'msg!_send!_%' ESCAPE '!'",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -8,6 +8,7 @@ never put the file on a network filesystem.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 import sqlite3
@@ -27,6 +28,7 @@ from segmap.delivery.outbox.store import (
     INBOX_MIN_RETENTION,
     STATES,
     AcceptResult,
+    HOLDS,
     DeadLetter,
     DeliveryError,
     OutboxRow,
@@ -47,6 +49,12 @@ _TOKEN = "(? IS NULL OR lease_token = ?)"
 def _cap(text: str) -> str:
     text = str(text)
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 3] + "..."
+
+
+def _check_hold(hold: str | None) -> str | None:
+    if hold is not None and hold not in HOLDS:
+        raise ValueError(f"hold must be one of {', '.join(HOLDS)} or None, not {hold!r}")
+    return hold
 
 
 def _row(r: tuple) -> OutboxRow:
@@ -158,11 +166,11 @@ class SqliteOutbox:
     # --- ingest ---
 
     def _insert_rows(self, conn: sqlite3.Connection, webhook_id: str, event_type: str,
-                     encoded: Sequence[EncodedMessage], now: float) -> tuple[int, int]:
+                     encoded: Sequence[EncodedMessage], now: float, hold: str | None = None) -> tuple[int, int]:
         rows = [
             (webhook_id, m.index, event_type, m.call, m.message_id, m.origin, m.payload, 1 if m.sendable else 0,
              "pending" if m.sendable else "dead", now, None if m.sendable else _cap(m.reject_reason or ""),
-             now, None if m.sendable else now)
+             now, None if m.sendable else now, hold if m.sendable else None)
             for m in encoded
         ]
         queued = dead = 0
@@ -170,7 +178,7 @@ class SqliteOutbox:
             # DO NOTHING only matters after a prune let an old webhook id in again.
             if conn.execute(
                 "INSERT INTO outbox (webhook_id, idx, event_type, call, message_id, origin, payload, sendable, state,"
-                " available_at, dead_reason, created_at, finished_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                " available_at, dead_reason, created_at, finished_at, hold) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
                 " ON CONFLICT (webhook_id, idx) DO NOTHING",
                 row,
             ).rowcount == 1:
@@ -180,22 +188,26 @@ class SqliteOutbox:
                     dead += 1
         return queued, dead
 
-    def accept(self, webhook_id: str, event_type: str, raw_body: bytes, calls: Sequence[Call]) -> AcceptResult:
+    def accept(self, webhook_id: str, event_type: str, raw_body: bytes, calls: Sequence[Call], *,
+               hold: str | None = None) -> AcceptResult:
         """Inbox row + outbox rows in one transaction; the first accepted body wins."""
-        return self.accept_many([(webhook_id, event_type, raw_body, calls)])[0]
+        return self.accept_many([(webhook_id, event_type, raw_body, calls, hold)])[0]
 
-    def accept_many(self, items: Iterable[tuple[str, str, bytes, Sequence[Call]]]) -> list[AcceptResult]:
-        """Many webhooks in one transaction (backfills, benchmarks): one fsync for all."""
+    def accept_many(self, items: Iterable[tuple]) -> list[AcceptResult]:
+        """Many webhooks in one transaction (backfills, benchmarks): one fsync for all.
+        Items are (webhook_id, event_type, raw_body, calls[, hold])."""
         prepared = []
-        for webhook_id, event_type, raw_body, calls in items:
+        for item in items:
+            webhook_id, event_type, raw_body, calls = item[:4]
+            hold = _check_hold(item[4] if len(item) > 4 else None)
             if not isinstance(webhook_id, str) or not webhook_id:
                 raise ValueError("webhook_id must be a non-empty string")
             body = raw_body.encode("utf-8") if isinstance(raw_body, str) else bytes(raw_body)
-            prepared.append((webhook_id, str(event_type), body, encode_calls(webhook_id, list(calls))))
+            prepared.append((webhook_id, str(event_type), body, encode_calls(webhook_id, list(calls)), hold))
         results: list[AcceptResult] = []
         now = self._clock()
         with self._tx() as conn:
-            for webhook_id, event_type, body, encoded in prepared:
+            for webhook_id, event_type, body, encoded, hold in prepared:
                 cur = conn.execute(
                     "INSERT INTO inbox (webhook_id, event_type, raw_body, status, received_at, calls)"
                     " VALUES (?, ?, ?, 'accepted', ?, ?) ON CONFLICT (webhook_id) DO NOTHING",
@@ -204,12 +216,14 @@ class SqliteOutbox:
                 if cur.rowcount != 1:
                     results.append(AcceptResult(webhook_id, new=False))
                     continue
-                queued, dead = self._insert_rows(conn, webhook_id, event_type, encoded, now)
+                queued, dead = self._insert_rows(conn, webhook_id, event_type, encoded, now, hold)
                 results.append(AcceptResult(webhook_id, new=True, queued=queued, dead=dead))
         return results
 
-    def quarantine(self, webhook_id: str, event_type: str, raw_body: bytes, error: str, location: str) -> AcceptResult:
+    def quarantine(self, webhook_id: str, event_type: str, raw_body: bytes, error: str, location: str, *,
+                   hold: str | None = None) -> AcceptResult:
         """Keep an envelope the mapping failed on; it counts as received (a redelivery is a duplicate)."""
+        _check_hold(hold)
         body = raw_body.encode("utf-8") if isinstance(raw_body, str) else bytes(raw_body)
         now = self._clock()
         with self._tx() as conn:
@@ -221,9 +235,9 @@ class SqliteOutbox:
             if cur.rowcount != 1:
                 return AcceptResult(webhook_id, new=False, quarantined=True)
             conn.execute(
-                "INSERT INTO quarantine (webhook_id, event_type, raw_body, error, location, status, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, 'open', ?, ?)",
-                (webhook_id, event_type, body, _cap(error), _cap(location), now, now),
+                "INSERT INTO quarantine (webhook_id, event_type, raw_body, error, location, status, created_at,"
+                " updated_at, hold) VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?)",
+                (webhook_id, event_type, body, _cap(error), _cap(location), now, now, hold),
             )
         return AcceptResult(webhook_id, new=True, quarantined=True)
 
@@ -242,7 +256,7 @@ class SqliteOutbox:
             )
             rows = conn.execute(
                 "UPDATE outbox SET state = 'in_flight', lease_until = ?, lease_token = ?, claimed_at = ?"
-                " WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND available_at <= ?"
+                " WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND hold IS NULL AND available_at <= ?"
                 " ORDER BY available_at, id LIMIT ?)"
                 f" RETURNING {_ROW_COLUMNS}",
                 (now + lease_seconds, token, now, now, int(limit)),
@@ -382,19 +396,20 @@ class SqliteOutbox:
     def has_undelivered(self) -> bool:
         conn = self._conn()
         return bool(
-            conn.execute("SELECT EXISTS (SELECT 1 FROM outbox WHERE state = 'pending')").fetchone()[0]
+            conn.execute("SELECT EXISTS (SELECT 1 FROM outbox WHERE state = 'pending' AND hold IS NULL)").fetchone()[0]
             or conn.execute("SELECT EXISTS (SELECT 1 FROM outbox WHERE state = 'in_flight')").fetchone()[0]
         )
 
     def oldest_pending_age(self) -> float | None:
-        """Age of the oldest call not yet delivered (pending or in flight): the lag alarm."""
+        """Age of the oldest call not yet delivered (pending or in flight, not held): the lag alarm."""
         row = self._conn().execute(
-            "SELECT min(created_at) FROM outbox WHERE state IN ('pending', 'in_flight')"
+            "SELECT min(created_at) FROM outbox WHERE state IN ('pending', 'in_flight') AND hold IS NULL"
         ).fetchone()
         return None if row[0] is None else max(0.0, self._clock() - row[0])
 
     def next_attempt_at(self) -> float | None:
-        row = self._conn().execute("SELECT min(available_at) FROM outbox WHERE state = 'pending'").fetchone()
+        row = self._conn().execute(
+            "SELECT min(available_at) FROM outbox WHERE state = 'pending' AND hold IS NULL").fetchone()
         return row[0]
 
     def status(self) -> OutboxStatus:
@@ -407,7 +422,53 @@ class SqliteOutbox:
             inbox=conn.execute("SELECT count(*) FROM inbox").fetchone()[0],
             next_attempt_at=self.next_attempt_at(),
             last_error=self.last_delivery_error(),
+            held=self.held_counts(),
         )
+
+    # --- held calls ---
+
+    def held_counts(self) -> dict[str, int]:
+        return {hold: n for hold, n in self._conn().execute(
+            "SELECT hold, count(*) FROM outbox WHERE hold IS NOT NULL AND state = 'pending' GROUP BY hold ORDER BY hold")}
+
+    def list_held(self, *, hold: str | None = None, limit: int | None = None) -> list[OutboxRow]:
+        _check_hold(hold)
+        sql = (f"SELECT {_ROW_COLUMNS}, hold FROM outbox WHERE hold IS NOT NULL AND state = 'pending'"
+               " AND (? IS NULL OR hold = ?) ORDER BY id")
+        params: list = [hold, hold]
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        rows = self._conn().execute(sql, params).fetchall()
+        return [dataclasses.replace(_row(r[:-1]), hold=r[-1]) for r in rows]
+
+    def _held_where(self, hold: str | None, webhook_ids: Sequence[str] | None) -> tuple[str, list]:
+        _check_hold(hold)
+        where = "hold IS NOT NULL AND state = 'pending' AND (? IS NULL OR hold = ?)"
+        params: list = [hold, hold]
+        if webhook_ids is not None:
+            where += " AND webhook_id IN (SELECT value FROM json_each(?))"
+            params.append(orjson.dumps(list(webhook_ids)))
+        return where, params
+
+    def release_held(self, *, hold: str | None = None, webhook_ids: Sequence[str] | None = None) -> int:
+        where, params = self._held_where(hold, webhook_ids)
+        with self._tx() as conn:
+            n = conn.execute(f"UPDATE outbox SET hold = NULL, available_at = ? WHERE {where}",
+                             [self._clock(), *params]).rowcount
+            # open quarantined envelopes of the same webhooks: released too, so a later fix sends them
+            qwhere = "hold IS NOT NULL AND status = 'open' AND (? IS NULL OR hold = ?)"
+            qparams: list = [hold, hold]
+            if webhook_ids is not None:
+                qwhere += " AND webhook_id IN (SELECT value FROM json_each(?))"
+                qparams.append(orjson.dumps(list(webhook_ids)))
+            conn.execute(f"UPDATE quarantine SET hold = NULL WHERE {qwhere}", qparams)
+        return n
+
+    def discard_held(self, *, hold: str | None = None, webhook_ids: Sequence[str] | None = None) -> int:
+        where, params = self._held_where(hold, webhook_ids)
+        with self._tx() as conn:
+            return conn.execute(f"DELETE FROM outbox WHERE {where}", params).rowcount
 
     def peek(self, limit: int, after_id: int = 0) -> list[OutboxRow]:
         """Pending rows in id order, read only (dry runs)."""
@@ -464,19 +525,21 @@ class SqliteOutbox:
         if event_type is not None:
             where.append("event_type = ?")
             params.append(event_type)
-        sql = ("SELECT id, webhook_id, event_type, raw_body, error, location, created_at, attempts, status FROM quarantine"
+        sql = ("SELECT id, webhook_id, event_type, raw_body, error, location, created_at, attempts, status, hold"
+               " FROM quarantine"
                + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id")
-        return [QuarantinedEnvelope(r[0], r[1], r[2], bytes(r[3]), r[4], r[5], r[6], r[7], r[8])
+        return [QuarantinedEnvelope(r[0], r[1], r[2], bytes(r[3]), r[4], r[5], r[6], r[7], r[8], r[9])
                 for r in self._conn().execute(sql, params)]
 
     def resolve_quarantine(self, quarantine_id: int, calls: Sequence[Call]) -> AcceptResult:
         """Queue the calls a fixed mapping produced for a quarantined envelope, and close it,
         in one transaction. messageIds are the ones the first run would have used."""
         conn = self._conn()
-        row = conn.execute("SELECT webhook_id, event_type FROM quarantine WHERE id = ?", (quarantine_id,)).fetchone()
+        row = conn.execute("SELECT webhook_id, event_type, hold FROM quarantine WHERE id = ?",
+                           (quarantine_id,)).fetchone()
         if row is None:
             raise KeyError(f"no quarantined envelope {quarantine_id}")
-        webhook_id, event_type = row
+        webhook_id, event_type, hold = row
         encoded = encode_calls(webhook_id, list(calls))
         now = self._clock()
         with self._tx(conn):
@@ -487,7 +550,7 @@ class SqliteOutbox:
             )
             if cur.rowcount != 1:
                 return AcceptResult(webhook_id, new=False, quarantined=True)
-            queued, dead = self._insert_rows(conn, webhook_id, event_type, encoded, now)
+            queued, dead = self._insert_rows(conn, webhook_id, event_type, encoded, now, hold)
             conn.execute(
                 "UPDATE inbox SET status = 'accepted', calls = ? WHERE webhook_id = ?",
                 (len(encoded), webhook_id),

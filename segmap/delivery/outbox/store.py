@@ -22,6 +22,10 @@ from typing import Iterable, Protocol, Sequence, runtime_checkable
 from segmap.runtime.calls import Call
 
 STATES = ("pending", "in_flight", "delivered", "dead")
+# Why a pending row may be held (never claimed for delivery until released):
+# "dry_run": accepted while no write key was configured; "test": sent by `segmap send`
+# (or signed with the development secret), i.e. sample data, not a Dodo webhook.
+HOLDS = ("dry_run", "test")
 INBOX_MIN_RETENTION = 7 * 24 * 3600.0
 # delivery-state key: when `segmap serve` first started on this store (Unix seconds, first writer wins);
 # `segmap backfill` reads it as the default end of its range
@@ -55,6 +59,7 @@ class OutboxRow:
     created_at: float
     token: str = ""  # the claim's fencing token ("" for rows read without claiming)
     claimed_at: float | None = None
+    hold: str | None = None  # set only by list_held
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +89,7 @@ class QuarantinedEnvelope:
     created_at: float
     attempts: int
     status: str  # "open" | "resolved"
+    hold: str | None = None  # its calls are held when resolved (see HOLDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +117,7 @@ class OutboxStatus:
     next_attempt_at: float | None = None
     extra: dict[str, object] = field(default_factory=dict)
     last_error: DeliveryError | None = None
+    held: dict[str, int] = field(default_factory=dict)  # held pending calls per reason (HOLDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,11 +132,16 @@ class OutboxStore(Protocol):
     every method blocks (asyncio callers go through `AsyncOutbox`)."""
 
     # --- written by the webhook receiver, each call ONE transaction ---
-    def accept(self, webhook_id: str, event_type: str, raw_body: bytes, calls: Sequence[Call]) -> AcceptResult: ...
+    # `hold` (one of HOLDS, or None) marks the calls so that delivery never claims them
+    # until `release_held`; a quarantined envelope passes its hold on to the calls it resolves to.
+    def accept(self, webhook_id: str, event_type: str, raw_body: bytes, calls: Sequence[Call], *,
+               hold: str | None = None) -> AcceptResult: ...
 
-    def accept_many(self, items: Iterable[tuple[str, str, bytes, Sequence[Call]]]) -> list[AcceptResult]: ...
+    def accept_many(self, items: Iterable[tuple]) -> list[AcceptResult]:
+        """Items are (webhook_id, event_type, raw_body, calls) or the same plus a hold."""
 
-    def quarantine(self, webhook_id: str, event_type: str, raw_body: bytes, error: str, location: str) -> AcceptResult: ...
+    def quarantine(self, webhook_id: str, event_type: str, raw_body: bytes, error: str, location: str, *,
+                   hold: str | None = None) -> AcceptResult: ...
 
     # --- used by the delivery worker ---
     def claim(self, limit: int, lease_seconds: float) -> list[OutboxRow]: ...
@@ -190,6 +202,18 @@ class OutboxStore(Protocol):
     def resolve_quarantine(self, quarantine_id: int, calls: Sequence[Call]) -> AcceptResult: ...
 
     def record_quarantine_failure(self, quarantine_id: int, error: str, location: str = "") -> None: ...
+
+    # --- held calls: an explicit decision before sample or dry-run data reaches Segment ---
+    def held_counts(self) -> dict[str, int]:
+        """Held pending calls per reason (only reasons with calls)."""
+
+    def list_held(self, *, hold: str | None = None, limit: int | None = None) -> list[OutboxRow]: ...
+
+    def release_held(self, *, hold: str | None = None, webhook_ids: Sequence[str] | None = None) -> int:
+        """Make held calls deliverable (due now). None = every reason / every webhook."""
+
+    def discard_held(self, *, hold: str | None = None, webhook_ids: Sequence[str] | None = None) -> int:
+        """Delete held calls (they are never sent); their webhooks stay in the inbox for dedup."""
 
     def prune(self, *, inbox_older_than: float = INBOX_MIN_RETENTION, delivered_older_than: float = INBOX_MIN_RETENTION) -> PruneResult: ...
 
