@@ -14,6 +14,7 @@ from typing import Any
 
 from segmap.compiler import types as T
 from segmap.compiler.types import Ty
+from segmap.runtime.values import type_name
 
 Segment = str | int
 
@@ -174,15 +175,9 @@ def unset_path(doc: dict, segments: tuple[Segment, ...]) -> bool:
     return False
 
 
+# how a path error names a value's kind (``type_name``), with its article
+_KIND_PHRASES = {"null": "null", "bool": "a boolean", "number": "a number", "string": "text", "list": "a list"}
+
+
 def _what(v: Any) -> str:
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "a boolean"
-    if isinstance(v, (int, float)):
-        return "a number"
-    if isinstance(v, str):
-        return "text"
-    if isinstance(v, list):
-        return "a list"
-    return "an object"
+    return _KIND_PHRASES.get(type_name(v), "an object")

@@ -26,6 +26,7 @@ from segmap.compiler import types as T
 from segmap.compiler.plan import PlannedCall
 from segmap.compiler.types import Ty
 from segmap.dsl import ast
+from segmap.runtime.values import type_name
 
 DRAFT_07 = "http://json-schema.org/draft-07/schema#"
 RULE_TYPES = {"track": "TRACK", "identify": "IDENTIFY", "group": "GROUP", "page": "PAGE", "screen": "SCREEN"}
@@ -170,13 +171,11 @@ def _with_null(schema: dict) -> dict:
 
 
 def _scalar_type(value) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    return "string"
+    """The JSON Schema type of an enum constant (JSON Schema tells integers from other numbers)."""
+    kind = type_name(value)
+    if kind == "number":
+        return "integer" if isinstance(value, int) else "number"
+    return "boolean" if kind == "bool" else "string"
 
 
 def _base_schema(t: Ty, enums: bool, depth: int) -> dict:

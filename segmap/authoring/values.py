@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from segmap.dsl.yaml_source import YMap, YNode, YScalar
+from segmap.runtime.values import type_name
 
 _NULL = frozenset({"", "~", "null", "Null", "NULL"})
 _TRUE = frozenset({"true", "True", "TRUE"})
@@ -86,25 +87,9 @@ def first_not_json(node: YNode) -> YScalar | None:
 # --- comparison ---------------------------------------------------------------
 
 
-def _kind(v: Any) -> str:
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "bool"
-    if isinstance(v, (int, float)):
-        return "number"
-    if isinstance(v, str):
-        return "string"
-    if isinstance(v, list):
-        return "list"
-    if isinstance(v, dict):
-        return "object"
-    return type(v).__name__
-
-
 def json_equal(a: Any, b: Any) -> bool:
     """Equality of JSON values: bools are not numbers, 1 == 1.0, NaN never equal."""
-    ka, kb = _kind(a), _kind(b)
+    ka, kb = type_name(a), type_name(b)
     if ka != kb:
         return False
     if ka == "list":

@@ -35,6 +35,7 @@ import re
 from dataclasses import dataclass, field
 
 from segmap.diagnostics.model import Span
+from segmap.compiler.literals import literal_operand
 from segmap.compiler.paths import ENVELOPE_ROOTS, envelope_paths, static_path
 from segmap.compiler.plan import Plan, PlannedCall
 from segmap.dsl import ast
@@ -268,14 +269,16 @@ class _FunctionGen:
         left = self.expr(e.left)
         right = self.expr(e.right)
         if op in ("==", "!="):
-            for a, be in ((left, e.right), (right, e.left)):
-                if isinstance(be, ast.Literal) and isinstance(be.value, str):
-                    b = js_lit(be.value)
-                    return self._assign(f"({a} {'===' if op == '==' else '!=='} {b})")
-                if isinstance(be, ast.Literal) and be.value is None:
-                    if op == "==":
-                        return self._assign(f"({a} === null || {a} === undefined)")
-                    return self._assign(f"({a} !== null && {a} !== undefined)")
+            shortcut = literal_operand(e)
+            if shortcut is not None:
+                side, kind = shortcut
+                a, lit = (left, e.right) if side == 0 else (right, e.left)
+                if kind == "string":
+                    assert isinstance(lit, ast.Literal)
+                    return self._assign(f"({a} {'===' if op == '==' else '!=='} {js_lit(lit.value)})")
+                if op == "==":
+                    return self._assign(f"({a} === null || {a} === undefined)")
+                return self._assign(f"({a} !== null && {a} !== undefined)")
             name = OPERATORS["=="].js
             self.use(name)
             return self._assign(f"{'' if op == '==' else '!'}{name}({left}, {right})")

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from segmap.diagnostics.model import Span
+from segmap.compiler.literals import literal_operand
 from segmap.compiler.paths import ENVELOPE_ROOTS, envelope_paths, static_path
 from segmap.compiler.plan import Plan, PlannedCall
 from segmap.dsl import ast
@@ -114,14 +115,6 @@ class _Emitter:
 _ARITH = {"+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod",
           "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
 _COMPARISONS = ("<", "<=", ">", ">=")
-
-
-def _is_str_literal(e: ast.Expr) -> bool:
-    return isinstance(e, ast.Literal) and isinstance(e.value, str)
-
-
-def _is_null_literal(e: ast.Expr) -> bool:
-    return isinstance(e, ast.Literal) and e.value is None
 
 
 class _FunctionGen:
@@ -414,12 +407,14 @@ class _FunctionGen:
         left = self.expr(e.left)
         right = self.expr(e.right)
         if op in ("==", "!="):
-            for a, b, be in ((left, right, e.right), (right, left, e.left)):
-                if _is_str_literal(be):
+            shortcut = literal_operand(e)
+            if shortcut is not None:
+                side, kind = shortcut
+                a, b = (left, right) if side == 0 else (right, left)
+                if kind == "string":
                     return self._assign(f"({a.code} {op} {b.code})", e.span, isbool=True)
-                if _is_null_literal(be):
-                    test = self.nullish(a)
-                    return self._assign(test if op == "==" else f"not ({test})", e.span, isbool=True)
+                test = self.nullish(a)
+                return self._assign(test if op == "==" else f"not ({test})", e.span, isbool=True)
             neg = "" if op == "==" else "not "
             return self._assign(f"{neg}_f.eq({left.code}, {right.code})", e.span, isbool=True)
         if op in _COMPARISONS:
@@ -759,12 +754,14 @@ class _FunctionGen:
 
 def _eq_const(e: ast.Binary, left, right) -> bool:
     """``==``/``!=`` on constants, exactly as the generated code does it at run time."""
-    for a, b, be in ((left, right, e.right), (right, left, e.left)):
-        if _is_str_literal(be):
+    shortcut = literal_operand(e)
+    if shortcut is not None:
+        side, kind = shortcut
+        a, b = (left, right) if side == 0 else (right, left)
+        if kind == "string":
             return (a == b) if e.op == "==" else (a != b)
-        if _is_null_literal(be):
-            r = a is None or a is MISSING
-            return r if e.op == "==" else not r
+        r = a is None or a is MISSING
+        return r if e.op == "==" else not r
     r = _rt.eq(left, right)
     return r if e.op == "==" else not r
 

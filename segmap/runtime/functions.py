@@ -31,27 +31,11 @@ from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
 from segmap.runtime.currency import EXPONENTS
-from segmap.runtime.values import MISSING, MappingRuntimeError, _Missing
+from segmap.runtime.values import MISSING, MappingRuntimeError, type_name
 
 _TWO53 = 2**53
 _F53 = float(2**53)
 _INF = math.inf
-
-_TYPE_NAMES: dict[type, str] = {
-    type(None): "null",
-    bool: "bool",
-    int: "number",
-    float: "number",
-    str: "string",
-    list: "list",
-    dict: "object",
-    _Missing: "missing",
-}
-
-
-def type_name(x: Any) -> str:
-    """The mapping-language name of ``x``'s type, for error messages."""
-    return _TYPE_NAMES.get(type(x)) or type(x).__name__
 
 
 def _fail(message: str) -> MappingRuntimeError:

@@ -7,6 +7,8 @@ dropped from the output, while None (JSON null) is kept.
 """
 from __future__ import annotations
 
+from typing import Any
+
 
 class _Missing:
     __slots__ = ()
@@ -22,6 +24,24 @@ class _Missing:
 
 
 MISSING = _Missing()
+
+#: The one vocabulary for a value's kind, in every message about values (run-time errors,
+#: test-case comparisons, path errors): null, bool, number, string, list, object, missing.
+_KIND_NAMES: dict[type, str] = {
+    type(None): "null",
+    bool: "bool",
+    int: "number",
+    float: "number",
+    str: "string",
+    list: "list",
+    dict: "object",
+    _Missing: "missing",
+}
+
+
+def type_name(x: Any) -> str:
+    """The mapping-language name of ``x``'s kind (``"number"``, ``"object"`` ...), for messages."""
+    return _KIND_NAMES.get(type(x)) or type(x).__name__
 
 
 class MappingRuntimeError(Exception):
