@@ -15,6 +15,7 @@ COMMAND_MODULES = [
     "segmap.cli.cmd_check",
     "segmap.cli.cmd_explain",
     "segmap.cli.cmd_schema",
+    "segmap.cli.cmd_lsp",
     "segmap.cli.cmd_run",
     "segmap.cli.cmd_init",
     "segmap.cli.cmd_sample",
