@@ -1,13 +1,9 @@
 """`segmap lsp` in a subprocess, driven over stdio by a real LSP client (pygls's LanguageClient)."""
 from __future__ import annotations
 
-import pytest
+from lsprotocol import types as lsp  # pygls (and so lsprotocol) is a dev dependency: no skip
 
-pytest.importorskip("pygls", reason="the language server is the optional extra segmap[lsp]")
-
-from lsprotocol import types as lsp  # noqa: E402
-
-from tests.lsp.client import editor, run  # noqa: E402
+from tests.lsp.client import editor, run
 
 MAPPING = """\
 version: 1
