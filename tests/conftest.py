@@ -92,6 +92,15 @@ def _dodopayments() -> str | None:
     return metadata.version("dodopayments")
 
 
+@required_tool("pygls", "install the dev extras (README's test command) or `pip install 'segmap[lsp]'`")
+def _pygls() -> str | None:
+    try:
+        import pygls  # noqa: F401
+    except ImportError:
+        return None
+    return metadata.version("pygls")
+
+
 @required_tool("postgresql", "start PostgreSQL 15 on $PGHOST:$PGPORT, default 127.0.0.1:5432, trust auth")
 def _postgresql() -> str | None:
     host = os.environ.get("PGHOST", "127.0.0.1")

@@ -1,9 +1,13 @@
 """`segmap lsp` in a subprocess, driven over stdio by a real LSP client (pygls's LanguageClient)."""
 from __future__ import annotations
 
-from lsprotocol import types as lsp  # pygls (and so lsprotocol) is a dev dependency: no skip
+from tests.conftest import require_tool
 
-from tests.lsp.client import editor, run
+require_tool("pygls")  # a dev dependency: under CI its absence fails the run
+
+from lsprotocol import types as lsp  # noqa: E402
+
+from tests.lsp.client import editor, run  # noqa: E402
 
 MAPPING = """\
 version: 1
