@@ -23,11 +23,12 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from segmap.compiler.snapshot import load_snapshot
+from segmap.errors import SegmapError
 
 __all__ = ["UnknownEventType", "all_samples", "sample_envelope"]
 
 
-class UnknownEventType(KeyError):
+class UnknownEventType(KeyError, SegmapError):
     """Raised for an event type the snapshot does not know; carries close matches."""
 
     def __init__(self, event_type: str, suggestions: list[str]) -> None:

@@ -31,6 +31,8 @@ from typing import Annotated, Any, Literal, Mapping
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, SettingsConfigDict
 
+from segmap.errors import SegmapError
+
 CONFIG_ENV = "SEGMAP_CONFIG"
 SECRET_MASK = "**********"
 
@@ -38,7 +40,7 @@ _SIZE = re.compile(r"^\s*(\d+)\s*(b|k|kb|kib|m|mb|mib)?\s*$", re.IGNORECASE)
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 
 
-class SettingsError(ValueError):
+class SettingsError(ValueError, SegmapError):
     """Settings that cannot be used. The message names each bad setting and the
     place its value came from (flag, environment variable, config file), never a value."""
 

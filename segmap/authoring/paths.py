@@ -15,13 +15,14 @@ from typing import Any
 from segmap.compiler import types as T
 from segmap.compiler.types import Ty
 from segmap.runtime.values import type_name
+from segmap.errors import SegmapError
 
 Segment = str | int
 
 _TOKEN = re.compile(r"""\[\s*(-?\d+)\s*\]|\[\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')\s*\]|\.?([^.\[\]]+)""")
 
 
-class PathError(ValueError):
+class PathError(ValueError, SegmapError):
     pass
 
 

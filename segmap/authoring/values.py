@@ -20,6 +20,7 @@ from typing import Any
 
 from segmap.dsl.yaml_source import YMap, YNode, YScalar
 from segmap.runtime.values import type_name
+from segmap.errors import SegmapError
 
 _NULL = frozenset({"", "~", "null", "Null", "NULL"})
 _TRUE = frozenset({"true", "True", "TRUE"})
@@ -31,7 +32,7 @@ _FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
 _SPECIAL_FLOAT = re.compile(r"[-+]?\.(inf|Inf|INF)\Z|\.(nan|NaN|NAN)\Z")
 
 
-class NotJson(ValueError):
+class NotJson(ValueError, SegmapError):
     """A YAML scalar with no JSON equivalent (``.inf``, ``.nan``)."""
 
 

@@ -23,11 +23,12 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator
 
 from segmap.backfill.resources import Resource
+from segmap.errors import SegmapError
 
 MAX_PAGE_SIZE = 100
 
 
-class SourceError(Exception):
+class SourceError(SegmapError):
     """Dodo's API kept failing (or refused us): the backfill stops with its cursor saved."""
 
 

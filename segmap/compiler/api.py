@@ -10,11 +10,12 @@ from typing import Any
 from segmap.diagnostics.model import Diagnostic, Severity, SourceMap, Span
 from segmap.runtime.calls import Call
 from segmap.runtime.values import MappingRuntimeError
+from segmap.errors import SegmapError
 
 _counter = itertools.count()
 
 
-class MappingError(Exception):
+class MappingError(SegmapError):
     """The mapping has errors; ``diagnostics`` lists all of them (and the warnings)."""
 
     def __init__(self, diagnostics: list[Diagnostic], sources: SourceMap):

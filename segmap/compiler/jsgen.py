@@ -40,6 +40,7 @@ from segmap.compiler.paths import ENVELOPE_ROOTS, envelope_paths, static_path
 from segmap.compiler.plan import Plan, PlannedCall
 from segmap.dsl import ast
 from segmap.dsl.segment_fields import OBJECT_FIELDS
+from segmap.errors import SegmapError
 
 
 #: The dashboard refuses transformation code longer than this (characters).
@@ -55,7 +56,7 @@ REGION_HOSTS = {
 _HOST_RE = re.compile(r"https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~\-/]*)?")
 
 
-class JsExportError(Exception):
+class JsExportError(SegmapError):
     """The mapping is valid but cannot be exported (too large, or not expressible in JS).
 
     ``span`` points at the mapping construct responsible, when there is one.

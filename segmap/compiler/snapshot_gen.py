@@ -45,6 +45,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
 
+from segmap.errors import SegmapError
+
 SDK_PACKAGE = "dodopayments"
 _UNION_MODULE = "dodopayments.types.unwrap_webhook_event"
 _ENVELOPE_EXTRA = ("business_id", "timestamp")  # "type" and "data" are described by "events"
@@ -52,11 +54,11 @@ _ENVELOPE_EXTRA = ("business_id", "timestamp")  # "type" and "data" are describe
 SNAPSHOT_PATH = Path(__file__).resolve().parent.parent / "data" / "dodo_events.json"
 
 
-class SdkUnavailable(RuntimeError):
+class SdkUnavailable(RuntimeError, SegmapError):
     """The SDK is a dev-only dependency; refreshing without it cannot work."""
 
 
-class UnsupportedAnnotation(TypeError):
+class UnsupportedAnnotation(TypeError, SegmapError):
     """The SDK grew a type the snapshot format cannot express; extend the format first."""
 
 

@@ -21,6 +21,7 @@ import orjson
 
 from segmap.dsl.segment_fields import CALL_TYPES, REQUIRED_FIELDS
 from segmap.runtime.calls import Call
+from segmap.errors import SegmapError
 
 # Segment HTTP API limits (contracts §1.4). Message size is measured on the
 # UTF-8 JSON of the item as sent, including the per-attempt sentAt stamp.
@@ -36,7 +37,7 @@ LIBRARY_NAME = "segmap"
 _STRIPPED_FIELDS = ("sentAt", "receivedAt", "originalTimestamp", "version", "writeKey")
 
 
-class MessageRejected(ValueError):
+class MessageRejected(ValueError, SegmapError):
     """The call can never be delivered as it is; `reason` says why (no secrets, bounded length)."""
 
     def __init__(self, reason: str):

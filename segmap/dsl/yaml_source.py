@@ -15,6 +15,7 @@ import yaml
 
 from segmap.diagnostics.model import Diagnostic, Severity, Span
 from segmap.diagnostics.text import first_surrogate, shorten
+from segmap.errors import SegmapError
 
 MAX_FILE_BYTES = 1 << 20
 MAX_DEPTH = 32
@@ -185,7 +186,7 @@ def _tab_message(text: str, index: int) -> tuple[str, tuple[str, ...]]:
     return "a tab where YAML expects a value or a key", ()
 
 
-class YamlLoadError(Exception):
+class YamlLoadError(SegmapError):
     def __init__(self, diagnostics: list[Diagnostic]):
         super().__init__("; ".join(d.message for d in diagnostics))
         self.diagnostics = diagnostics

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from segmap.errors import SegmapError
+
 
 class _Missing:
     __slots__ = ()
@@ -44,7 +46,7 @@ def type_name(x: Any) -> str:
     return _KIND_NAMES.get(type(x)) or type(x).__name__
 
 
-class MappingRuntimeError(Exception):
+class MappingRuntimeError(SegmapError):
     """An expression failed on one envelope.
 
     ``location`` is the mapping position (``file:line:col``) of the

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from segmap.settings import Settings, parse_size, split_secrets  # noqa: F401 - re-exported for callers
 from segmap.service.verification import InvalidSecret, decode_secret, generate_secret
+from segmap.errors import SegmapError
 
 SECRET_ENV = "DODO_WEBHOOK_SECRET"
 SDK_SECRET_ENV = "DODO_PAYMENTS_WEBHOOK_KEY"  # the name Dodo's own SDK reads
@@ -33,7 +34,7 @@ DEFAULT_DRY_RUN_FILE = "segmap-dry-run.jsonl"
 DEFAULT_MAX_BODY = 1024 * 1024
 
 
-class ConfigError(ValueError):
+class ConfigError(ValueError, SegmapError):
     """A setting is unusable; the message says which one (never its secret value)."""
 
 

@@ -27,17 +27,18 @@ from typing import Any, Callable, Sequence
 
 from segmap.runtime.calls import Call
 from segmap.delivery.outbox.store import AcceptResult, OutboxStore
+from segmap.errors import SegmapError
 
 log = logging.getLogger("segmap.service.ingest")
 
 _STOP = object()
 
 
-class Overloaded(Exception):
+class Overloaded(SegmapError):
     """Too many webhooks are waiting for a commit; answer 503 with Retry-After."""
 
 
-class StoreUnavailable(Exception):
+class StoreUnavailable(SegmapError):
     """The store refused the transaction (disk full, I/O error, closed ...)."""
 
 

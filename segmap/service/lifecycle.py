@@ -32,13 +32,14 @@ from segmap.service.ingest import GroupCommitter
 from segmap.service.metrics import ServiceMetrics
 from segmap.service.outflow import DryRunPump, TimedSink, TimedStore
 from segmap.service.verification import Verifier
+from segmap.errors import SegmapError
 
 log = logging.getLogger("segmap.service")
 
 MIN_FREE_DISK = 16 * 1024 * 1024
 
 
-class MappingLoadError(Exception):
+class MappingLoadError(SegmapError):
     """The mapping does not compile; `diagnostics` holds the compiler's findings."""
 
     def __init__(self, message: str, diagnostics: list | None = None):

@@ -27,11 +27,12 @@ import uvicorn
 
 from segmap.service.app import build_app
 from segmap.service.lifecycle import Service
+from segmap.errors import SegmapError
 
 log = logging.getLogger("segmap.service")
 
 
-class ListenError(OSError):
+class ListenError(OSError, SegmapError):
     pass
 
 

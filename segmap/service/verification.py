@@ -36,6 +36,8 @@ from typing import Callable, Iterable, Sequence
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
+from segmap.errors import SegmapError
+
 TOLERANCE_SECONDS = 300
 MAX_ID_CHARS = 256
 MAX_SIGNATURE_HEADER = 4096
@@ -54,7 +56,7 @@ _B64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 HEADER_NAMES = (b"webhook-id", b"webhook-timestamp", b"webhook-signature")
 
 
-class VerificationFailed(Exception):
+class VerificationFailed(SegmapError):
     """The request is not an authentic, fresh webhook. `reason` is a metrics label."""
 
     def __init__(self, reason: str, message: str):
@@ -63,7 +65,7 @@ class VerificationFailed(Exception):
         self.message = message
 
 
-class InvalidSecret(ValueError):
+class InvalidSecret(ValueError, SegmapError):
     """A configured secret is unusable. The message never contains the secret."""
 
 

@@ -26,8 +26,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from segmap.errors import SegmapError
 
-class SchemaError(RuntimeError):
+
+class SchemaError(RuntimeError, SegmapError):
     """The database's schema version is not one this segmap can use as it is."""
 
 
