@@ -11,11 +11,15 @@ def register(sub) -> None:
         "check",
         help="check mapping files and report every problem",
         description="Check mapping files against the Dodo event models and the Segment spec. "
-        "Exit status: 0 no errors (warnings allowed), 1 errors found, 2 a file could not be read.",
+        "Exit status: 0 no errors (warnings allowed), 1 errors found, 2 a file could not be read "
+        "(reported as error E000 in every format) or bad usage.",
     )
-    p.add_argument("files", nargs="+", metavar="FILE", help="mapping file(s) to check")
-    p.add_argument("--format", choices=("text", "json", "github"), default="text",
-                   help="text for people (default), json for tools, github for workflow annotations")
+    p.add_argument("files", nargs="+", metavar="FILE", help="mapping file(s) to check; - reads standard input")
+    p.add_argument("--format", choices=("text", "json", "github", "sarif"), default="text",
+                   help="text for people (default), json for tools, github for workflow annotations, "
+                        "sarif (SARIF 2.1.0) for code-scanning tools")
+    p.add_argument("--stdin-filename", metavar="NAME", default=None,
+                   help="the file name to report for - (standard input); default <stdin>")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                    help="colour the text output (auto: only on a terminal, and not when NO_COLOR is set)")
     p.add_argument("--coverage", action="store_true", help="also list the Dodo event types the file leaves unmapped")
@@ -32,6 +36,21 @@ def _use_colour(choice: str) -> bool:
     if choice == "never":
         return False
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def _read_stdin(name: str) -> tuple[str, str]:
+    """Standard input as a mapping text, decoded like a file (UTF-8, BOM dropped)."""
+    from segmap.compiler.api import MappingError
+    from segmap.diagnostics.model import Diagnostic, Severity, SourceMap, Span
+
+    data = sys.stdin.buffer.read()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MappingError([Diagnostic("E001", Severity.ERROR,
+                                       f"the input is not UTF-8 text ({exc.reason} at byte {exc.start})",
+                                       Span(name, 1, 1))], SourceMap()) from None
+    return text.lstrip("\ufeff"), name
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,12 +70,21 @@ def run(args: argparse.Namespace) -> int:
     sources = SourceMap()
     io_failed = 0
     coverage: dict[str, list[str]] = {}
+    from segmap.diagnostics.model import Diagnostic, Severity, Span
+
+    unreadable = 0
     for path in args.files:
         try:
-            text, name = read_mapping_text(path)
+            if path == "-":
+                text, name = _read_stdin(args.stdin_filename or "<stdin>")
+            else:
+                text, name = read_mapping_text(path)
         except OSError as exc:
-            print(f"segmap check: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+            # a diagnostic, not only a line on stderr: json, github and sarif readers must see it too
+            reason = exc.strerror or str(exc)
+            all_diags.append(Diagnostic("E000", Severity.ERROR, f"cannot read {path}: {reason}", Span(path, 1, 1)))
             io_failed += 1
+            unreadable += 1
             continue
         except MappingError as exc:
             all_diags.extend(exc.diagnostics)
@@ -81,7 +109,11 @@ def run(args: argparse.Namespace) -> int:
     colour = _use_colour(args.color)
     checked = len(args.files) - io_failed
     errors = sum(1 for d in all_diags if d.is_error)
-    if args.format == "json":
+    if args.format == "sarif":
+        from segmap.diagnostics.sarif import render_sarif
+
+        print(render_sarif(all_diags, unreadable=io_failed))
+    elif args.format == "json":
         from segmap.diagnostics.render import render_json
 
         cov = None
@@ -102,6 +134,8 @@ def run(args: argparse.Namespace) -> int:
             for e in unmapped:
                 print(f"  unmapped: {e}")
         summary = render_summary(all_diags) + (f" ({acknowledged} acknowledged)" if acknowledged else "")
+        if unreadable:
+            summary += f" ({unreadable} file{'s' if unreadable != 1 else ''} could not be read)"
         print(f"{'checked' if errors == 0 else 'failed'}: {summary} in {checked} file{'s' if checked != 1 else ''}",
               file=sys.stderr if errors else sys.stdout)
     elif args.format == "github" and coverage:

@@ -38,6 +38,15 @@ def lookup(code: str) -> CodeInfo:
 
 
 # --- E0xx: the file and its YAML -------------------------------------------
+_code("E000", "the file cannot be read", """
+`segmap check` could not read the input: it does not exist, is a directory, or
+is not readable. It is reported in every output format (text, json, github,
+sarif) and counted as an error, and the exit status is 2, so that no tool reads
+an unreadable input as a clean result.
+""", """
+$ segmap check nope.yaml
+error[E000]: cannot read nope.yaml: No such file or directory
+""")
 _code("E001", "YAML syntax error", """
 The file is not valid YAML. The location is where the YAML parser gave up,
 which can be after the real mistake (an unclosed quote or bracket).
