@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from importlib import resources
 
 
 def register(sub) -> None:
@@ -22,6 +21,8 @@ def register(sub) -> None:
 
 
 def starter_text() -> str:
+    from importlib import resources
+
     return resources.files("segmap.cli").joinpath("starter.yaml").read_text(encoding="utf-8")
 
 

@@ -41,7 +41,18 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n(see `{self.prog} --help`)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _only_module(argv: list[str]) -> str | None:
+    """The one command module ``argv`` names (`check ...` -> segmap.cli.cmd_check), if it names one.
+
+    Registering only that command keeps the other commands' imports (datetime, the settings
+    model, importlib.resources ...) out of a cold `segmap check`, which pre-commit hooks and
+    CI run often; `segmap --help` and anything else still builds the whole parser."""
+    first = argv[0] if argv else ""
+    module = "segmap.cli.cmd_" + first.replace("-", "_")
+    return module if not first.startswith("-") and module in COMMAND_MODULES else None
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="segmap",
         description="Turn Dodo Payments webhooks into Segment calls from a checked, compiled mapping file.",
@@ -52,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"segmap {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for name in COMMAND_MODULES:
+    only = _only_module(argv) if argv is not None else None
+    for name in [only] if only else COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     return parser
 
@@ -71,7 +83,8 @@ def _escape_unencodable_output() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     _escape_unencodable_output()
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args) or 0)

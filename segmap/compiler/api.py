@@ -4,7 +4,6 @@ from __future__ import annotations
 import itertools
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from segmap.diagnostics.model import Diagnostic, Severity, SourceMap, Span
@@ -63,8 +62,8 @@ def check_source(text: str, filename: str, ignore: tuple[str, ...] = ()) -> Chec
 
 
 def read_mapping_text(path) -> tuple[str, str]:
-    p = Path(path)
-    data = p.read_bytes()
+    with open(path, "rb") as fh:  # not pathlib: a cold `segmap check` does not otherwise import it
+        data = fh.read()
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -29,7 +29,6 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -850,6 +849,8 @@ _DECL_RE = re.compile(r"^(?:function|var) (__sm_\w+)")
 @cache
 def js_runtime_text() -> str:
     """The whole ``js_runtime.js``."""
+    from importlib import resources  # only the JS export needs it: not imported by `segmap check`
+
     return resources.files("segmap.compiler").joinpath("js_runtime.js").read_text("utf-8")
 
 

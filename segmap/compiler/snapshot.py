@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import functools
 import json
-from importlib import resources
+import os
 
-_RESOURCE = ("segmap.data", "dodo_events.json")
+# a plain file next to the package (importlib.resources would cost a cold `segmap check` several
+# milliseconds of imports: tempfile, shutil, zipfile readers; segmap is never installed zipped)
+_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "dodo_events.json")
 
 
 @functools.cache
 def load_snapshot() -> dict:
     """The parsed snapshot; cached, so callers must treat it as read-only."""
-    package, name = _RESOURCE
-    with resources.files(package).joinpath(name).open("rb") as fh:
+    with open(_PATH, "rb") as fh:
         return json.load(fh)
 
 

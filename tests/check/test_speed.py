@@ -99,3 +99,7 @@ def test_check_does_not_import_heavy_modules():
     assert "segmap.compiler.checker" in loaded
     assert not {m.split(".")[0] for m in loaded} & heavy, sorted({m.split(".")[0] for m in loaded} & heavy)
     assert "segmap.compiler.pygen" not in loaded  # checking generates no code
+    # nor the other commands' modules, nor what only they need (read and registered only for their command)
+    assert not {m for m in loaded if m.startswith("segmap.cli.cmd_")} - {"segmap.cli.cmd_check"}
+    assert not loaded & {"importlib.resources", "segmap.settings"}, \
+        sorted(loaded & {"importlib.resources", "segmap.settings"})
