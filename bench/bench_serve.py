@@ -69,8 +69,9 @@ cfg = ServiceConfig(mapping_path=Path(mapping), secrets=(%r,), db_path=Path(db),
 svc = Service(cfg)
 svc.open()
 sock = bind("127.0.0.1", 0)
-print("PORT", sock.getsockname()[1], flush=True)
-sys.exit(serve(svc, sock))
+admin = bind("127.0.0.1", 0)  # /metrics lives on the admin listener
+print("PORT", sock.getsockname()[1], admin.getsockname()[1], flush=True)
+sys.exit(serve(svc, sock, admin))
 """ % (SECRET, WRITE_KEY)
 
 
@@ -90,6 +91,9 @@ def start_fake() -> tuple[subprocess.Popen, str]:
     return proc, line.split(" ", 1)[1]
 
 
+_ADMIN_PORT: dict[int, int] = {}  # webhook port -> admin port of the same service
+
+
 def start_service(workdir: Path, fake_url: str, max_group: int, sync: str = "FULL") -> tuple[subprocess.Popen, int, Path]:
     mapping = workdir / "segmap.yaml"
     if not mapping.exists():
@@ -105,6 +109,7 @@ def start_service(workdir: Path, fake_url: str, max_group: int, sync: str = "FUL
         proc.kill()
         raise RuntimeError(f"service did not start: {line!r}")
     port = int(line.split()[1])
+    _ADMIN_PORT[port] = int(line.split()[2])
     time.sleep(0.3)
     return proc, port, db
 
@@ -332,7 +337,7 @@ def _server_p99(port: int) -> str:
     (first byte in to answer out) since the previous call."""
     import httpx
 
-    text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    text = httpx.get(f"http://127.0.0.1:{_ADMIN_PORT.get(port, port)}/metrics").text
     cur = {}
     for line in text.splitlines():
         if line.startswith("segmap_webhook_request_duration_seconds_bucket"):
@@ -352,7 +357,7 @@ def _commit_stats(port: int) -> str:
     """Mean webhooks per transaction since the previous call, from /metrics."""
     import httpx
 
-    text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    text = httpx.get(f"http://127.0.0.1:{_ADMIN_PORT.get(port, port)}/metrics").text
     vals = {}
     for line in text.splitlines():
         for name in ("segmap_group_commit_webhooks_sum", "segmap_group_commit_webhooks_count",

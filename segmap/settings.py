@@ -123,6 +123,20 @@ class Settings(BaseSettings):
                                       help="HTTP read timeout towards Segment, seconds")
     retry_budget: float = _setting(24 * 3600.0, "SEGMAP_RETRY_BUDGET", used_by="outbox deliver", gt=0,
                                    help="give a call up this long after its first failed attempt (e.g. 24h)")
+    admin_host: str = _setting("127.0.0.1", "SEGMAP_ADMIN_HOST", used_by="serve",
+                               help="address of the admin listener (/metrics, detailed /readyz); keep it private")
+    admin_port: int | None = _setting(None, "SEGMAP_ADMIN_PORT", used_by="serve", ge=-1, le=65535,
+                                      help="admin listener port (default: the webhook port + 1, 0 with port 0; -1: none)")
+    probe_first: float = _setting(5.0, "SEGMAP_PROBE_FIRST", used_by="serve, outbox deliver", gt=0,
+                                  help="while delivery is paused, the first one-message probe after this long")
+    probe_max: float = _setting(300.0, "SEGMAP_PROBE_MAX", used_by="serve, outbox deliver", gt=0,
+                                help="the wait between probes doubles up to this (e.g. 5m)")
+    max_undelivered_age: float = _setting(900.0, "SEGMAP_MAX_UNDELIVERED_AGE", used_by="outbox status --check", gt=0,
+                                          help="--check fails when the oldest undelivered call is older (e.g. 15m)")
+    max_dead: int = _setting(0, "SEGMAP_MAX_DEAD", used_by="outbox status --check", ge=0,
+                             help="--check fails with more dead letters than this")
+    max_quarantined: int = _setting(0, "SEGMAP_MAX_QUARANTINED", used_by="outbox status --check", ge=0,
+                                    help="--check fails with more open quarantined envelopes than this")
     log_level: Literal["debug", "info", "warning", "error"] = _setting("info", "SEGMAP_LOG_LEVEL", used_by="serve",
                                                                        help="debug, info, warning or error")
     log_format: Literal["auto", "json", "text"] = _setting(
@@ -177,7 +191,8 @@ class Settings(BaseSettings):
     def _size(cls, value: Any) -> Any:
         return parse_size(value)
 
-    @field_validator("lease", "shutdown_timeout", "segment_timeout", "retry_budget", mode="before")
+    @field_validator("lease", "shutdown_timeout", "segment_timeout", "retry_budget", "probe_first", "probe_max",
+                     "max_undelivered_age", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> Any:
         return parse_duration(value)

@@ -26,7 +26,8 @@ environment:
   SEGMAP_CONFIG           a TOML file of settings; every setting, its variable and its flag: `segmap config`
 
 signals: SIGTERM/SIGINT graceful stop (within --shutdown-timeout), SIGHUP reload the mapping
-endpoints: POST /webhook, GET /healthz, GET /readyz, GET /metrics   (see docs/serve.md)
+endpoints: POST /webhook and GET /healthz on --port (public); GET /metrics, /readyz, /healthz on the
+           admin listener, --admin-host (127.0.0.1) : --admin-port (the port + 1)   (see docs/serve.md)
 """
 
 
@@ -57,6 +58,14 @@ def register(subparsers) -> None:
                         "in flight are sent again once this has passed (default 120)")
     p.add_argument("--shutdown-timeout", type=float, default=None, metavar="SECONDS",
                    help="SIGTERM to exit, at most (default 10)")
+    p.add_argument("--admin-host", default=None,
+                   help="address of the admin listener for /metrics and the detailed /readyz (default 127.0.0.1)")
+    p.add_argument("--admin-port", type=int, default=None,
+                   help="admin listener port (default: --port + 1, or 0 with --port 0; -1: no admin listener)")
+    p.add_argument("--probe-first", metavar="SECONDS", default=None,
+                   help="while delivery is paused, the first one-message probe after this long (default 5s)")
+    p.add_argument("--probe-max", metavar="SECONDS", default=None,
+                   help="the wait between probes doubles up to this (default 5m)")
     p.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default=None)
     p.add_argument("--log-format", choices=("auto", "json", "text"), default=None,
                    help="auto (default): human-readable text on a terminal, JSON lines otherwise")
@@ -86,7 +95,9 @@ def run(args: argparse.Namespace) -> int:
     flags = {"host": args.host, "port": args.port, "db": args.db, "webhook_secrets": args.secret,
              "region": args.region, "segment_host": args.segment_host, "dry_run_file": args.dry_run_file,
              "max_body": args.max_body, "workers": args.workers, "lease": args.lease,
-             "shutdown_timeout": args.shutdown_timeout, "log_level": args.log_level, "log_format": args.log_format}
+             "shutdown_timeout": args.shutdown_timeout, "log_level": args.log_level, "log_format": args.log_format,
+             "admin_host": args.admin_host, "admin_port": args.admin_port, "probe_first": args.probe_first,
+             "probe_max": args.probe_max}
     labels = {"webhook_secrets": "--secret"}
     if args.print_config:
         from segmap.cli.cmd_config import print_settings
@@ -117,12 +128,26 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, sqlite3.Error, ValueError, RuntimeError) as exc:
         _err(f"cannot open the outbox database {config.db_path}: {exc}")
         return EXIT_USAGE
+    admin_port = config.admin_port_resolved
+    if admin_port is not None and admin_port != 0 and admin_port == config.port:
+        _err(f"--admin-port {admin_port} is the webhook port; the admin listener needs a port of its own")
+        service.store.close()
+        return EXIT_USAGE
     try:
         sock = bind(config.host, config.port)
     except ListenError as exc:
         _err(str(exc))
         service.store.close()
         return EXIT_USAGE
+    admin_sock = None
+    if admin_port is not None:
+        try:
+            admin_sock = bind(config.admin_host, admin_port)
+        except ListenError as exc:
+            _err(f"admin listener: {exc} (--admin-port -1 runs without one)")
+            sock.close()
+            service.store.close()
+            return EXIT_USAGE
     if config.dev_secret and sys.stderr.isatty():
         # only to a terminal: a human is watching; never into a log pipeline
         from segmap.service.config import read_dev_secret
@@ -131,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
               f"  kept in {config.dev_secret_file}; sign test requests with it, e.g. "
               f"`segmap send payment.succeeded`.\n  Real Dodo webhooks are refused until the Dodo secret is "
               f"configured.\n", file=sys.stderr, flush=True)
-    return serve(service, sock)
+    return serve(service, sock, admin_sock)
 
 
 def _print_diagnostics(exc) -> None:

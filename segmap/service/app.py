@@ -1,9 +1,16 @@
-"""The ASGI application: `POST /webhook`, `/healthz`, `/readyz`, `/metrics`.
+"""The ASGI application: the public webhook port and the private admin port.
 
-The webhook endpoint is a plain ASGI callable mounted in Starlette's router:
-it streams the body itself (to cap it before it is buffered) and answers
-without building Request/Response objects, which matters at thousands of
-webhooks per second on two cores.
+The **public** listener (it faces the internet: Dodo must reach it) answers
+`POST /webhook` and a bare `GET /healthz` only; anything else is a JSON 404/405.
+The **admin** listener (127.0.0.1 by default) serves `/metrics`, the detailed
+`/readyz` and `/healthz`. One uvicorn server holds both sockets; a request is
+routed by the local port it arrived on.
+
+The webhook endpoint is a plain ASGI callable: it checks the webhook-* headers
+(presence, format, timestamp window) *before* reading a body byte, streams the
+body itself (to cap it before it is buffered) and answers without building
+Request/Response objects, which matters at thousands of webhooks per second on
+two cores.
 
 Answers to `POST /webhook`:
 
@@ -13,6 +20,7 @@ Answers to `POST /webhook`:
 | 200 `{"status": "duplicate"}` | the webhook id was already stored; nothing added |
 | 200 `{"status": "quarantined"}` | the mapping failed on it; kept with the error for `segmap outbox replay --mapping` |
 | 400 | not JSON, or JSON but not an envelope object with a string `type`, or a bad Content-Length |
+| 401 | (before the body is read) missing or malformed webhook-* headers, a stale timestamp, no v1 signature |
 | 401 | not signed, badly signed, malformed webhook-* headers, timestamp outside 5 minutes |
 | 408 | the body did not arrive within the body timeout |
 | 413 | body over the limit (checked on Content-Length, then while streaming) |
@@ -45,6 +53,9 @@ from segmap.service.verification import VerificationFailed
 log = logging.getLogger("segmap.service.http")
 
 MAX_EVENT_TYPE = 200
+# The request line plus headers of one request (the documented limit). uvicorn's protocols bound a
+# head that is still arriving (see server.py); this bounds a complete one, whatever the protocol.
+MAX_HEAD_BYTES = 64 * 1024
 
 
 class _Reject(Exception):
@@ -97,7 +108,12 @@ class WebhookEndpoint:
 
     def __init__(self, service: Service):
         self.service = service
-        self._buffered = 0  # bytes of bodies being received right now, all requests together
+        # Bytes of bodies being received right now. Every body is unverified until its last byte
+        # (the HMAC covers it all), so these budgets bound what unauthenticated clients can make the
+        # service hold: in total, and for large bodies apart, so that a flood of big bodies cannot
+        # take the room that ordinary (small) webhooks need.
+        self._buffered = 0
+        self._buffered_large = 0
 
     async def __call__(self, scope, receive, send) -> None:
         m = self.service.metrics
@@ -136,15 +152,23 @@ class WebhookEndpoint:
         m.request_seconds.observe(time.perf_counter() - started)
 
 
-    async def _read_body(self, scope, receive) -> bytes:
-        cfg = self.service.config
-        limit = cfg.max_body_bytes
+    def _content_length(self, scope) -> int | None:
+        limit = self.service.config.max_body_bytes
+        declared = None
         for name, value in scope["headers"]:
             if name == b"content-length":
-                if not value.isdigit() or len(value) > 18:
+                if not value.isdigit() or len(value) > 18 or declared is not None:
                     raise _Reject(400, "bad_request", "invalid Content-Length", _CLOSE)
-                if int(value) > limit:
+                declared = int(value)
+                if declared > limit:
                     raise _Reject(413, "body_too_large", f"body over {limit} bytes", _CLOSE)
+        return declared
+
+    async def _read_body(self, scope, receive, declared: int | None) -> bytes:
+        cfg = self.service.config
+        limit = cfg.max_body_bytes
+        large = declared is None or declared > cfg.small_body_bytes  # chunked bodies count as large
+        large_budget = max(0, cfg.body_budget_bytes - cfg.small_body_reserve_bytes)
         chunks: list[bytes] = []
         size = 0
         try:
@@ -158,17 +182,23 @@ class WebhookEndpoint:
                         size += len(chunk)
                         if size > limit:
                             raise _Reject(413, "body_too_large", f"body over {limit} bytes", _CLOSE)
-                        if self._buffered + len(chunk) > cfg.body_budget_bytes:
+                        if self._buffered + len(chunk) > cfg.body_budget_bytes or \
+                                (large and self._buffered_large + len(chunk) > large_budget):
                             raise _Reject(503, "overloaded", "too many large bodies in flight; retry later",
                                           [(b"retry-after", b"1"), *_CLOSE])
                         self._buffered += len(chunk)
+                        if large:
+                            self._buffered_large += len(chunk)
                         chunks.append(chunk)
                     if not msg.get("more_body", False):
                         break
         except TimeoutError:
             raise _Reject(408, "body_timeout", f"body not received within {cfg.body_timeout:g}s", _CLOSE) from None
         finally:
-            self._buffered -= sum(len(c) for c in chunks)
+            held = sum(len(c) for c in chunks)
+            self._buffered -= held
+            if large:
+                self._buffered_large -= held
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     async def _handle(self, scope, receive) -> tuple[int, dict]:
@@ -176,9 +206,18 @@ class WebhookEndpoint:
         m = svc.metrics
         if svc.stopping:
             raise _Reject(503, "shutting_down", "shutting down; retry later", [(b"retry-after", b"5"), *_CLOSE])
-        body = await self._read_body(scope, receive)
+        declared = self._content_length(scope)
         try:
-            webhook_id = svc.verifier.verify(body, scope["headers"])
+            # before a single body byte is read: a request that can never verify costs nothing more
+            checked = svc.verifier.check_headers(scope["headers"])
+        except VerificationFailed as exc:
+            raise _Reject(401, exc.reason, exc.message, _CLOSE) from None
+        if svc.health.corrupt is not None:
+            raise _Reject(503, "store_unavailable", "not stored, retry later: the outbox database failed its "
+                          "integrity check", [(b"retry-after", b"60"), *_CLOSE])
+        body = await self._read_body(scope, receive, declared)
+        try:
+            webhook_id = svc.verifier.verify_body(checked, body)
         except VerificationFailed as exc:
             raise _Reject(401, exc.reason, exc.message) from None
         try:
@@ -237,20 +276,57 @@ class WebhookEndpoint:
         return 200, answer
 
 
-class _Dispatch:
-    """`POST /webhook` straight to its endpoint (no router, no middleware on the hot path);
-    everything else, and the lifespan, to the Starlette app."""
+def head_size(scope) -> int:
+    """Bytes of the request line and headers, as they were on the wire (give or take the spaces)."""
+    size = len(scope.get("method", "")) + len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"") + 12
+    for name, value in scope["headers"]:
+        size += len(name) + len(value) + 4
+    return size
 
-    def __init__(self, app: Starlette, webhook: WebhookEndpoint):
+
+class _Dispatch:
+    """Routes by listener. Public port: `POST /webhook` straight to its endpoint (no router, no
+    middleware on the hot path) and a bare `GET /healthz`; everything else a JSON 404/405.
+    Admin port (and the lifespan): the Starlette app with `/healthz`, `/readyz`, `/metrics`."""
+
+    def __init__(self, app: Starlette, webhook: WebhookEndpoint, service: Service):
         self.app = app
         self.webhook = webhook
+        self.service = service
         self.state = app.state
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/webhook":
-            await self.webhook(scope, receive, send)
-        else:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        method, path = scope["method"], scope["path"]
+        if head_size(scope) > MAX_HEAD_BYTES:
+            await self._refuse(send, 431, "headers_too_large", f"request headers over {MAX_HEAD_BYTES} bytes")
+            return
+        server = scope.get("server")
+        if server is not None and server[1] in self.service.admin_ports:
+            await self.app(scope, receive, send)
+            return
+        if path == "/webhook":
+            if method == "POST":
+                await self.webhook(scope, receive, send)
+            else:
+                await self._refuse(send, 405, "method_not_allowed", "use POST /webhook", [(b"allow", b"POST")])
+            return
+        if path == "/healthz":
+            if method in ("GET", "HEAD"):
+                await _send_json(send, 200, {"status": "ok"})
+            else:
+                await self._refuse(send, 405, "method_not_allowed", "use GET /healthz", [(b"allow", b"GET, HEAD")])
+            return
+        # /metrics and /readyz live on the admin listener: say nothing about them here
+        await self._refuse(send, 404, "not_found", "not found: this port serves POST /webhook and GET /healthz")
+
+    async def _refuse(self, send, status: int, reason: str, message: str, headers=()) -> None:
+        self.service.metrics.http_rejected.inc(1, reason)
+        if reason != "not_found" and log.isEnabledFor(logging.INFO):
+            log.info("request refused", extra={"status": status, "reason": reason})
+        await _send_json(send, status, {"error": message, "reason": reason}, [*headers, *_CLOSE])
 
 
 def build_app(service: Service, *, manage_lifespan: bool = True):
@@ -266,6 +342,13 @@ def build_app(service: Service, *, manage_lifespan: bool = True):
         await asyncio.to_thread(service.collect)
         return Response(service.metrics.render(), media_type=CONTENT_TYPE)
 
+    async def not_found(request: Request, exc) -> Response:
+        return JSONResponse({"error": "not found: the admin port serves /healthz, /readyz and /metrics",
+                             "reason": "not_found"}, status_code=404)
+
+    async def not_allowed(request: Request, exc) -> Response:
+        return JSONResponse({"error": "method not allowed", "reason": "method_not_allowed"}, status_code=405)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Any):
         await service.startup()
@@ -277,11 +360,11 @@ def build_app(service: Service, *, manage_lifespan: bool = True):
     webhook = WebhookEndpoint(service)
     app = Starlette(
         routes=[
-            Route("/webhook", webhook, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET", "HEAD"]),
             Route("/readyz", readyz, methods=["GET", "HEAD"]),
             Route("/metrics", metrics, methods=["GET"]),
         ],
+        exception_handlers={404: not_found, 405: not_allowed},
         lifespan=lifespan if manage_lifespan else None,
     )
-    return _Dispatch(app, webhook)
+    return _Dispatch(app, webhook, service)

@@ -62,6 +62,22 @@ class ServiceConfig:
     prune_interval: float = 600.0  # drop delivered calls and inbox entries older than 7 days, this often
     log_level: str = "info"
     synchronous: str = "FULL"
+    # --- operations (issue 14) ---
+    admin_host: str = DEFAULT_HOST  # /metrics and the detailed /readyz: never on the public webhook port
+    admin_port: int | None = None  # None: the webhook port + 1 (0 when the webhook port is 0); -1: no admin listener
+    probe_first: float = 5.0  # while delivery is paused: the first probe, then doubling ...
+    probe_max: float = 300.0  # ... up to one probe per this many seconds
+    store_recheck_seconds: float = 30.0  # after a run-time storage fault, re-check the store at most this often
+    head_timeout: float = 10.0  # a request line and headers must arrive within this (per connection)
+    small_body_bytes: int = 64 * 1024  # bodies up to this size (by Content-Length) ...
+    small_body_reserve_bytes: int = 16 * 1024 * 1024  # ... have this much of body_budget_bytes to themselves
+
+    @property
+    def admin_port_resolved(self) -> int | None:
+        """The admin listener's port, or None when it is switched off."""
+        if self.admin_port is None:
+            return 0 if self.port == 0 else self.port + 1
+        return None if self.admin_port < 0 else self.admin_port
 
     @property
     def dry_run(self) -> bool:
@@ -134,4 +150,6 @@ def build_config(mapping_path: str | os.PathLike, settings: Settings) -> Service
         segment_host=settings.segment_host, dev_secret_file=dev_file, dry_run_file=Path(settings.dry_run_file),
         max_body_bytes=settings.max_body, delivery_workers=settings.workers, lease_seconds=settings.lease,
         shutdown_timeout=settings.shutdown_timeout, log_level=settings.log_level,
+        admin_host=settings.admin_host, admin_port=settings.admin_port, probe_first=settings.probe_first,
+        probe_max=settings.probe_max,
     )

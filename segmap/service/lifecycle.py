@@ -17,7 +17,6 @@ import asyncio
 import logging
 import os
 import shutil
-import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from segmap.service.config import ServiceConfig
 from segmap.service.ingest import GroupCommitter
 from segmap.service.metrics import ServiceMetrics
 from segmap.service.outflow import DryRunPump, TimedSink, TimedStore
+from segmap.service.storehealth import FaultWatch, StoreHealth
 from segmap.service.verification import Verifier
 from segmap.errors import SegmapError
 
@@ -122,6 +122,9 @@ class Service:
         self.stopping = False
         self.started = False
         self.listen_url: str | None = None
+        self.admin_url: str | None = None
+        self.admin_ports: frozenset[int] = frozenset()  # local ports of the admin listener (set when bound)
+        self.health = StoreHealth(recheck_seconds=config.store_recheck_seconds)
         self._reloading: asyncio.Task | None = None
         self._pruning: asyncio.Task | None = None
 
@@ -133,19 +136,46 @@ class Service:
         self.metrics.mapping_loaded.set(loaded.loaded_at)
         cfg = self.config
         self.store = open_store(cfg.db_path, synchronous=cfg.synchronous)
+        self._check_store_at_start()
         # the boundary `segmap backfill` stops at by default: facts from before the service first
         # started can only come from a backfill, later ones only from webhooks (first start wins)
-        self.store.put_state(FIRST_START_KEY, repr(time.time()).encode(), only_if_absent=True)
+        try:
+            self.store.put_state(FIRST_START_KEY, repr(time.time()).encode(), only_if_absent=True)
+        except Exception as exc:
+            if self.health.problem() is None:
+                raise
+            self.health.note(exc, "start-up")  # already not ready; readiness says why
         m = self.metrics
         self.committer = GroupCommitter(
-            self.store, max_group=cfg.max_group, max_queue=cfg.max_queue, on_committed=self._wake_delivery,
+            FaultWatch(self.store, self.health, "group commit"), max_group=cfg.max_group, max_queue=cfg.max_queue, on_committed=self._wake_delivery,
             observe=lambda seconds, n: (m.commit_seconds.observe(seconds), m.commit_size.observe(n)),
         )
         self._build_delivery()
         m.dry_run.set(1 if cfg.dry_run and self._sink_override is None else 0)
         m.dev_secret.set(1 if cfg.dev_secret else 0)
 
+    def _check_store_at_start(self) -> None:
+        """The integrity check and a real commit, before the first webhook (see storehealth.py)."""
+        check = getattr(self.store, "check_health", None)
+        if check is None:
+            return
+        try:
+            result = check(integrity=True)
+        except Exception as exc:  # noqa: BLE001 - reported by readiness, not a crash
+            self.health.note(exc, "start-up check")
+            result = f"cannot commit at start-up: {type(exc).__name__}: {exc}"
+            if self.health.problem() is None:
+                self.health.fault = result
+        if result.startswith("integrity check failed"):
+            self.health.set_corrupt(f"{result} (at start-up; webhooks are refused until the file is repaired "
+                                    "or replaced, then restart)")
+            log.error("the outbox database fails its integrity check; not ready, webhooks get 503",
+                      extra={"db": str(self.config.db_path), "check": result})
+        elif result != "ok":
+            log.error("the outbox database cannot commit at start-up; not ready", extra={"error": result})
+
     def _build_delivery(self) -> None:
+        from segmap.delivery.retry import RetryPolicy
         from segmap.delivery.worker import Delivery, DeliveryConfig
 
         cfg, m = self.config, self.metrics
@@ -163,9 +193,10 @@ class Service:
 
             sink = SegmentClient(cfg.write_key, region=cfg.region, host=cfg.segment_host)
             self.client = sink
-        dconf = self._delivery_config or DeliveryConfig(workers=cfg.delivery_workers,
-                                                               lease_seconds=cfg.lease_seconds)
-        timed_store = TimedStore(self.store, m.delivery_latency.observe_many)
+        dconf = self._delivery_config or DeliveryConfig(
+            workers=cfg.delivery_workers, lease_seconds=cfg.lease_seconds,
+            policy=RetryPolicy(probe_first=cfg.probe_first, auth_probe_interval=cfg.probe_max))
+        timed_store = TimedStore(FaultWatch(self.store, self.health, "delivery"), m.delivery_latency.observe_many)
         self.delivery = Delivery(timed_store, TimedSink(sink, m.segment_request_seconds.observe), dconf)
         m.add_delivery_counters(self.delivery.stats)
 
@@ -257,6 +288,11 @@ class Service:
             log.info("verifying signatures", extra={"secrets": self.verifier.secret_count})
         if self.listen_url:
             log.info("listening on %s/webhook", self.listen_url, extra={"url": f"{self.listen_url}/webhook"})
+        if self.admin_url:
+            log.info("admin listening on %s (/metrics, /readyz, /healthz)", self.admin_url,
+                     extra={"admin_url": self.admin_url})
+        elif self.listen_url:
+            log.warning("no admin listener (--admin-port -1): /metrics and /readyz are not served")
 
     def _log_held(self, held: dict[str, int]) -> None:
         db = self.config.db_path
@@ -331,36 +367,49 @@ class Service:
     # --- health ---
 
     def _store_probe(self) -> str:
-        """'ok' or why the store cannot take a write now."""
+        """'ok' or why the store cannot take a webhook now."""
         cfg = self.config
         if self.committer is None or not self.committer.alive:
             return "outbox writer not running"
         if not self.committer.healthy:
             return f"last outbox transaction failed: {self.committer.last_error}"
-        try:
-            free = shutil.disk_usage(Path(cfg.db_path).resolve().parent).free
-        except OSError as exc:
-            return f"cannot stat the database directory: {exc.strerror or exc}"
-        if free < MIN_FREE_DISK:
-            return f"only {free // 1024} KiB free on the database's filesystem"
-        if not os.access(cfg.db_path, os.W_OK):
-            return "database file is not writable"
-        try:
-            conn = sqlite3.connect(str(cfg.db_path), timeout=2.0, isolation_level=None)
+        health = self.health
+        check = getattr(self.store, "check_health", None)
+        if health.problem() is not None and check is not None and health.due_for_recheck():
+            health.recheck(lambda: check(integrity=True))
+        problem = health.problem()
+        if problem is not None:
+            return problem
+        if self._sqlite_file():
             try:
-                conn.execute("BEGIN IMMEDIATE")  # takes the write lock: proves a writer could start now
-                conn.execute("ROLLBACK")
-            finally:
-                conn.close()
-        except sqlite3.Error as exc:
-            return f"cannot take the write lock: {exc}"
-        return "ok"
+                free = shutil.disk_usage(Path(cfg.db_path).resolve().parent).free
+            except OSError as exc:
+                return f"cannot stat the database directory: {exc.strerror or exc}"
+            if free < MIN_FREE_DISK:
+                return f"only {free // 1024} KiB free on the database's filesystem"
+            if not os.access(cfg.db_path, os.W_OK):
+                return "database file is not writable"
+        if check is None:
+            return "ok"
+        try:
+            # a real commit: a lock check alone passes on a disk that fails at COMMIT
+            return FaultWatch(self.store, health, "readiness probe").check_health(integrity=False)
+        except Exception as exc:  # noqa: BLE001 - any failure is an answer
+            return f"cannot commit: {type(exc).__name__}: {exc}"
+
+    def _sqlite_file(self) -> bool:
+        return not str(self.config.db_path).startswith(("postgresql://", "postgres://"))
 
     def readiness(self) -> tuple[bool, dict]:
         store = self._store_probe() if self.started else "starting"
+        last_error = None
         if self.delivery is not None:
-            paused = self.delivery.paused
-            delivery = "running" if paused is None else f"paused: {paused.reason}"
+            stats = self.delivery.stats()
+            paused = stats.paused
+            delivery = "running" if paused is None else f"paused ({stats.pause_kind}): {paused.reason}"
+            if stats.last_error:
+                last_error = {"error": stats.last_error, "at": stats.last_error_at,
+                              "failing_since": stats.failing_since}
         elif self.pump is not None:
             delivery = "dry run"
         else:
@@ -374,6 +423,7 @@ class Service:
                                                      "generation": loaded.generation},
             "store": store,
             "delivery": delivery,
+            "last_delivery_error": last_error,
             "dry_run": self.delivery is None,
             "dev_secret": self.config.dev_secret,
         }
@@ -382,16 +432,31 @@ class Service:
     def collect(self) -> None:
         """Refresh the scrape-time gauges (runs in a worker thread)."""
         m = self.metrics
+        m.store_fault.set(1 if self.health.problem() is not None else 0)
         if self.store is None:
             return
         try:
             st = self.store.status()
-        except Exception:  # noqa: BLE001 - a closed or locked store: keep the last values
+        except Exception as exc:  # noqa: BLE001 - a closed or locked store: keep the last values
+            self.health.note(exc, "metrics")
             return
         for state, n in st.counts.items():
             m.outbox.set(n, state)
         m.outbox_depth.set(st.counts.get("pending", 0) + st.counts.get("in_flight", 0))
         m.oldest_pending.set(st.oldest_pending_age or 0.0)
         m.quarantine_open.set(st.quarantined_open)
-        paused = self.delivery.paused if self.delivery is not None else None
-        m.paused.set(1 if (paused is not None or (self.delivery is not None and st.paused is not None)) else 0)
+        stats = self.delivery.stats() if self.delivery is not None else None
+        paused = stats.paused if stats is not None else None
+        if stats is not None and paused is None and st.paused is not None:
+            paused = st.paused  # recorded by another process (or not yet seen by ours)
+        kind = (stats.pause_kind if stats is not None and stats.paused is not None else "") or \
+            ("" if paused is None else ("auth" if "write key" in paused.reason else "endpoint"))
+        m.paused.set(1 if paused is not None else 0)
+        for k in ("auth", "endpoint"):
+            m.paused_by.set(1 if kind == k else 0, k)
+        m.paused_since.set(paused.since if paused is not None else 0)
+        err = st.last_error
+        m.last_error_at.set(err.at if err is not None else 0)
+        m.failing_since.set(err.failing_since if err is not None and err.failing_since is not None else 0)
+        if stats is not None:
+            m.consecutive_failures.set(stats.consecutive_failures)

@@ -172,6 +172,9 @@ REJECT_REASONS = (
 )
 
 
+HTTP_REJECT_REASONS = ("malformed_http", "headers_too_large", "head_timeout", "not_found", "method_not_allowed")
+
+
 class ServiceMetrics:
     """Every metric the service exposes, by name (see docs/serve.md for the list)."""
 
@@ -212,7 +215,26 @@ class ServiceMetrics:
         self.oldest_pending = r.add(Gauge("segmap_outbox_oldest_undelivered_age_seconds",
                                           "Age of the oldest undelivered call (0 when none)."))
         self.quarantine_open = r.add(Gauge("segmap_quarantine_open", "Quarantined envelopes not yet resolved."))
-        self.paused = r.add(Gauge("segmap_delivery_paused", "1 while Segment refuses the write key (delivery paused)."))
+        self.http_rejected = r.add(Counter("segmap_http_rejected_total",
+                                           "Requests refused before reaching an endpoint, by reason: malformed HTTP, "
+                                           "headers over the limit, a head that never completed, unknown paths.",
+                                           ("reason",), [(x,) for x in HTTP_REJECT_REASONS]))
+        self.paused = r.add(Gauge("segmap_delivery_paused",
+                                  "1 while delivery is paused (a refused write key or a wrong endpoint)."))
+        self.paused_by = r.add(Gauge("segmap_delivery_paused_by",
+                                     "1 for the kind of the current pause: auth (the write key) or endpoint "
+                                     "(host, path, proxy).", ("kind",)))
+        self.paused_since = r.add(Gauge("segmap_delivery_paused_since_timestamp_seconds",
+                                        "When the current delivery pause began (Unix time; 0 when not paused)."))
+        self.last_error_at = r.add(Gauge("segmap_delivery_last_error_timestamp_seconds",
+                                         "When the last delivery attempt failed (Unix time; 0 when none recorded)."))
+        self.failing_since = r.add(Gauge("segmap_delivery_failing_since_timestamp_seconds",
+                                         "Start of the current run of failed delivery attempts (Unix time; 0 when "
+                                         "the last attempt succeeded)."))
+        self.consecutive_failures = r.add(Gauge("segmap_delivery_consecutive_failures",
+                                                "Retryable delivery failures in a row (this process)."))
+        self.store_fault = r.add(Gauge("segmap_store_fault",
+                                       "1 while the outbox has a storage fault (failed integrity check, I/O error)."))
         self.dry_run = r.add(Gauge("segmap_dry_run", "1 when no write key is configured (nothing is sent to Segment)."))
         self.dev_secret = r.add(Gauge("segmap_dev_secret",
                                       "1 when running on a generated development secret (real Dodo webhooks fail)."))
@@ -228,7 +250,10 @@ class ServiceMetrics:
             ("dead", "segmap_calls_dead_total", "Calls dead-lettered by the delivery worker."),
             ("retried", "segmap_calls_retried_total", "Calls put back after a retryable failure."),
             ("requests", "segmap_segment_requests_total", "Batch requests sent to Segment."),
-            ("auth_failures", "segmap_segment_auth_failures_total", "Segment answers 401/403."),
+            ("auth_failures", "segmap_segment_auth_failures_total", "Segment answers 401/403/407."),
+            ("pauses", "segmap_delivery_pause_answers_total",
+             "Answers that paused delivery or kept it paused (401/403/407, 404, 405, 3xx ...)."),
+            ("probes", "segmap_delivery_probes_total", "One-message probes sent while delivery was paused."),
         ):
             r.add(CounterView(name, text, lambda a=attr: getattr(stats(), a)))
 

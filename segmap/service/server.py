@@ -20,12 +20,15 @@ import logging
 import os
 import signal
 import socket
+import sys
 import threading
 from typing import Iterator
 
 import uvicorn
 
-from segmap.service.app import build_app
+import orjson
+
+from segmap.service.app import MAX_HEAD_BYTES, build_app
 from segmap.service.lifecycle import Service
 from segmap.errors import SegmapError
 
@@ -36,51 +39,116 @@ class ListenError(OSError, SegmapError):
     pass
 
 
-# The request line plus headers of one request. h11 enforces its own limit (given the same value
-# below); httptools, which uvicorn prefers when it is installed (a dependency of segmap), keeps every
-# header byte it is sent: without this bound one unauthenticated connection could make the service
-# buffer hundreds of megabytes before a single webhook check ran.
-MAX_HEAD_BYTES = 64 * 1024
-_431_BODY = b'{"error":"request headers over %d bytes","reason":"headers_too_large"}' % MAX_HEAD_BYTES
-_431 = (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
-        b"connection: close\r\ncontent-length: %d\r\n\r\n%s" % (len(_431_BODY), _431_BODY))
+class _HeadTooLarge(Exception):
+    """Raised from a parser callback: httptools stops parsing and reports a parser error."""
 
 
-def http_protocol():
-    """uvicorn's httptools protocol with the size of a request head bounded, or h11 without httptools."""
+class _DropUvicornParseWarning(logging.Filter):
+    """uvicorn logs every parse error as a bare "Invalid HTTP request received." warning; segmap
+    logs its own line (with the parser's reason and the client) and answers in JSON instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != "Invalid HTTP request received."
+
+
+def _refusal_bytes(status: int, reason: str, message: str) -> bytes:
+    body = orjson.dumps({"error": message, "reason": reason})
+    phrase = {400: b"Bad Request", 408: b"Request Timeout", 431: b"Request Header Fields Too Large"}[status]
+    return (b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: %d\r\n\r\n%s"
+            % (status, phrase, len(body), body))
+
+
+def http_protocol(service: Service | None = None, *, head_timeout: float = 10.0):
+    """uvicorn's httptools protocol, bounded and speaking JSON (h11 when httptools is missing).
+
+    * The request line and headers may hold at most MAX_HEAD_BYTES, counted exactly as the
+      parser hands them over: past that the connection gets a JSON 431 and is closed, before
+      the head is even complete (httptools itself keeps every header byte it is sent).
+    * A head must arrive within `head_timeout` seconds of the connection (or of the first
+      byte of the next request on a kept-alive one): a JSON 408 and close otherwise, so that
+      a client trickling headers cannot hold a connection for long.
+    * Malformed HTTP gets the JSON error every other answer uses (`reason: malformed_http`)
+      instead of uvicorn's plain text, is counted in `segmap_http_rejected_total` and logged.
+    """
     try:
+        import httptools
         from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
     except ImportError:
-        return "h11"
+        return "h11"  # h11_max_incomplete_event_size bounds an incomplete head; the app bounds a complete one
+    logging.getLogger("uvicorn.error").addFilter(_DropUvicornParseWarning())
+    metrics = service.metrics if service is not None else None
 
-    class BoundedHttpToolsProtocol(HttpToolsProtocol):
-        _head_open = False
+    class SegmapHttpToolsProtocol(HttpToolsProtocol):
         _head_bytes = 0
+        _head_timer = None
+        _refusal: tuple[int, str, str] | None = None
+
+        def connection_made(self, transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+
+        def connection_lost(self, exc) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def _arm(self) -> None:
+            if self._head_timer is None and head_timeout > 0:
+                self._head_timer = self.loop.call_later(head_timeout, self._head_timed_out)
+
+        def _disarm(self) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+
+        def _head_timed_out(self) -> None:
+            self._head_timer = None
+            if self.transport is not None and not self.transport.is_closing():
+                self._refuse(408, "head_timeout", f"request line and headers not received within {head_timeout:g}s")
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
-            self._head_open, self._head_bytes = True, 0
+            self._head_bytes = 0
+            self._arm()
+
+        def _count(self, n: int) -> None:
+            self._head_bytes += n
+            if self._head_bytes > MAX_HEAD_BYTES:
+                self._refusal = (431, "headers_too_large", f"request headers over {MAX_HEAD_BYTES} bytes")
+                raise _HeadTooLarge()
+
+        def on_url(self, url: bytes) -> None:
+            self._count(len(url) + 16)  # the method, the version and the line end
+            super().on_url(url)
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            self._count(len(name) + len(value) + 4)
+            super().on_header(name, value)
 
         def on_headers_complete(self) -> None:
-            self._head_open = False
+            self._disarm()
             super().on_headers_complete()
 
-        def data_received(self, data: bytes) -> None:
-            was_open = self._head_open
-            super().data_received(data)
-            if not self._head_open or self.transport is None or self.transport.is_closing():
-                return
-            # the chunk in which a head starts is let through whole (it may end a previous request);
-            # every later chunk of a head that is still incomplete counts
-            if was_open:
-                self._head_bytes += len(data)
-            if self._head_bytes > MAX_HEAD_BYTES:
-                self._head_open = False
-                self.logger.info("request head over %d bytes; answered 431 and closed", MAX_HEAD_BYTES)
-                self.transport.write(_431)
-                self.transport.close()
+        def send_400_response(self, msg: str) -> None:
+            # called by uvicorn inside its `except httptools.HttpParserError` block
+            refusal, self._refusal = self._refusal, None
+            if refusal is None:
+                exc = sys.exc_info()[1]
+                cause = getattr(exc, "__cause__", None) or exc
+                detail = str(cause) if isinstance(cause, httptools.HttpParserError) and str(cause) else "unparsable"
+                refusal = (400, "malformed_http", f"malformed HTTP request: {detail}")
+            self._refuse(*refusal)
 
-    return BoundedHttpToolsProtocol
+        def _refuse(self, status: int, reason: str, message: str) -> None:
+            self._disarm()
+            if metrics is not None:
+                metrics.http_rejected.inc(1, reason)
+            client = self.client[0] if self.client else None
+            log.info("request refused", extra={"status": status, "reason": reason, "detail": message,
+                                               "client": client})
+            self.transport.write(_refusal_bytes(status, reason, message))
+            self.transport.close()
+
+    return SegmapHttpToolsProtocol
 
 
 def bind(host: str, port: int, backlog: int = 2048) -> socket.socket:
@@ -159,32 +227,47 @@ class _Server(uvicorn.Server):
             self._watchdog.cancel()
 
 
-def serve(service: Service, sock: socket.socket) -> int:
-    """Serve until a signal stops it; returns the exit status."""
+def uvicorn_config(service: Service, **overrides) -> uvicorn.Config:
+    """uvicorn as segmap runs it (the tests' in-process server uses the same)."""
     cfg = service.config
-    app = build_app(service)
-    uv_config = uvicorn.Config(
-        app,
+    options = dict(
         log_config=None,
         access_log=False,
         lifespan="on",
         server_header=False,
         proxy_headers=False,
-        http=http_protocol(),
+        http=http_protocol(service, head_timeout=cfg.head_timeout),
         h11_max_incomplete_event_size=MAX_HEAD_BYTES,
         timeout_keep_alive=5,
         # in-flight requests get about half the budget; the service's own shutdown the rest
         timeout_graceful_shutdown=max(1, int(cfg.shutdown_timeout * 0.45)),
     )
-    server = _Server(uv_config, service, cfg.shutdown_timeout)
-    host, port = sock.getsockname()[:2]
-    shown = f"[{host}]" if ":" in host else host
-    service.listen_url = f"http://{shown}:{port}"
+    options.update(overrides)
+    return uvicorn.Config(build_app(service), **options)
+
+
+def serve(service: Service, sock: socket.socket, admin_sock: socket.socket | None = None) -> int:
+    """Serve the webhook socket (and the admin socket) until a signal stops it; returns the exit status."""
+    cfg = service.config
+    server = _Server(uvicorn_config(service), service, cfg.shutdown_timeout)
+    service.listen_url = url_of(sock)
+    sockets = [sock]
+    if admin_sock is not None:
+        service.admin_url = url_of(admin_sock)
+        service.admin_ports = frozenset({admin_sock.getsockname()[1]})
+        sockets.append(admin_sock)
     try:
-        server.run(sockets=[sock])
+        server.run(sockets=sockets)
     finally:
         server.cancel_watchdog()
-        sock.close()
+        for sk in sockets:
+            sk.close()
     if not server.started:
         return 1
     return 0
+
+
+def url_of(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"

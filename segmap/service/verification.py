@@ -30,6 +30,7 @@ import base64
 import binascii
 import re
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, Iterable, Sequence
 
@@ -128,6 +129,13 @@ class Verifier:
 
         `headers` are ASGI header pairs (lower-case names, raw bytes).
         """
+        return self.verify_body(self.check_headers(headers), body)
+
+    def check_headers(self, headers: Iterable[tuple[bytes, bytes]]) -> "CheckedHeaders":
+        """Everything that can be checked before the body is read: presence, format, size and
+        the timestamp window. The service calls this first, so that a request that can never
+        verify (no headers, a stale timestamp, no v1 signature) is refused without reading,
+        buffering or hashing a single body byte."""
         found: dict[bytes, list[bytes]] = {}
         for name, value in headers:
             if name in HEADER_NAMES:
@@ -167,18 +175,32 @@ class Verifier:
         v1 = [t for t in tokens if _V1_TOKEN.fullmatch(t)]
         if not v1:
             raise VerificationFailed("bad_signature", "no well-formed v1 signature in webhook-signature")
+        return CheckedHeaders(msg_id, ts_text, tuple(v1))
+
+    def verify_body(self, checked: "CheckedHeaders", body: bytes) -> str:
+        """The HMAC over the body, for headers `check_headers` accepted; the webhook id or VerificationFailed."""
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             raise VerificationFailed("bad_signature", "the body is not UTF-8, so it cannot carry a valid signature") from None
-        lib_headers = {"webhook-id": msg_id, "webhook-timestamp": ts_text, "webhook-signature": " ".join(v1)}
+        lib_headers = {"webhook-id": checked.msg_id, "webhook-timestamp": checked.timestamp,
+                       "webhook-signature": " ".join(checked.v1_tokens)}
         for hook in self._hooks:
             try:
                 hook.verify(text, lib_headers, json_parse=False)
             except (WebhookVerificationError, ValueError, TypeError):
                 continue
-            return msg_id
+            return checked.msg_id
         raise VerificationFailed("bad_signature", "no signature matches")
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedHeaders:
+    """The webhook-* headers of a request, well-formed and fresh; the signature is not checked yet."""
+
+    msg_id: str
+    timestamp: str
+    v1_tokens: tuple[str, ...]
 
 
 def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:

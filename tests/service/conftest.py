@@ -33,11 +33,10 @@ from segmap.delivery.worker import DeliveryConfig
 from segmap.delivery.message import message_id_for
 from segmap.delivery.retry import RetryPolicy
 from segmap.samples import sample_envelope
-from segmap.service.app import build_app
 from segmap.service.config import ServiceConfig
 from segmap.service.lifecycle import Service
 from segmap.service.logs import JsonFormatter, Redactor
-from segmap.service.server import bind
+from segmap.service.server import bind, url_of, uvicorn_config
 from segmap.service.verification import Verifier, sign
 from tests.fakes.fake_segment import FakeSegment
 
@@ -216,13 +215,15 @@ class LiveService:
     def start(self) -> "LiveService":
         self.service.open()
         self._sock = bind("127.0.0.1", 0)
-        port = self._sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        self.service.listen_url = self.url
-        cfg = uvicorn.Config(build_app(self.service), log_config=None, access_log=False, lifespan="on",
-                             timeout_graceful_shutdown=3)
+        self._admin_sock = bind("127.0.0.1", 0)
+        self.url = url_of(self._sock)
+        self.admin_url = url_of(self._admin_sock)
+        self.service.listen_url, self.service.admin_url = self.url, self.admin_url
+        self.service.admin_ports = frozenset({self._admin_sock.getsockname()[1]})
+        cfg = uvicorn_config(self.service, timeout_graceful_shutdown=3)  # the production protocol and limits
         self._server = uvicorn.Server(cfg)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock, self._admin_sock]},
+                                        daemon=True)
         self._thread.start()
         deadline = time.monotonic() + 10
         while not self._server.started:
@@ -246,6 +247,7 @@ class LiveService:
             self._server = None
         if self._sock is not None:
             self._sock.close()
+            self._admin_sock.close()
             self._sock = None
 
     def __enter__(self) -> "LiveService":
@@ -314,6 +316,7 @@ def outbox_ids(store) -> list[str]:
 # --- the real `segmap serve` as a subprocess ---
 
 _LISTENING = re.compile(r"listening on (http://[^\s\"/]+)/webhook")
+_ADMIN = re.compile(r"admin listening on (http://[^\s\"/]+)")
 
 
 class ServiceProcess:
@@ -334,6 +337,9 @@ class ServiceProcess:
             self.kill()
             raise RuntimeError("segmap serve did not start:\n" + self.output)
         self.url = _LISTENING.search(self.find(lambda line: _LISTENING.search(line) is not None)).group(1)
+        self.admin_url = None
+        if self.wait_for(lambda line: _ADMIN.search(line) is not None, 5):
+            self.admin_url = _ADMIN.search(self.find(lambda line: _ADMIN.search(line) is not None)).group(1)
         # the socket is bound before "listening" is logged, and uvicorn accepts right after startup
         self.wait_ready(timeout)
         return self

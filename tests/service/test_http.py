@@ -41,7 +41,7 @@ def nothing_stored(svc) -> bool:
 
 
 def metric(svc, name: str) -> float:
-    text = httpx.get(f"{svc.url}/metrics", timeout=5).text
+    text = httpx.get(f"{svc.admin_url}/metrics", timeout=5).text
     for line in text.splitlines():
         if line.split(" ")[0] == name:
             return float(line.rsplit(" ", 1)[1])
@@ -268,7 +268,7 @@ def test_mapping_failure_is_quarantined_2xx_then_replayed_after_the_fix(live, fa
 # --- store failure, health, readiness, metrics ---
 
 def test_store_failure_answers_503_and_readyz_says_why(live, monkeypatch):
-    svc = live()
+    svc = live(store_recheck_seconds=0.0)  # re-check the store at the first /readyz after the fault
     real = svc.store.accept_many
 
     def broken(items):
@@ -279,22 +279,22 @@ def test_store_failure_answers_503_and_readyz_says_why(live, monkeypatch):
     r = signed_post(svc, "msg_503", envelope(70))
     assert r.status_code == 503 and r.headers["retry-after"] == "5"
     assert r.json()["reason"] == "store_unavailable"
-    ready = httpx.get(f"{svc.url}/readyz")
+    ready = httpx.get(f"{svc.admin_url}/readyz")
     assert ready.status_code == 503 and "disk I/O error" in ready.json()["store"]
     assert httpx.get(f"{svc.url}/healthz").status_code == 200
     monkeypatch.setattr(svc.store, "accept_many", real)
     assert signed_post(svc, "msg_503", envelope(70)).status_code == 200  # Dodo's retry lands
-    assert httpx.get(f"{svc.url}/readyz").status_code == 200
+    assert httpx.get(f"{svc.admin_url}/readyz").status_code == 200
 
 
 def test_health_readiness_and_metrics(live):
     svc = live()
     assert httpx.get(f"{svc.url}/healthz").json() == {"status": "ok"}
-    ready = httpx.get(f"{svc.url}/readyz").json()
+    ready = httpx.get(f"{svc.admin_url}/readyz").json()
     assert ready["ready"] and ready["store"] == "ok" and ready["delivery"] == "running" and not ready["dry_run"]
     signed_post(svc, "msg_m1", envelope(80))
     post(svc.webhook_url, b"{}", {})
-    text = httpx.get(f"{svc.url}/metrics").text
+    text = httpx.get(f"{svc.admin_url}/metrics").text
     for name in ("segmap_webhooks_received_total 2", 'segmap_webhooks_rejected_total{reason="missing_headers"} 1',
                  "segmap_webhooks_mapped_total 1", "segmap_webhooks_unmapped_total 0",
                  "segmap_webhooks_quarantined_total 0", "segmap_webhooks_duplicate_total 0",
@@ -311,7 +311,7 @@ def test_delivery_paused_by_auth_is_reported_but_accepting_continues(live, fake)
     deadline = time.monotonic() + 5
     while svc.service.delivery.paused is None and time.monotonic() < deadline:
         time.sleep(0.02)
-    ready = httpx.get(f"{svc.url}/readyz")
+    ready = httpx.get(f"{svc.admin_url}/readyz")
     assert ready.status_code == 200 and ready.json()["delivery"].startswith("paused")
     assert metric(svc, "segmap_delivery_paused") == 1
     assert signed_post(svc, "msg_auth2", envelope(91)).status_code == 200
@@ -327,7 +327,7 @@ def test_dry_run_writes_the_calls_and_keeps_them_pending(make_config, mapping_fi
 
     cfg = make_config(write_key=None)
     with LiveService(cfg) as svc:
-        assert httpx.get(f"{svc.url}/readyz").json()["delivery"] == "dry run"
+        assert httpx.get(f"{svc.admin_url}/readyz").json()["delivery"] == "dry run"
         body = envelope(100)
         assert signed_post(svc, "msg_dry", body).status_code == 200
         deadline = time.monotonic() + 5
@@ -367,7 +367,9 @@ def test_slow_body_is_cut_at_the_body_timeout(live):
     svc = live(body_timeout=0.5)
     port = int(svc.url.rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-        s.sendall(b"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n" + b"x" * 100)
+        head = "".join(f"{k}: {v}\r\n" for k, v in signer.headers("msg_slow", b"x" * 1000).items())
+        s.sendall(b"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n" + head.encode() + b"\r\n"
+                  + b"x" * 100)  # well-formed, fresh headers: the body is read (and cut at the timeout)
         started = time.monotonic()
         answer = s.recv(4096)
     assert answer.startswith(b"HTTP/1.1 408") and time.monotonic() - started < 3

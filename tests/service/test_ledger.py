@@ -65,7 +65,7 @@ def test_kill_9_under_load_then_restart_delivers_exactly_the_acknowledged_set(tm
     assert set(second.acked) == {w for w, _ in rest}
     expected = expected_message_ids(mapping_file, items)
     assert fake.wait_for_ids(expected, timeout=30)
-    assert wait_drained(svc2.url)
+    assert wait_drained(svc2.admin_url)
     svc2.signal(signal.SIGTERM)
     assert svc2.wait(15) == 0
 
@@ -92,7 +92,7 @@ def test_segment_outage_during_load_loses_nothing_and_acks_stay_fast(live, fake,
     assert ledger.attempts == len(items), "accepting must not depend on Segment being up"
     expected = expected_message_ids(mapping_file, items)
     assert fake.wait_for_ids(expected, timeout=30)
-    assert wait_drained(svc.url)
+    assert wait_drained(svc.admin_url)
     assert fake.received_ids == expected
     assert not fake.violations
     counts = svc.store.counts()

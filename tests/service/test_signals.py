@@ -61,14 +61,14 @@ def test_sighup_refuses_a_broken_mapping_and_swaps_in_a_good_one(tmp_path, fake,
     assert refused["diagnostics"][0]["line"] == 9
     send("msg_h2", 2)  # the old mapping keeps serving
     assert _event_names(fake, "msg_h2") == {"Order Completed"}
-    assert httpx.get(f"{svc.url}/readyz").status_code == 200
+    assert httpx.get(f"{svc.admin_url}/readyz").status_code == 200
 
     mapping_file.write_text(MAPPING.replace("Order Completed", "Order Done"))
     svc.signal(signal.SIGHUP)
     assert svc.wait_for(lambda line: '"mapping reloaded"' in line, timeout=15), svc.output
     send("msg_h3", 3)
     assert _event_names(fake, "msg_h3") == {"Order Done"}
-    metrics = httpx.get(f"{svc.url}/metrics").text
+    metrics = httpx.get(f"{svc.admin_url}/metrics").text
     assert 'segmap_mapping_reloads_total{result="failed"} 1' in metrics
     assert 'segmap_mapping_reloads_total{result="ok"} 1' in metrics
     svc.signal(signal.SIGTERM)
@@ -114,7 +114,7 @@ def test_sigterm_under_load_exits_within_10s_and_loses_no_accepted_webhook(tmp_p
     assert set(second.acked) == {w for w, _ in rest}
     expected = expected_message_ids(mapping_file, items)
     assert fake.wait_for_ids(expected, timeout=30)
-    assert wait_drained(svc2.url)
+    assert wait_drained(svc2.admin_url)
     assert fake.received_ids == expected
     svc2.signal(signal.SIGTERM)
     assert svc2.wait(12) == 0
@@ -237,7 +237,7 @@ def test_fresh_machine_starts_with_a_dev_secret_that_only_segmap_send_knows(tmp_
     assert dev_secret.startswith("whsec_")
     warnings = [x["msg"] for x in svc.json_lines() if x.get("level") == "warning"]
     assert any("DEVELOPMENT secret" in w for w in warnings) and any("DRY RUN" in w for w in warnings)
-    assert httpx.get(f"{svc.url}/readyz").json()["dev_secret"] is True
+    assert httpx.get(f"{svc.admin_url}/readyz").json()["dev_secret"] is True
 
     # unsigned, and signed with anything else: refused
     b = envelope(1)

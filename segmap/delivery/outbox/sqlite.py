@@ -65,11 +65,20 @@ class SqliteOutbox:
     """`OutboxStore` on SQLite. Safe to share between threads; pass `clock` to test time."""
 
     def __init__(self, path: str | os.PathLike, *, create: bool = True, clock: Callable[[], float] = time.time,
-                 busy_timeout: float = 30.0, synchronous: str = "FULL", upgrade: bool = True):
+                 busy_timeout: float = 30.0, synchronous: str = "FULL", upgrade: bool = True,
+                 readonly: bool = False):
         """`create` makes a missing file; `upgrade` applies missing schema migrations (see
-        migrations.py); with `upgrade=False` an older schema is refused instead of changed."""
+        migrations.py); with `upgrade=False` an older schema is refused instead of changed.
+
+        `readonly` opens the file with SQLite's `mode=ro` and never writes, not even the
+        WAL switch: for `outbox status` and `outbox dead` on a full or read-only disk. When
+        even the WAL's shared-memory file cannot be created (a read-only directory), the
+        file is opened `immutable`: what the last checkpoint wrote, which `stale_wal` then
+        says may miss recent changes."""
         self.path = Path(path)
-        if not create and not self.path.exists():
+        self.readonly = bool(readonly)
+        self.immutable = False  # readonly, and opened without the WAL (see above)
+        if (readonly or not create) and not self.path.exists():
             raise FileNotFoundError(f"no outbox database at {self.path}")
         if synchronous.upper() not in ("FULL", "EXTRA", "NORMAL"):
             raise ValueError("synchronous must be FULL, EXTRA or NORMAL")
@@ -82,6 +91,12 @@ class SqliteOutbox:
         self._closed = False
         conn = self._conn()
         version = self.schema_version()
+        if readonly:
+            if version == 0:
+                raise ValueError(f"{self.path} is not a segmap outbox (schema version 0)")
+            self.upgraded_from = version
+            to_apply(version, where=str(self.path), upgrade=False)  # refuses a schema it cannot read
+            return
         if version == 0 and not create:
             raise ValueError(f"{self.path} is not a segmap outbox (schema version 0)")
         self.upgraded_from = version
@@ -103,12 +118,49 @@ class SqliteOutbox:
 
     # --- connections and transactions ---
 
+    def _readonly_conn(self) -> sqlite3.Connection:
+        from urllib.parse import quote
+
+        base = "file:" + quote(str(self.path.resolve()))
+        uris = [f"{base}?mode=ro&immutable=1"] if self.immutable else [f"{base}?mode=ro", f"{base}?mode=ro&immutable=1"]
+        last: sqlite3.Error | None = None
+        for uri in uris:
+            conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False,
+                                   timeout=self._busy_timeout)
+            try:
+                conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
+                conn.execute("PRAGMA query_only = ON")
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # opens the file (and the WAL) now
+            except sqlite3.Error as exc:  # e.g. the -shm file cannot be created in a read-only directory
+                conn.close()
+                last = exc
+                continue
+            self.immutable = "immutable=1" in uri
+            return conn
+        assert last is not None
+        raise last
+
+    @property
+    def stale_wal(self) -> bool:
+        """Opened immutable while a non-empty WAL file exists: recent commits may be missing."""
+        wal = self.path.with_name(self.path.name + "-wal")
+        try:
+            return self.immutable and wal.stat().st_size > 0
+        except OSError:
+            return False
+
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             return conn
         if self._closed:
             raise RuntimeError("outbox store is closed")
+        if self.readonly:
+            conn = self._readonly_conn()
+            self._local.conn = conn
+            with self._conns_lock:
+                self._conns.append(conn)
+            return conn
         if self.path.exists() and not os.access(self.path, os.W_OK):
             raise PermissionError(f"outbox database {self.path} is not writable")
         conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=self._busy_timeout)
@@ -588,3 +640,22 @@ class SqliteOutbox:
 
     def integrity_check(self) -> str:
         return self._conn().execute("PRAGMA integrity_check").fetchone()[0]
+
+    def check_health(self, *, integrity: bool = False) -> str:
+        """"ok", or why this store cannot be trusted with a webhook now: with `integrity`,
+        SQLite's `quick_check` (every page and index entry readable and consistent, in one
+        pass; not the full cross-check of `integrity_check`); then a real committed write
+        (a row in delivery_state), which a lock check alone would not prove (a full disk or
+        a failing device only shows at COMMIT)."""
+        if integrity:
+            rows = [r[0] for r in self._conn().execute("PRAGMA quick_check(5)").fetchall()]
+            if rows != ["ok"]:
+                return "integrity check failed: " + "; ".join(str(r) for r in rows)
+        now = self._clock()
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO delivery_state (key, value, updated_at) VALUES ('health_probe', ?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                (orjson.dumps({"at": now}), now),
+            )
+        return "ok"
