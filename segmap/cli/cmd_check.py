@@ -145,6 +145,6 @@ def run(args: argparse.Namespace) -> int:
                       + ", ".join(unmapped))
     if io_failed:
         return 2
-    if errors or (args.strict and all_diags):
+    if errors or (args.strict and any(d.severity.value == "warning" for d in all_diags)):
         return 1
     return 0

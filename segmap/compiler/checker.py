@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 
-from segmap.compiler import function_types, segment_rules
+from segmap.compiler import function_types, segment_rules, spec_checks
 from segmap.compiler import types as T
 from segmap.compiler.plan import Plan, PlannedCall, PlannedField
 from segmap.compiler.scope import Scope, non_null_paths, static_truth
@@ -50,7 +50,7 @@ class Checker:
         if key in self._diags:
             self._events_for[key].append(self.current_event)
             return
-        sev = Severity.WARNING if code.startswith("W") else Severity.ERROR
+        sev = Severity.WARNING if code.startswith("W") else Severity.NOTE if code.startswith("N") else Severity.ERROR
         self._diags[key] = Diagnostic(code, sev, message, span, **kw)
         self._events_for[key] = [self.current_event]
 
@@ -381,6 +381,8 @@ class Checker:
             if not ok and "null" not in (lb.kind, rb.kind):
                 self.report("E301", f"cannot compare {left.describe()} with {right.describe()} using `{op}`", e.op_span,
                             notes=("`<`, `<=`, `>` and `>=` compare two numbers or two texts",))
+            elif ok:
+                spec_checks.check_ordering_null(self, e, left, right)
             return T.BOOL
         flags = dict(nullable=left.nullable or right.nullable, optional=left.optional or right.optional)
         if op == "+" and left.could_be(lambda t: t.is_stringy) and right.could_be(lambda t: t.is_stringy) and not (

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from segmap.compiler import spec_checks
 from segmap.compiler import types as T
 from segmap.compiler.scope import CheckContext, Scope
 from segmap.compiler.types import Ty
@@ -221,15 +222,21 @@ def check_field(checker: CheckContext, spec: ast.CallSpec, f: ast.FieldSpec, ty:
                 _check_properties(checker, f.value)
             elif name == "traits":
                 _check_traits(checker, spec.kind, f.value)
+            elif name == "context":
+                spec_checks.check_context(checker, f.value)
+            elif name == "integrations":
+                spec_checks.check_integrations(checker, f.value)
         return
     if is_identity:
         _check_identity(checker, name, f.value, ty)
+        spec_checks.check_personal_identity(checker, name, f.value)
         if name == "event":
             check_event_name(checker, f.value)
         return
     if name == "timestamp":
         reported = _check_time(checker, "timestamp", f.value, ty, date_ok=False)
-        if not reported and ty.maybe_empty and base.kind not in ("null", "any"):
+        if not reported and ty.maybe_empty and base.kind not in ("null", "any") \
+                and not spec_checks.only_explicitly_empty(f.value, checker.type_of):
             checker.report("W304", f"`timestamp` can be {_empty_words(ty)}: `{show(f.value)}` is "
                            f"{ty.describe()}", f.value.span,
                            notes=("without it Segment stamps the call with the time it arrives",),
@@ -436,7 +443,8 @@ def _check_entry(checker: CheckContext, what: str, entry: ast.ObjectEntry, kind:
         _check_products(checker, what, value, ty)
     else:  # text / scalar
         _expect_scalar(checker, what, value, ty, "text" if kind == "text" and spec_key else None, key=entry.key)
-    if spec_key and entry.key in NULL_SENSITIVE and ty.maybe_empty:
+    if spec_key and entry.key in NULL_SENSITIVE and ty.maybe_empty \
+            and not spec_checks.only_explicitly_empty(value, checker.type_of):
         checker.report("W304", f"{what} can be {_empty_words(ty)}: `{show(value)}` is {ty.describe()}",
                        value.span, notes=("Segment then records no revenue for the call",),
                        hint="guard the call with `when:` or give a default with `??`")

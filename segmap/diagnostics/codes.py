@@ -401,6 +401,17 @@ value, or use a datetime field.
 traits:
   createdAt: data.card_exp_month                 # -> iso_time(...) or a datetime field
 """)
+_code("W414", "userId built from personal data", """
+The `userId` comes from an email address, a person's name or a phone
+number. Segment's Identify spec advises a unique, durable id from your own
+database instead: people change their email and name, and each change
+would start a new user in every destination and split the history.
+Personal data belongs in traits (`email`, `name`, `phone`). Use the Dodo
+customer id (`data.customer.customer_id`); acknowledge the warning
+(`# segmap: allow W414`) if your system really keys users by email.
+""", """
+userId: data.customer.email      # did you mean data.customer.customer_id?
+""")
 _code("W420", "event name not \"Object Action\" in Title Case", """
 Segment's naming convention: an object and a past-tense action, each word
 capitalised ("Order Completed", "Subscription Cancelled"). snake_case,
@@ -502,6 +513,17 @@ tests:
 """)
 
 # --- N0xx: notes about the report itself --------------------------------------
+_code("N301", "ordering comparison where JavaScript reads null as 0", """
+`<`, `<=`, `>` and `>=` are false in segmap when either side is null or
+absent. JavaScript converts null to 0 first, so `null >= 0` and `null < 5`
+are true there. A mapping ported from a JavaScript handler, or compared
+with the exported handler's habits, can therefore take the other branch
+when the field is null. The note appears where a side can be null, the
+other is a number, and JavaScript's answer would be true. Write what you
+mean: `(x ?? 0) >= 0` if null counts as 0, or `x != null and x >= 0`.
+""", """
+when: data.tax >= 0          # null tax: false here, true in JavaScript
+""")
 _code("N001", "more diagnostics not shown", """
 At most 200 diagnostics are reported per file (errors before warnings); one
 note counts the rest and names the first one left out. A file with that many

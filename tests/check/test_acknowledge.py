@@ -94,3 +94,47 @@ def test_cli_ignore_and_strict(segmap_cli, tmp_path):
     assert r.returncode == 1 and {d["code"] for d in json.loads(r.stdout)["diagnostics"]} == {"W430"}
     r = segmap_cli("check", "--ignore", "E203", str(f))
     assert r.returncode == 2 and "errors cannot be ignored" in r.stderr
+
+
+def test_explicit_null_is_not_warned_but_a_possible_null_is():
+    text = """\
+    version: 1
+    events:
+      payment.succeeded:
+        - track: Order Completed
+          userId: data.customer.customer_id
+          timestamp: 'if data.tax != null then timestamp else null'
+          properties:
+            revenue: 'if data.tax != null then to_major(data.total_amount, data.currency) else null'
+            total: data.tax ?? null
+            value: data.tax
+    """
+    reported, _ = _codes(text)
+    assert reported == [("W304", 10)]  # only `value: data.tax`, whose null the author did not write
+
+
+def test_ordering_null_note_only_where_javascript_differs():
+    text = """\
+    version: 1
+    events:
+      payment.succeeded:
+        - track: Order Completed
+          userId: data.customer.customer_id
+          properties:
+            a: data.tax > 0
+            b: data.tax < 100
+            c: 0 <= data.tax
+            d: data.tax != null and data.tax >= 0
+            e: (data.tax ?? 0) >= 0
+            f: data.tax > data.total_amount
+    """
+    reported, _ = _codes(text)
+    assert reported == [("N301", 8), ("N301", 9), ("N301", 12)]
+
+
+def test_strict_is_not_failed_by_notes(segmap_cli, tmp_path):
+    f = tmp_path / "m.yaml"
+    f.write_text("version: 1\nevents:\n  payment.succeeded:\n    - track: Taxed\n"
+                 "      when: data.tax >= 0\n      userId: data.customer.customer_id\n")
+    r = segmap_cli("check", "--strict", str(f))
+    assert r.returncode == 0 and "N301" in r.stdout, r.stdout + r.stderr

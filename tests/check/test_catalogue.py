@@ -16,7 +16,7 @@ from segmap.diagnostics.codes import CODES
 
 CATALOGUE = Path(__file__).parent / "catalogue"
 FILES = sorted(CATALOGUE.glob("*.yaml"))
-EXPECT = re.compile(r"^# expect: ([EW]\d{3}) (\d+):(\d+)\s*$", re.M)
+EXPECT = re.compile(r"^# expect: ([EWN]\d{3}) (\d+):(\d+)\s*$", re.M)
 
 # Codes a broken *mapping file* cannot produce under `segmap check`:
 # run-time failures and the `tests:` section checked by `segmap test`.

@@ -1,0 +1,190 @@
+"""Checks from Segment's spec and JavaScript's semantics that the author cannot see in the types.
+
+- :func:`only_explicitly_empty` -- a value is null only where the author
+  wrote `null` (`if c then x else null`): saying so is not a mistake, so no
+  W304 for it;
+- :func:`check_ordering_null` -- `a < b` with a side that can be JSON null:
+  segmap answers false, JavaScript converts null to 0 (`null >= 0` is true),
+  so a handler ported from JavaScript can behave differently (N301);
+- :func:`check_context` / :func:`check_integrations` -- the `context`
+  fields Segment documents and `integrations` values, against the spec's
+  types, quoting the spec's description;
+- :func:`check_personal_identity` -- a `userId` built from an email, a name
+  or a phone number (W414): Segment advises durable database ids.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from segmap.compiler.scope import CheckContext
+from segmap.compiler.types import Ty
+from segmap.compiler.wording import path_text, show, suggest
+from segmap.dsl import ast
+from segmap.dsl.segment_context import CONTEXT_FIELDS
+
+_SCALAR = ("str", "int", "float", "bool", "datetime", "date", "enum")
+_OBJECT = ("object", "model", "dict")
+
+
+# --- explicit null ---------------------------------------------------------------------
+
+def only_explicitly_empty(expr: ast.Expr, type_of: Callable[[ast.Expr], Ty | None]) -> bool:
+    """True when every way ``expr`` can be null or absent is a `null` literal the author wrote."""
+    if isinstance(expr, ast.Literal):
+        return expr.value is None
+    if isinstance(expr, ast.Cond):
+        return all(_never_empty(b, type_of) or only_explicitly_empty(b, type_of) for b in (expr.then, expr.orelse))
+    if isinstance(expr, ast.Binary) and expr.op == "??":
+        return _never_empty(expr.right, type_of) or only_explicitly_empty(expr.right, type_of)
+    return False
+
+
+def _never_empty(expr: ast.Expr, type_of: Callable[[ast.Expr], Ty | None]) -> bool:
+    ty = type_of(expr)
+    return ty is not None and not ty.maybe_empty
+
+
+# --- ordering comparisons with null ------------------------------------------------------
+
+_JS_WITH_ZERO = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
+                 ">=": lambda a, b: a >= b}
+
+
+def _number(expr: ast.Expr) -> float | None:
+    if isinstance(expr, ast.Literal) and type(expr.value) in (int, float):
+        return float(expr.value)
+    if isinstance(expr, ast.Unary) and expr.op == "-":
+        inner = _number(expr.operand)
+        return None if inner is None else -inner
+    return None
+
+
+def check_ordering_null(checker: CheckContext, e: ast.Binary, left: Ty, right: Ty) -> None:
+    """N301 where a side of `<`, `<=`, `>`, `>=` can be JSON null, the other is a number, and
+    JavaScript (null converted to 0) would answer true where segmap answers false."""
+    for side, ty, other, oty, null_left in ((e.left, left, e.right, right, True),
+                                            (e.right, right, e.left, left, False)):
+        if not ty.nullable or ty.required().kind in ("null", "never"):
+            continue
+        if not oty.required().could_be(lambda t: t.is_numeric):
+            continue
+        k = _number(other)
+        if k is not None:  # with a constant, JavaScript differs only where 0 <op> k holds
+            a, b = (0.0, k) if null_left else (k, 0.0)
+            if not _JS_WITH_ZERO[e.op](a, b):
+                continue
+        src = show(side)
+        checker.report(
+            "N301", f"when `{src}` is null, `{show(e)}` is false here, but true in JavaScript "
+            f"(which compares null as 0)", e.op_span,
+            notes=(f"`{src}` is {ty.describe()}",
+                   "segmap's ordering comparisons are false when either side is null or absent"),
+            hint=f"if null should count as 0, write `({src} ?? 0) {e.op} ...`; "
+                 f"to say null is excluded, guard it: `{src} != null and ...`")
+        return
+
+
+# --- context and integrations -------------------------------------------------------------
+
+_WANT = {"string": "text", "boolean": "true or false", "object": "an object"}
+
+
+def _kind_ok(kind: str, base: Ty) -> bool:
+    if base.kind in ("any", "null", "never", "union"):
+        return True
+    if kind == "string":
+        return base.is_stringy
+    if kind == "boolean":
+        return base.kind == "bool"
+    return base.kind in _OBJECT
+
+
+def check_context(checker: CheckContext, obj: ast.ObjectLit) -> None:
+    """Each documented `context` field against the type the spec gives it (W412 / E412)."""
+    for entry in obj.entries:
+        spec = CONTEXT_FIELDS.get(entry.key)
+        if spec is None:
+            continue
+        kind, description = spec
+        ty = checker.type_of(entry.value)
+        if ty is None or _kind_ok(kind, ty.required()):
+            continue
+        base = ty.required()
+        src = show(entry.value)
+        note = f"Segment's spec, context.{entry.key}: {description}"
+        if kind == "object" or base.kind in _OBJECT or base.kind == "list":
+            code = "E412"
+        else:
+            code = "W412"
+        checker.report(code, f"`context.{entry.key}` should be {_WANT[kind]}, but `{src}` is {ty.describe()}",
+                       entry.value.span, notes=(note,),
+                       suggestion=f"string({src})" if kind == "string" and base.kind in ("int", "float", "bool")
+                       else None)
+
+
+def check_integrations(checker: CheckContext, obj: ast.ObjectLit) -> None:
+    """`integrations` maps destination names (and `All`) to true/false or a destination's options."""
+    for entry in obj.entries:
+        if entry.key != "All" and entry.key.lower() == "all":
+            checker.report("W412", f"`integrations.{entry.key}`: the key for every destination is `All`",
+                           entry.key_span or entry.value.span, suggestion="All",
+                           notes=("Segment's spec: integration names are case-sensitive",))
+        ty = checker.type_of(entry.value)
+        if ty is None:
+            continue
+        base = ty.required()
+        if base.kind in ("any", "null", "never", "union", "bool") or base.kind in _OBJECT:
+            continue
+        checker.report("W412", f"`integrations.{entry.key}` should be true, false or an object of the "
+                       f"destination's options, but `{show(entry.value)}` is {ty.describe()}", entry.value.span,
+                       notes=("Segment's spec: `integrations` is a dictionary of destination names to booleans "
+                              "(`{All: true, Salesforce: false}`), or options objects for destinations that take them",))
+
+
+# --- personal data as an identity ------------------------------------------------------------
+
+_PERSONAL = re.compile(r"(^|_)(e?mail|email_address|name|first_name|last_name|full_name|phone|phone_number|"
+                       r"mobile|username)$")
+_WHAT = (("mail", "an email address"), ("phone", "a phone number"), ("mobile", "a phone number"),
+         ("username", "a user name"), ("name", "a person's name"))
+
+
+def _personal_path(expr: ast.Expr) -> ast.Expr | None:
+    for node in ast.walk(expr):
+        if isinstance(node, ast.Field) and _PERSONAL.search(node.name) and path_text(node) is not None:
+            return node
+    return None
+
+
+def check_personal_identity(checker: CheckContext, name: str, value: ast.Expr) -> None:
+    """W414: `userId` taken from an email, a name or a phone number."""
+    if name != "userId":
+        return
+    found = _personal_path(value)
+    if found is None:
+        return
+    assert isinstance(found, ast.Field)
+    what = next(w for key, w in _WHAT if key in found.name)
+    fields = _sibling_ids(checker, found)
+    better = suggest("customer_id", fields, cutoff=0.5) if fields else None
+    checker.report(
+        "W414", f"`userId` is built from `{path_text(found)}`, {what}: personal data that can change",
+        found.span,
+        notes=("Segment's advice for the Identify spec: use a unique, durable id from your database as the "
+               "userId, not an email address or a name, which people change and which would then split one "
+               "user's history; send personal data as traits instead",),
+        suggestion=f"{path_text(found.obj)}.{better}" if better else None)
+
+
+def _sibling_ids(checker: CheckContext, field: ast.Field) -> list[str]:
+    owner = checker.type_of(field.obj)
+    if owner is None or owner.required().kind != "model" or not owner.required().name:
+        return []
+    from segmap.compiler import types as T
+
+    return [f for f in T.model_fields(owner.required().name) if f.endswith("_id") or f == "id"]
+
+
+__all__ = ["check_context", "check_integrations", "check_ordering_null", "check_personal_identity",
+           "only_explicitly_empty"]
