@@ -48,8 +48,11 @@ $ segmap check nope.yaml
 error[E000]: cannot read nope.yaml: No such file or directory
 """)
 _code("E001", "YAML syntax error", """
-The file is not valid YAML. The location is where the YAML parser gave up,
-which can be after the real mistake (an unclosed quote or bracket).
+The file is not valid YAML. The location is the mistake, not where the YAML
+parser gave up: the key whose `:` is missing (not the next line), the quote or
+bracket that is never closed (not the end of the file), the `]` that closes
+nothing, the text after a closing quote, a tab in the indentation. Each comes
+with a hint, and a missing `:` with the fixed line.
 """, """
 events:
   payment.succeeded:

@@ -177,15 +177,6 @@ def _spelled(raw: str, style: str | None) -> tuple[list[str], list[int], list[in
     return toks, tpos, twidth
 
 
-def _tab_message(text: str, index: int) -> tuple[str, tuple[str, ...]]:
-    """What to say about a tab the YAML scanner refused (its own words: "found character that
-    cannot start any token")."""
-    line_start = text.rfind("\n", 0, index) + 1
-    if not text[line_start:index].strip(" \t"):
-        return "a tab in the indentation", ("YAML indentation is spaces only; a tab is not whitespace there",)
-    return "a tab where YAML expects a value or a key", ()
-
-
 class YamlLoadError(SegmapError):
     def __init__(self, diagnostics: list[Diagnostic]):
         super().__init__("; ".join(d.message for d in diagnostics))
@@ -287,26 +278,11 @@ def _load_yaml(text: str, file: str, loader) -> tuple[YNode | None, list[Diagnos
     except yaml.MarkedYAMLError as exc:
         if loader is not yaml.SafeLoader and "nesting" in (exc.problem or ""):
             raise _PreemptedByLibyaml from exc
-        mark = exc.problem_mark or exc.context_mark
-        msg = exc.problem or "invalid YAML"
-        notes: tuple[str, ...] = ()
-        if exc.context and "quoted scalar" in exc.context and exc.context_mark is not None:
-            # an unclosed quote: the parser notices at the end of the file; point at the quote
-            start = exc.context_mark
-            if mark is not None and mark.line != start.line:
-                notes = (f"the parser reached line {mark.line + 1} still inside the quoted text",)
-            mark = start
-            msg = "this quoted text is never closed" if "end of stream" in msg else f"{msg} (in quoted text)"
-        elif exc.context:
-            msg = f"{msg} ({exc.context})"
-            if exc.context_mark is not None and mark is not None and exc.context_mark.line != mark.line:
-                notes = (f"{exc.context} that starts at line {exc.context_mark.line + 1}",)
-        sp = Span(file, mark.line + 1, mark.column + 1) if mark else Span(file, 1, 1)
-        hint = None
-        if mark is not None and text[mark.index:mark.index + 1] == "\t":
-            msg, notes = _tab_message(text, mark.index)
-            hint = "indent with spaces (YAML does not allow tabs there)"
-        diags.append(Diagnostic("E001", Severity.ERROR, f"YAML syntax error: {msg}", sp, notes=notes, hint=hint))
+        from segmap.dsl.yaml_errors import explain
+
+        why = explain(exc, text, file)
+        diags.append(Diagnostic("E001", Severity.ERROR, why.message, why.span, notes=why.notes, hint=why.hint,
+                                suggestion=why.suggestion))
         return None, diags
     except yaml.YAMLError as exc:  # reader errors (bad characters) and the like
         mark = getattr(exc, "problem_mark", None)
