@@ -59,12 +59,39 @@ def register(subparsers) -> None:
         sp.add_argument("--since", metavar="WHEN", type=_parse_since,
                         help="only dead letters from WHEN on: an ISO-8601 time or an age like 90m, 6h, 2d")
 
-    s = sub.add_parser("status", help="counts per state, oldest undelivered age, pause state",
-                       description="Counts per state, age of the oldest undelivered call, auth pause and quarantine. "
-                                   "Exits 1 when something needs attention.")
+    s = sub.add_parser("status", help="counts per state, oldest undelivered age, pause, last error; --check for monitoring",
+                       description="Counts per state, age of the oldest undelivered call, the delivery pause and its "
+                                   "reason, the last delivery error, quarantine. Exits 1 when something needs "
+                                   "attention. Opens the database read-only: works on a full or read-only disk. "
+                                   "With --check, exits 1 exactly when a documented threshold is passed (for cron "
+                                   "and monitoring): delivery paused, oldest undelivered call older than "
+                                   "--max-undelivered-age (15m), more than --max-dead dead letters (0), more than "
+                                   "--max-quarantined open quarantined envelopes (0).")
     db_arg(s)
     s.add_argument("--format", choices=("text", "json"), default="text")
+    s.add_argument("--check", action="store_true", help="exit 1 past the thresholds below, 0 otherwise")
+    s.add_argument("--max-undelivered-age", metavar="AGE", default=None,
+                   help="--check fails when the oldest undelivered call is older (default 15m)")
+    s.add_argument("--max-dead", type=int, metavar="N", default=None, help="--check fails above N dead letters (default 0)")
+    s.add_argument("--max-quarantined", type=int, metavar="N", default=None,
+                   help="--check fails above N open quarantined envelopes (default 0)")
     s.set_defaults(handler=cmd_status)
+
+    u = sub.add_parser("resume", help="end a delivery pause now: probe at once instead of waiting",
+                       description="Clear the recorded delivery pause (a refused write key or a wrong endpoint). "
+                                   "Every running `segmap serve` / `segmap outbox deliver` on this database sees it "
+                                   "within a second and sends one probe at once; a probe that is refused again "
+                                   "pauses again. With a write key (SEGMENT_WRITE_KEY or --write-key) this command "
+                                   "also sends that probe itself and says how it went.")
+    db_arg(u)
+    u.add_argument("--write-key", metavar="KEY",
+                   help=f"probe with this key (prefer the {WRITE_KEY_ENV} environment variable)")
+    u.add_argument("--region", choices=("us", "eu"), default=None, help="Segment region (default us, or $SEGMENT_REGION)")
+    u.add_argument("--segment-host", "--host", dest="segment_host", metavar="URL", default=None,
+                   help="custom API host (overrides --region; or $SEGMENT_HOST)")
+    u.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="without a key: wait this long for a running worker's probe and report the outcome")
+    u.set_defaults(handler=cmd_resume)
 
     d = sub.add_parser("dead", help="list dead letters with their reasons",
                        description="List dead-lettered calls with the reason each was given up on.")
@@ -127,6 +154,10 @@ def register(subparsers) -> None:
                    help="give a call up (dead letter) this long after its first failed attempt (default 24h)")
     v.add_argument("--dry-run-file", metavar="PATH", default=None,
                    help="where a dry run writes (default segmap-dry-run.jsonl; - for stdout)")
+    v.add_argument("--probe-first", metavar="SECONDS", default=None,
+                   help="while paused, the first one-message probe after this long (default 5s)")
+    v.add_argument("--probe-max", metavar="SECONDS", default=None,
+                   help="the wait between probes doubles up to this (default 5m)")
     v.add_argument("-v", "--verbose", action="store_true", help="log every attempt")
     v.set_defaults(handler=cmd_deliver)
 
@@ -184,13 +215,17 @@ def _settings(args, **flags):
     return resolve(args, "segmap outbox", {"db": getattr(args, "db", None), **flags}, {"segment_timeout": "--timeout"})
 
 
-def _open(path: str):
-    """Open an existing outbox; None (after saying why) when it is not there or not one."""
+def _open(path: str, *, readonly: bool = False):
+    """Open an existing outbox; None (after saying why) when it is not there or not one.
+    `readonly`: SQLite's mode=ro, for the commands that only look (they must work on a full or
+    read-only disk, which is when an operator needs them)."""
     import sqlite3
 
     from segmap.delivery.outbox import open_store
 
     try:
+        if readonly:
+            return open_store(path, create=False, readonly=True)
         return open_store(path, create=False)
     except FileNotFoundError:
         _err(f"no outbox database at {path}")
@@ -201,35 +236,64 @@ def _open(path: str):
 
 # --- commands ---
 
+def status_checks(st, *, now: float, max_age: float, max_dead: int, max_quarantined: int) -> list[str]:
+    """The thresholds `status --check` applies; each failed one as a sentence (empty: all good)."""
+    failed = []
+    if st.paused is not None:
+        failed.append(f"delivery is paused: {st.paused.reason}")
+    if st.oldest_pending_age is not None and st.oldest_pending_age > max_age:
+        failed.append(f"the oldest undelivered call is {_age(st.oldest_pending_age)} old (limit {_age(max_age)})")
+    if st.counts.get("dead", 0) > max_dead:
+        failed.append(f"{st.counts['dead']} dead letter(s) (limit {max_dead})")
+    if st.quarantined_open > max_quarantined:
+        failed.append(f"{st.quarantined_open} quarantined envelope(s) open (limit {max_quarantined})")
+    return failed
+
+
 def cmd_status(args) -> int:
     import time
 
     import orjson
 
-    settings = _settings(args)
+    settings = _settings(args, max_undelivered_age=args.max_undelivered_age, max_dead=args.max_dead,
+                         max_quarantined=args.max_quarantined)
     if settings is None:
         return EXIT_USAGE
     args.db = settings.db
-    store = _open(args.db)
+    store = _open(args.db, readonly=True)
     if store is None:
         return EXIT_USAGE
     with store:
         st = store.status()
+        stale = bool(getattr(store, "stale_wal", False))
     now = time.time()
+    failed = status_checks(st, now=now, max_age=settings.max_undelivered_age, max_dead=settings.max_dead,
+                           max_quarantined=settings.max_quarantined)
+    err = st.last_error
     if args.format == "json":
         out = {
             "db": str(args.db),
             "counts": st.counts,
             "oldest_pending_age_seconds": st.oldest_pending_age,
             "next_attempt_at": _iso(st.next_attempt_at) if st.next_attempt_at else None,
-            "paused": None if st.paused is None else {"reason": st.paused.reason, "since": _iso(st.paused.since)},
+            "paused": None if st.paused is None else {"reason": st.paused.reason, "since": _iso(st.paused.since),
+                                                      "kind": _pause_kind(st.paused.reason)},
+            "last_error": None if err is None else {"error": err.error, "at": _iso(err.at),
+                                                    "failing_since": _iso(err.failing_since) if err.failing_since else None},
             "quarantined_open": st.quarantined_open,
             "inbox": st.inbox,
             "held": st.held,
+            "stale": stale,
+            "check": {"ok": not failed, "failed": failed,
+                      "thresholds": {"max_undelivered_age_seconds": settings.max_undelivered_age,
+                                     "max_dead": settings.max_dead, "max_quarantined": settings.max_quarantined}},
         }
         sys.stdout.write(orjson.dumps(out, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
         print(f"outbox {args.db}")
+        if stale:
+            print("(read-only directory: the database was opened without its WAL file; the most recent "
+                  "changes may be missing)")
         for state in ("pending", "in_flight", "delivered", "dead"):
             print(f"  {state:<10} {st.counts[state]:>10}")
         print(f"oldest undelivered call: {_age(st.oldest_pending_age)}")
@@ -242,12 +306,92 @@ def cmd_status(args) -> int:
             print(f"HELD ({_HOLD_TEXT.get(hold, hold)}): {n} call(s), not sent until "
                   f"`segmap outbox release {kind}` (or `segmap outbox discard {kind}`)")
         print(f"webhooks in inbox: {st.inbox}")
+        if err is None:
+            print("last delivery error: none")
+        else:
+            streak = (f"failing for {_age(now - err.failing_since)}" if err.failing_since is not None
+                      else "delivered since")
+            print(f"last delivery error: {_age(now - err.at)} ago ({streak}): {err.error}")
         if st.paused is None:
             print("delivery: not paused")
         else:
-            print(f"delivery: PAUSED since {_iso(st.paused.since)}: {st.paused.reason}")
+            print(f"delivery: PAUSED since {_iso(st.paused.since)} ({_age(now - st.paused.since)}): {st.paused.reason}")
+            print("  fix it, then `segmap outbox resume` (running services probe at once)")
+        if args.check:
+            if failed:
+                for f in failed:
+                    print(f"CHECK FAILED: {f}")
+            else:
+                print("check: ok")
+    if args.check:
+        return EXIT_PROBLEMS if failed else EXIT_OK
     problems = st.paused is not None or st.counts["dead"] > 0 or st.quarantined_open > 0 or bool(st.held)
     return EXIT_PROBLEMS if problems else EXIT_OK
+
+
+def _pause_kind(reason: str) -> str:
+    return "auth" if "write key" in reason else "endpoint"
+
+
+def cmd_resume(args) -> int:
+    import time
+
+    settings = _settings(args, write_key=args.write_key, region=args.region, segment_host=args.segment_host)
+    if settings is None:
+        return EXIT_USAGE
+    args.db = settings.db
+    store = _open(args.db)
+    if store is None:
+        return EXIT_USAGE
+    with store:
+        paused = store.paused()
+        if paused is None:
+            print("delivery is not paused")
+            return EXIT_OK
+        key = settings.write_key_value()
+        if key:
+            return _probe_here(store, settings, key, paused)
+        store.set_paused(None)
+        print(f"pause cleared (was: {paused.reason}); running workers send a probe within a second")
+        if args.wait <= 0:
+            return EXIT_OK
+        deadline = time.monotonic() + args.wait
+        while time.monotonic() < deadline:
+            again = store.paused()
+            if again is not None:
+                print(f"the probe was refused; delivery is PAUSED again: {again.reason}")
+                return EXIT_PROBLEMS
+            time.sleep(0.2)
+        print(f"no new pause within {args.wait:g}s")
+        return EXIT_OK
+
+
+def _probe_here(store, settings, key: str, paused) -> int:
+    """Send the probe from this process: one due call, with the given key, to the configured host."""
+    import logging
+
+    from segmap.delivery.retry import RetryPolicy
+    from segmap.delivery.segment_client import SegmentClient
+    from segmap.delivery.worker import Delivery, DeliveryConfig
+
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    client = SegmentClient(key, region=settings.region, host=settings.segment_host)
+    try:
+        delivery = Delivery(store, client, DeliveryConfig(workers=1, policy=RetryPolicy()))
+        outcome = delivery.probe_once(paused)
+    finally:
+        client.close()
+    if outcome is None:
+        store.set_paused(None)
+        print(f"nothing to probe with (no call is due); pause cleared (was: {paused.reason})")
+        return EXIT_OK
+    if outcome:
+        print(f"probe delivered: Segment accepts the requests again; delivery resumed (was: {paused.reason})")
+        return EXIT_OK
+    now_paused = store.paused()
+    reason = now_paused.reason if now_paused is not None else delivery.stats().last_error
+    print(f"probe failed; delivery stays paused: {reason}")
+    return EXIT_PROBLEMS
 
 
 def cmd_dead(args) -> int:
@@ -257,7 +401,7 @@ def cmd_dead(args) -> int:
     if settings is None:
         return EXIT_USAGE
     args.db = settings.db
-    store = _open(args.db)
+    store = _open(args.db, readonly=True)
     if store is None:
         return EXIT_USAGE
     with store:
@@ -440,7 +584,7 @@ def cmd_deliver(args) -> int:
         logging.getLogger("httpx").setLevel(logging.WARNING)
     settings = _settings(args, write_key=args.write_key, region=args.region, segment_host=args.segment_host,
                          workers=args.workers, segment_timeout=args.timeout, retry_budget=args.retry_budget,
-                         dry_run_file=args.dry_run_file)
+                         dry_run_file=args.dry_run_file, probe_first=args.probe_first, probe_max=args.probe_max)
     if settings is None:
         return EXIT_USAGE
     args.db = settings.db
@@ -474,7 +618,8 @@ def cmd_deliver(args) -> int:
                   "(see `segmap outbox held`; `segmap outbox release KIND` to send them)", file=sys.stderr)
         client = SegmentClient(key, region=settings.region, host=settings.segment_host, gzip=not args.no_gzip,
                                timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)))
-        config = DeliveryConfig(workers=args.workers, policy=RetryPolicy(budget_seconds=args.retry_budget))
+        config = DeliveryConfig(workers=args.workers, policy=RetryPolicy(
+            budget_seconds=args.retry_budget, probe_first=settings.probe_first, auth_probe_interval=settings.probe_max))
         delivery = Delivery(store, client, config)
         before_dead = store.counts()["dead"]
         try:

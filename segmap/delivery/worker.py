@@ -183,6 +183,23 @@ class Delivery:
 
     # --- running in the caller's thread (CLI --once, tests) ---
 
+    def probe_once(self, paused: PauseState | None = None) -> bool | None:
+        """Send one probe now, in this thread, whatever the probe schedule says (`segmap outbox
+        resume` with a key). True: it got through and the pause is cleared; False: still refused
+        (the pause is kept, with the new answer); None: no call is due to probe with."""
+        with self._cv:
+            if self._paused is None:
+                self._paused = paused or self.store.paused() or PauseState("probe requested", self._clock())
+                self._pause_recorded = True
+            self._next_probe = 0.0
+        rows = self.store.claim(1, self.config.lease_seconds)
+        if not rows:
+            return None
+        with self._cv:
+            self._stats.probes += 1
+        self._process(rows, True)
+        return self._paused is None
+
     def run_once(self) -> int:
         """One claim-and-send cycle; returns the number of rows handled (0: nothing due)."""
         probe = self._take_probe_turn()
