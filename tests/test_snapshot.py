@@ -264,9 +264,13 @@ def test_schema_refresh_without_sdk(monkeypatch, capsys):
 
 
 def test_only_the_generator_imports_the_sdk():
+    """Checking, compiling, sampling and serving never need the SDK; two places use it on purpose:
+    the snapshot generator (dev time) and `segmap backfill`, which reads Dodo's API through it."""
+    allowed = {"segmap/compiler/snapshot_gen.py", "segmap/cli/cmd_backfill.py"}
     offenders = []
     for path in (ROOT / "segmap").rglob("*.py"):
-        if path.name == "snapshot_gen.py":
+        rel = path.relative_to(ROOT).as_posix()
+        if rel in allowed or rel.startswith("segmap/backfill/"):
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             names = []

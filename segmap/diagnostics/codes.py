@@ -4,7 +4,8 @@ tests (every code must be documented and exercised).
 
 Numbering: E0xx file and YAML structure, E1xx expression syntax, E2xx names
 (events, fields, functions), E3xx types and null-safety, E4xx Segment rules,
-E5xx run time, E6xx the embedded `tests:` section (segmap test); W-codes
+E5xx run time, E6xx the embedded `tests:` section (segmap test), E7xx what
+`segmap backfill` cannot rebuild; W-codes
 are warnings with the same grouping. A new code takes the next free number
 of its group and gets an entry here (title, explanation, example): the
 tests fail for a code that is reported but not documented.
@@ -513,6 +514,23 @@ tests:
     event: payment.succeeded
     expect:
       - trak: Order Completed
+""")
+
+# --- E7xx: segmap backfill --------------------------------------------------
+_code("E701", "a backfill cannot fill this path", """
+`segmap backfill` rebuilds each webhook's envelope from what Dodo's API
+returns today, and some webhook fields are in no API answer at all (a
+subscription's `payment_id` and `past_due_ends_at`, a dispute's `remarks`).
+Every backfilled envelope would lack them, so the calls would differ from
+what the webhook made. Guard the value with `??`, leave those events to the
+live service (`--only`), or run with `--allow-missing` to send them absent.
+""", """
+events:
+  subscription.active:
+    - track: Subscription Started
+      userId: data.customer.customer_id
+      properties:
+        first_payment: data.payment_id     # not returned by GET /subscriptions
 """)
 
 # --- N0xx: notes about the report itself --------------------------------------
