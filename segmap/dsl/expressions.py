@@ -570,6 +570,19 @@ def _hole_end(body: str, i: int) -> int:
 
 
 def parse_scalar(scalar: YScalar) -> tuple[ast.Expr | None, list[Diagnostic]]:
+    """The expression of a YAML scalar, and the problems with it.
+
+    Cached per scalar (its text *and* its position): the AST and the
+    diagnostics are immutable and depend on nothing else. Re-checking a file
+    after an edit (``segmap lsp``) then builds the AST of the edited
+    expressions only; the Lark tree cache below serves repeated texts at
+    new positions."""
+    expr, diags = _parse_scalar_cached(scalar)
+    return expr, list(diags)
+
+
+@lru_cache(maxsize=8192)
+def _parse_scalar_cached(scalar: YScalar) -> tuple[ast.Expr | None, tuple[Diagnostic, ...]]:
     p = ExpressionParser(scalar)
     expr = p.parse()
-    return expr, p.diagnostics
+    return expr, tuple(p.diagnostics)

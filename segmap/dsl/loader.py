@@ -12,7 +12,7 @@ import re
 from segmap.diagnostics.model import Diagnostic, Severity, Span
 from segmap.dsl import ast
 from segmap.dsl.segment_fields import CALL_FIELDS, CALL_TYPES, NAME_FIELD, RESERVED_FIELDS
-from segmap.dsl.expressions import ExpressionParser
+from segmap.dsl.expressions import parse_scalar
 from segmap.dsl.yaml_source import YMap, YNode, YScalar, YSeq, load_yaml, yaml_reading
 
 TOP_LEVEL_KEYS = ("version", "defaults", "events", "tests")
@@ -99,9 +99,8 @@ class _Loader:
                          node.span, hint=hint,
                          notes=("values are expressions: `true`, `false`, `null`, decimal numbers, quoted text",))
                 return ast.Literal(val, node.span)
-            p = ExpressionParser(node)
-            expr = p.parse()
-            self.diags.extend(p.diagnostics)
+            expr, problems = parse_scalar(node)
+            self.diags.extend(problems)
             return expr
         if isinstance(node, YMap):
             entries = []

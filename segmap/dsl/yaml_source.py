@@ -236,7 +236,8 @@ def _load_yaml(text: str, file: str, loader) -> tuple[YNode | None, list[Diagnos
                                             hint="remove the tag; values are read as written"))
                 if isinstance(ev, yaml.ScalarEvent):
                     sp = _span(file, ev.start_mark, ev.end_mark)
-                    offs = _offsets(text, ev.start_mark.index, ev.end_mark.index, ev.value, ev.style,
+                    # libyaml calls the plain style "", the pure-Python parser None: one plain style here
+                    offs = _offsets(text, ev.start_mark.index, ev.end_mark.index, ev.value, ev.style or None,
                                     ev.start_mark.line, ev.start_mark.column)
                     in_flow = bool(stack) and bool(stack[-1][1].flow_style)
                     node = YScalar(ev.value, sp, ev.style or None, offs, in_flow)
