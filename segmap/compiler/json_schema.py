@@ -80,12 +80,14 @@ def _object_field(name: str, reserved: dict[str, str] | None) -> dict:
     }
     if reserved:
         out["properties"] = {
-            key: {"$ref": "#/definitions/expression", "description": f"Segment {name[:-1] if name.endswith('s') else name}"
+            key: {"$ref": "#/definitions/expression", "description": f"Segment {_SINGULAR.get(name, name)}"
                   f" `{key}`: {_KIND_WORDS.get(kind, kind)}"}
             for key, kind in sorted(reserved.items())
         }
     return out
 
+
+_SINGULAR = {"properties": "property", "traits": "trait"}
 
 _KIND_WORDS = {
     "number": "a number (JSON number, never text: use to_major(amount, currency) for Dodo amounts)",
@@ -118,7 +120,13 @@ def _call(kind: str, fields: tuple[str, ...], name_field: str | None) -> dict:
     fields_schema = {"type": "object", "properties": dict(props), "additionalProperties": False}
     head: list[dict] = [{"type": "null"}, fields_schema]
     if name_field:
-        head.insert(0, {"type": "string", "description": f"The {name_field}, as written (not an expression)."})
+        from segmap.dsl.yaml_source import YAML11_BOOL_WORDS
+
+        # `track: yes` is the string "yes" to a YAML 1.2 editor and true to a YAML 1.1 one: refused
+        # either way (YAML 1.1 readers fail the type, YAML 1.2 readers the `not`)
+        head.insert(0, {"type": "string", "not": {"enum": list(YAML11_BOOL_WORDS)},
+                        "description": f"The {name_field}, as written (not an expression). "
+                                       "yes/no/on/off are booleans to YAML 1.1 tools: quote them."})
     call_props = {kind: {"description": _CALL_DOCS[kind], "anyOf": head}}
     call_props.update(props)
     return {

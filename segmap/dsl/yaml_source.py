@@ -306,6 +306,9 @@ _YAML_BOOLS = {w: w.lower() in ("yes", "true", "on")
                for base in ("yes", "no", "true", "false", "on", "off")
                for w in (base, base.capitalize(), base.upper())}
 _YAML_NULLS = ("~", "null", "Null", "NULL")
+# the spellings YAML 1.1 readers take for booleans and YAML 1.2 readers for text: the JSON
+# Schema refuses them as names, so that editors of either YAML version flag `track: yes`
+YAML11_BOOL_WORDS = tuple(sorted(_YAML_BOOLS))
 _RE_INT = re.compile(r"[-+]?(?:0|[1-9][0-9_]*)")
 _RE_OCT11 = re.compile(r"[-+]?0[0-7_]+")
 _RE_OCT12 = re.compile(r"0o[0-7]+")
