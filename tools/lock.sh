@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Refresh requirements/lock.txt: exact versions of every runtime and dev dependency of
+# Refresh requirements/lock.txt: exact versions of every runtime dependency and every extra (dev, ...) of
 # pyproject.toml, transitive ones included, for every platform and Python >= 3.11.
 #
 #   tools/lock.sh                      add what pyproject.toml gained, keep every other pin
@@ -16,6 +16,6 @@ if ! "$uv" --version 2>/dev/null | grep -qx "uv $uv_version.*"; then
   python3 -m venv .venv-tools
   .venv-tools/bin/python -m pip install -q "uv==$uv_version"
 fi
-"$uv" pip compile pyproject.toml --extra dev --universal --python-version 3.11 --quiet \
+"$uv" pip compile pyproject.toml --all-extras --universal --python-version 3.11 --quiet \
   --custom-compile-command tools/lock.sh -o requirements/lock.txt "$@"
 echo "requirements/lock.txt: $(grep -c '^[A-Za-z0-9]' requirements/lock.txt) pinned packages"
