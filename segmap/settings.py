@@ -96,7 +96,7 @@ class Settings(BaseSettings):
         return (init_settings,)
 
     db: str = _setting("segmap.db", "SEGMAP_DB", used_by="serve, send, outbox",
-                       help="the outbox database (a file path)")
+                       help="the outbox database: a SQLite file path, or a postgresql:// URL for several instances")
     write_key: SecretStr | None = _setting(None, "SEGMENT_WRITE_KEY", used_by="serve, outbox deliver", secret=True,
                                            help="the Segment source's write key; without it: dry run")
     region: Literal["us", "eu"] = _setting("us", "SEGMENT_REGION", used_by="serve, outbox deliver",
@@ -360,4 +360,8 @@ def display_value(settings: Settings, name: str) -> Any:
         if isinstance(value, list):
             return [SECRET_MASK] * len(value)
         return SECRET_MASK
+    if name == "db":
+        from segmap.delivery.outbox import describe
+
+        return describe(value)  # a PostgreSQL URL may carry a password
     return value

@@ -174,3 +174,6 @@ def check_text():
 def node():
     require_tool("node")
     return shutil.which("node")
+
+
+from tests.postgres_db import pg_database, pg_url  # noqa: E402,F401 - fixtures for the PostgreSQL tests

@@ -9,7 +9,6 @@ Exit codes: 0 done / up to date, 1 the database needs an upgrade (`version`),
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -20,7 +19,7 @@ examples:
   segmap db upgrade --db postgresql://segmap@db.internal/segmap
   SEGMAP_DB=postgresql://... segmap db upgrade
 
---db defaults to $SEGMAP_DB, else segmap.db; a postgresql:// URL selects PostgreSQL.
+--db defaults to $SEGMAP_DB, then db in the config file, else segmap.db; a postgresql:// URL selects PostgreSQL.
 exit codes: 0 ok, 1 an upgrade is due (version), 2 usage or I/O error, or a schema newer than this segmap
 """
 
@@ -35,8 +34,11 @@ def register(subparsers) -> None:
     sub.required = True
 
     def db_arg(sp):
+        from segmap.cli.settings_args import add_config_argument
+
         sp.add_argument("--db", metavar="PATH|URL", default=None,
-                        help="SQLite file or postgresql:// URL (default $SEGMAP_DB, else segmap.db)")
+                        help="SQLite file or postgresql:// URL (default $SEGMAP_DB, db in the config file, else segmap.db)")
+        add_config_argument(sp)
 
     v = sub.add_parser("version", help="the schema version of the database and of this segmap (changes nothing)")
     db_arg(v)
@@ -46,10 +48,12 @@ def register(subparsers) -> None:
     u.set_defaults(handler=cmd_upgrade)
 
 
-def _target(args) -> str:
-    from segmap.service.config import DB_ENV, DEFAULT_DB
+def _target(args) -> str | None:
+    """--db, else $SEGMAP_DB, else the config file, else segmap.db (the settings model decides)."""
+    from segmap.cli.settings_args import resolve
 
-    return args.db or os.environ.get(DB_ENV) or DEFAULT_DB
+    settings = resolve(args, "segmap db", {"db": args.db})
+    return None if settings is None else settings.db
 
 
 def _err(msg: str) -> None:
@@ -76,6 +80,8 @@ def cmd_version(args) -> int:
     from segmap.delivery.outbox import SCHEMA_LATEST, SchemaOutdated, describe
 
     target = _target(args)
+    if target is None:
+        return EXIT_USAGE
     try:
         store = _open(target, upgrade=False)
     except SchemaOutdated as exc:
@@ -94,6 +100,8 @@ def cmd_upgrade(args) -> int:
     from segmap.delivery.outbox import describe
 
     target = _target(args)
+    if target is None:
+        return EXIT_USAGE
     store = _open(target, upgrade=True)
     if store is None:
         return EXIT_USAGE

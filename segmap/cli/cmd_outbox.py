@@ -49,8 +49,9 @@ def register(subparsers) -> None:
     sub.required = True
 
     def db_arg(sp):
-        sp.add_argument("--db", metavar="PATH", default=None,
-                        help="the outbox database (default segmap.db, or $SEGMAP_DB, or db in the config file)")
+        sp.add_argument("--db", metavar="PATH|URL", default=None,
+                        help="the outbox: a SQLite file or a postgresql:// URL (default segmap.db, or $SEGMAP_DB, "
+                             "or db in the config file)")
         add_config_argument(sp)
 
     def filters(sp):
@@ -221,16 +222,16 @@ def _open(path: str, *, readonly: bool = False):
     read-only disk, which is when an operator needs them)."""
     import sqlite3
 
-    from segmap.delivery.outbox import open_store
+    from segmap.delivery.outbox import describe, open_store
 
     try:
         if readonly:
             return open_store(path, create=False, readonly=True)
         return open_store(path, create=False)
     except FileNotFoundError:
-        _err(f"no outbox database at {path}")
+        _err(f"no outbox database at {describe(path)}")
     except (ValueError, PermissionError, sqlite3.Error, RuntimeError) as exc:
-        _err(f"cannot open {path}: {exc}")
+        _err(f"cannot open {describe(path)}: {exc}")
     return None
 
 
@@ -255,6 +256,8 @@ def cmd_status(args) -> int:
 
     import orjson
 
+    from segmap.delivery.outbox import describe
+
     settings = _settings(args, max_undelivered_age=args.max_undelivered_age, max_dead=args.max_dead,
                          max_quarantined=args.max_quarantined)
     if settings is None:
@@ -272,7 +275,7 @@ def cmd_status(args) -> int:
     err = st.last_error
     if args.format == "json":
         out = {
-            "db": str(args.db),
+            "db": describe(args.db),
             "counts": st.counts,
             "oldest_pending_age_seconds": st.oldest_pending_age,
             "next_attempt_at": _iso(st.next_attempt_at) if st.next_attempt_at else None,
@@ -290,7 +293,7 @@ def cmd_status(args) -> int:
         }
         sys.stdout.write(orjson.dumps(out, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
-        print(f"outbox {args.db}")
+        print(f"outbox {describe(args.db)}")
         if stale:
             print("(read-only directory: the database was opened without its WAL file; the most recent "
                   "changes may be missing)")

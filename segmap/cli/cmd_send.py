@@ -62,14 +62,12 @@ def _err(msg: str) -> None:
 def _resolve_secret(settings) -> str | None:
     """The same order as `segmap serve`: the configured secret(s) (flag, DODO_WEBHOOK_SECRET,
     DODO_PAYMENTS_WEBHOOK_KEY, config file), else the development secret beside the database."""
-    from pathlib import Path
-
     from segmap.service.config import dev_secret_path, read_dev_secret
 
     given = settings.secret_values()
     if given:
         return given[0]
-    return read_dev_secret(dev_secret_path(Path(settings.db)))
+    return read_dev_secret(dev_secret_path(settings.db))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -126,7 +126,9 @@ def run(args: argparse.Namespace) -> int:
         _print_diagnostics(exc)
         return EXIT_PROBLEMS
     except (OSError, sqlite3.Error, ValueError, RuntimeError) as exc:
-        _err(f"cannot open the outbox database {config.db_path}: {exc}")
+        from segmap.delivery.outbox import describe
+
+        _err(f"cannot open the outbox database {describe(config.db_path)}: {exc}")
         return EXIT_USAGE
     admin_port = config.admin_port_resolved
     if admin_port is not None and admin_port != 0 and admin_port == config.port:

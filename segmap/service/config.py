@@ -44,7 +44,7 @@ class ServiceConfig:
     secrets: tuple[str, ...] = field(repr=False)
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
-    db_path: Path = Path(DEFAULT_DB)
+    db_path: Path | str = Path(DEFAULT_DB)  # a SQLite file, or a postgresql:// URL (see outbox.db_target)
     write_key: str | None = field(default=None, repr=False)
     region: str = "us"
     segment_host: str | None = None
@@ -92,7 +92,12 @@ class ServiceConfig:
         return self.host in ("127.0.0.1", "localhost", "::1") or self.host.startswith("127.")
 
 
-def dev_secret_path(db_path: Path) -> Path:
+def dev_secret_path(db_path: Path | str) -> Path:
+    """Beside the SQLite file; in the working directory when the database is PostgreSQL."""
+    from segmap.delivery.outbox import is_postgres_url
+
+    if is_postgres_url(str(db_path)):
+        return Path.cwd().resolve() / DEV_SECRET_FILE
     return Path(db_path).resolve().parent / DEV_SECRET_FILE
 
 
@@ -134,7 +139,9 @@ def read_dev_secret(path: Path) -> str | None:
 def build_config(mapping_path: str | os.PathLike, settings: Settings) -> ServiceConfig:
     """The service's configuration from validated settings; creates the development
     secret beside the database when no webhook secret is configured."""
-    db_path = Path(settings.db)
+    from segmap.delivery.outbox import db_target
+
+    db_path = db_target(settings.db)
     given = settings.secret_values()
     dev_file = None
     if not given:

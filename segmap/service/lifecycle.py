@@ -24,7 +24,7 @@ from typing import Any
 
 TEST_TRAFFIC_HEADER = b"segmap-test-traffic"  # set by `segmap send` on every request
 
-from segmap.delivery.outbox import open_store
+from segmap.delivery.outbox import backend_for, describe, open_store
 from segmap.delivery.outbox.store import FIRST_START_KEY
 from segmap.service.config import ServiceConfig
 from segmap.service.ingest import GroupCommitter
@@ -170,7 +170,7 @@ class Service:
             self.health.set_corrupt(f"{result} (at start-up; webhooks are refused until the file is repaired "
                                     "or replaced, then restart)")
             log.error("the outbox database fails its integrity check; not ready, webhooks get 503",
-                      extra={"db": str(self.config.db_path), "check": result})
+                      extra={"db": describe(self.config.db_path), "check": result})
         elif result != "ok":
             log.error("the outbox database cannot commit at start-up; not ready", extra={"error": result})
 
@@ -254,7 +254,8 @@ class Service:
         loaded = self.mapping.current
         log.info("mapping loaded", extra={"mapping": str(cfg.mapping_path),
                                           "event_types": len(getattr(loaded.mapping, "event_types", ()))})
-        log.info("outbox open", extra={"db": str(cfg.db_path), "synchronous": cfg.synchronous})
+        log.info("outbox open", extra={"db": describe(cfg.db_path), "backend": backend_for(cfg.db_path),
+                                       "synchronous": cfg.synchronous})
         if self.delivery is not None:
             endpoint = getattr(self.client, "endpoint", None) or type(self._sink_override).__name__
             log.info("delivering to Segment", extra={"endpoint": endpoint, "workers": cfg.delivery_workers})
@@ -273,7 +274,7 @@ class Service:
             log.warning(
                 "DRY RUN: no SEGMENT_WRITE_KEY, nothing is sent to Segment; every call is written to %s "
                 "and HELD in %s: starting later with a write key does not send it unless you release it "
-                "(`segmap outbox release dry-run`)", cfg.dry_run_file, cfg.db_path,
+                "(`segmap outbox release dry-run`)", cfg.dry_run_file, describe(cfg.db_path),
                 extra={"dry_run_file": str(cfg.dry_run_file)})
         if cfg.dev_secret:
             log.warning(
@@ -295,7 +296,7 @@ class Service:
             log.warning("no admin listener (--admin-port -1): /metrics and /readyz are not served")
 
     def _log_held(self, held: dict[str, int]) -> None:
-        db = self.config.db_path
+        db = describe(self.config.db_path)
         what = {"dry_run": "accepted during a dry run", "test": "test traffic (`segmap send`, development secret)"}
         for hold, n in held.items():
             kind = hold.replace("_", "-")

@@ -1,5 +1,6 @@
-"""Shared fixtures: a real SQLite file in tmp_path, a fake Segment on 127.0.0.1,
-and retry timings shrunk to milliseconds so outages play out in well under a second."""
+"""Shared fixtures: a real outbox (a SQLite file in tmp_path, and the same tests again on a
+fresh schema of the real PostgreSQL), a fake Segment on 127.0.0.1, and retry timings shrunk
+to milliseconds so outages play out in well under a second."""
 from __future__ import annotations
 
 import random
@@ -63,11 +64,51 @@ def clock() -> Clock:
     return Clock()
 
 
+class Backend:
+    """One outbox backend under test: `open()` a store on this test's database (again after a
+    simulated crash), `sql()` to look at its tables directly (`?` placeholders on both)."""
+
+    def __init__(self, name: str, target):
+        self.name, self.target = name, target
+        self._opened: list = []
+
+    def open(self, **kw):
+        if self.name == "sqlite":
+            s = SqliteOutbox(self.target, **kw)
+        else:
+            from segmap.delivery.outbox.postgres import PostgresOutbox
+
+            kw.pop("create", None)
+            kw.pop("synchronous", None)
+            s = PostgresOutbox(self.target, **kw)
+        self._opened.append(s)
+        return s
+
+    def sql(self, store, query: str, params=()) -> list[tuple]:
+        if self.name == "sqlite":
+            return store._conn().execute(query, params).fetchall()
+        with store._tx() as conn:
+            cur = conn.execute(query.replace("?", "%s"), params)
+            return cur.fetchall() if cur.description else []
+
+    def close_all(self) -> None:
+        for s in self._opened:
+            s.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request, tmp_path):
+    if request.param == "sqlite":
+        b = Backend("sqlite", tmp_path / "outbox.db")
+    else:
+        b = Backend("postgresql", request.getfixturevalue("pg_url"))
+    yield b
+    b.close_all()
+
+
 @pytest.fixture
-def store(tmp_path):
-    s = SqliteOutbox(tmp_path / "outbox.db")
-    yield s
-    s.close()
+def store(backend):
+    return backend.open()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import httpx
 from segmap.runtime.calls import Call
 from segmap.delivery.worker import Delivery, DeliveryConfig
 from segmap.delivery.message import message_id_for
-from segmap.delivery.outbox import SqliteOutbox
 from segmap.delivery.retry import Outcome
 from segmap.delivery.sinks import SendResult
 from tests.delivery.conftest import WRITE_KEY, fast_policy, fill
@@ -112,8 +111,8 @@ def test_401_probe_resumes_by_itself_once_segment_accepts_the_key(store, fake, m
     assert fake.received_ids == expected and store.paused() is None and delivery.paused is None
 
 
-def test_time_budget_dead_letters_and_replay_delivers_everything(tmp_path, fake, make_client, clock):
-    store = SqliteOutbox(tmp_path / "b.db", clock=clock)
+def test_time_budget_dead_letters_and_replay_delivers_everything(backend, fake, make_client, clock):
+    store = backend.open(clock=clock)
     expected = fill(store, 5)
     fake.on_request = lambda req: Status(503)
     policy = fast_policy(budget_seconds=24 * 3600.0, base_delay=0.0, max_delay=0.0)  # only the fake clock moves
@@ -135,8 +134,8 @@ def test_time_budget_dead_letters_and_replay_delivers_everything(tmp_path, fake,
     store.close()
 
 
-def test_a_long_auth_pause_does_not_spend_the_retry_budget(tmp_path, fake, make_client, clock):
-    store = SqliteOutbox(tmp_path / "p.db", clock=clock)
+def test_a_long_auth_pause_does_not_spend_the_retry_budget(backend, fake, make_client, clock):
+    store = backend.open(clock=clock)
     expected = fill(store, 3)
     fake.on_request = lambda req: Status(503)
     policy = fast_policy(budget_seconds=24 * 3600.0, base_delay=0.0, max_delay=0.0, auth_probe_interval=0.0)
@@ -227,8 +226,8 @@ def test_a_sink_that_raises_is_a_retry_not_a_loss(store, make_delivery):
     assert received == expected
 
 
-def test_expired_lease_of_a_crashed_worker_is_delivered_by_another(tmp_path, fake, make_client, clock):
-    store = SqliteOutbox(tmp_path / "l.db", clock=clock)
+def test_expired_lease_of_a_crashed_worker_is_delivered_by_another(backend, fake, make_client, clock):
+    store = backend.open(clock=clock)
     expected = fill(store, 4)
     store.claim(100, lease_seconds=60)  # a worker took everything, then died
     delivery = Delivery(store, make_client(), DeliveryConfig(policy=fast_policy(), clock=clock, lease_seconds=60))
@@ -239,12 +238,12 @@ def test_expired_lease_of_a_crashed_worker_is_delivered_by_another(tmp_path, fak
     store.close()
 
 
-def test_replaying_a_webhook_resends_identical_message_ids(store, fake, make_client, make_delivery):
+def test_replaying_a_webhook_resends_identical_message_ids(store, backend, fake, make_client, make_delivery):
     expected = fill(store, 3)
     d = make_delivery(make_client())
     assert d.drain(timeout=10)
     first = {mid: dict(m) for mid, m in fake.messages.items()}
-    store._conn().execute("UPDATE outbox SET state='dead', dead_reason='test'")  # operator replays everything
+    backend.sql(store, "UPDATE outbox SET state='dead', dead_reason='test'")  # operator replays everything
     assert store.replay_dead() == 6 and d.drain(timeout=10)
     assert fake.received_ids == expected and all(v == 2 for v in fake.received.values())
     for mid, m in fake.messages.items():

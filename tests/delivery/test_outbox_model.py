@@ -1,4 +1,4 @@
-"""Model-based test of the SQLite outbox: random enqueue/claim/ack/nack/dead/release/
+"""Model-based test of the outbox on both backends (SQLite, PostgreSQL): random enqueue/claim/ack/nack/dead/release/
 lease-expiry/crash-and-reopen/replay sequences, checked step by step against a tiny
 in-memory model. The invariant: every id is in exactly one state, the same one
 the model says, and nothing committed is ever lost."""
@@ -11,11 +11,12 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
 from segmap.runtime.calls import Call
 from segmap.delivery.outbox import STATES, SqliteOutbox
 from tests.delivery.conftest import Clock
+from tests.postgres_db import new_schema_url
 
 
 def make_calls(n: int, poison: bool) -> list[Call]:
@@ -30,7 +31,7 @@ class OutboxMachine(RuleBasedStateMachine):
         super().__init__()
         self.dir = Path(tempfile.mkdtemp(prefix="outbox-model-"))
         self.clock = Clock()
-        self.store = SqliteOutbox(self.dir / "o.db", clock=self.clock, synchronous="NORMAL")
+        self.store = self._open(create=True)
         self.webhooks: list[str] = []
         # model: id -> dict(state, available_at, token, lease_until, attempts, sendable)
         self.rows: dict[int, dict] = {}
@@ -40,6 +41,14 @@ class OutboxMachine(RuleBasedStateMachine):
     def teardown(self):
         self.store.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    # --- the backend (SQLite here; PostgreSQL in the subclass below) ---
+
+    def _open(self, create: bool):
+        return SqliteOutbox(self.dir / "o.db", clock=self.clock, create=create, synchronous="NORMAL")
+
+    def _sql(self, query: str, params=()) -> list[tuple]:
+        return self.store._conn().execute(query, params).fetchall()
 
     # --- helpers ---
 
@@ -57,8 +66,7 @@ class OutboxMachine(RuleBasedStateMachine):
         res = self.store.accept(wid, "payment.succeeded", b"{}", make_calls(n, poison))
         assert res.new and res.queued == n and res.dead == int(poison)
         self.webhooks.append(wid)
-        for rid, state, sendable in self.store._conn().execute(
-                "SELECT id, state, sendable FROM outbox WHERE webhook_id = ?", (wid,)):
+        for rid, state, sendable in self._sql("SELECT id, state, sendable FROM outbox WHERE webhook_id = ?", (wid,)):
             assert rid not in self.rows
             self.rows[rid] = dict(state=state, available_at=self.clock(), token=None, lease_until=None,
                                   attempts=0, sendable=bool(sendable))
@@ -148,7 +156,7 @@ class OutboxMachine(RuleBasedStateMachine):
         """The process dies: its claims are forgotten, the file stays; a new process opens it."""
         self.store.close()
         self.claims.clear()
-        self.store = SqliteOutbox(self.dir / "o.db", clock=self.clock, create=False, synchronous="NORMAL")
+        self.store = self._open(create=False)
         assert self.store.integrity_check() == "ok"
 
     @rule()
@@ -162,7 +170,7 @@ class OutboxMachine(RuleBasedStateMachine):
 
     @invariant()
     def every_id_in_exactly_the_modelled_state(self):
-        db = dict(self.store._conn().execute("SELECT id, state FROM outbox").fetchall())
+        db = dict(self._sql("SELECT id, state FROM outbox"))
         assert db.keys() == self.rows.keys(), "an id appeared or vanished"
         assert db == {i: r["state"] for i, r in self.rows.items()}
         counts = self.store.counts()
@@ -174,8 +182,32 @@ class OutboxMachine(RuleBasedStateMachine):
         assert all(self.rows[i]["state"] == "delivered" for i in self.acked)
 
 
-OutboxMachine.TestCase.settings = settings(
+MODEL_SETTINGS = settings(
     max_examples=60, stateful_step_count=40, deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
+OutboxMachine.TestCase.settings = MODEL_SETTINGS
 TestOutboxModel = OutboxMachine.TestCase
+
+
+class PostgresOutboxMachine(OutboxMachine):
+    """The same rules and invariants on PostgreSQL: each example gets a fresh schema;
+    a crash closes the pool and opens a new store on the same schema."""
+
+    database_url = ""
+
+    def _open(self, create: bool):
+        from segmap.delivery.outbox.postgres import PostgresOutbox
+
+        if not getattr(self, "url", ""):
+            self.url = new_schema_url(self.database_url)
+        return PostgresOutbox(self.url, clock=self.clock)
+
+    def _sql(self, query: str, params=()) -> list[tuple]:
+        with self.store._tx() as conn:
+            return conn.execute(query.replace("?", "%s"), params).fetchall()
+
+
+def test_outbox_model_on_postgresql(pg_database):
+    PostgresOutboxMachine.database_url = pg_database
+    run_state_machine_as_test(PostgresOutboxMachine, settings=settings(MODEL_SETTINGS, max_examples=30))

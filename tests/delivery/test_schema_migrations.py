@@ -112,3 +112,104 @@ def test_db_version_and_upgrade_commands(tmp_path, capsys):
     assert main(["db", "version", "--db", str(path)]) == 0
     assert main(["db", "version", "--db", str(tmp_path / "missing.db")]) == 2
     assert "no outbox database" in capsys.readouterr().err
+
+
+# --- PostgreSQL: the same mechanism, the version kept in segmap_schema_migrations ---
+
+def _pg_versions(url) -> list[int]:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return [r[0] for r in conn.execute("SELECT version FROM segmap_schema_migrations ORDER BY version")]
+
+
+def test_postgresql_database_at_version_1_is_upgraded_with_every_row_kept(pg_url, monkeypatch):
+    """Schema 1 made by the migration list cut at 1, rows written in its shape with plain SQL
+    (today's code writes columns schema 1 lacks), then opened by this release."""
+    import psycopg
+
+    from segmap.delivery.outbox.postgres import PostgresOutbox
+
+    with monkeypatch.context() as m:
+        m.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:1])
+        m.setattr(migrations, "LATEST", 1)
+        PostgresOutbox(pg_url).close()
+    assert _pg_versions(pg_url) == [1]
+    with psycopg.connect(pg_url) as conn:
+        for i in range(3):
+            conn.execute("INSERT INTO inbox VALUES (%s, 'payment.succeeded', '{}', 'accepted', now(), 2)", (f"msg_{i}",))
+            for idx in range(2):
+                state, reason = ("dead", "rejected by Segment: HTTP 400") if (i, idx) == (0, 0) else ("pending", None)
+                conn.execute(
+                    "INSERT INTO outbox (webhook_id, idx, event_type, call, message_id, payload, state, available_at,"
+                    " dead_reason, created_at, finished_at) VALUES (%s, %s, 'payment.succeeded', 'track', %s, %s, %s,"
+                    " now(), %s, now(), CASE WHEN %s = 'dead' THEN now() END)",
+                    (f"msg_{i}", idx, f"segmap-msg_{i}-{idx}", b'{"type":"track"}', state, reason, state))
+        conn.execute("INSERT INTO inbox VALUES ('msg_q', 'payment.failed', '{}', 'quarantined', now(), 0)")
+        conn.execute("INSERT INTO quarantine (webhook_id, event_type, raw_body, error, location, status, created_at,"
+                     " updated_at) VALUES ('msg_q', 'payment.failed', '{}', 'KeyError', 'm.yaml:1:1', 'open', now(), now())")
+    with pytest.raises(SchemaOutdated):
+        PostgresOutbox(pg_url, upgrade=False)
+    store = PostgresOutbox(pg_url)
+    assert (store.upgraded_from, store.schema_version()) == (1, SCHEMA_LATEST)
+    assert store.counts() == {"pending": 5, "in_flight": 0, "delivered": 0, "dead": 1}
+    assert [d.message_id for d in store.list_dead()] == ["segmap-msg_0-0"]
+    assert [q.webhook_id for q in store.list_quarantine()] == ["msg_q"]
+    assert len(store.claim(100, 30)) == 5
+    assert store.accept("msg_0", "payment.succeeded", b"{}", calls_for(0)).duplicate
+    assert store.integrity_check() == "ok"
+    store.close()
+    assert _pg_versions(pg_url) == list(range(1, SCHEMA_LATEST + 1))
+
+
+def test_postgresql_newer_schema_is_refused_and_a_failing_migration_changes_nothing(pg_url, monkeypatch):
+    import psycopg
+
+    from segmap.delivery.outbox.postgres import PostgresOutbox
+
+    PostgresOutbox(pg_url).close()
+    broken = migrations.Migration(
+        SCHEMA_LATEST + 1, "adds a column, then fails",
+        ("SELECT 1",),
+        ("ALTER TABLE outbox ADD COLUMN sample boolean NOT NULL DEFAULT false", "SELECT no_such_column FROM outbox"),
+    )
+    with monkeypatch.context() as m:
+        m.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS + (broken,))
+        m.setattr(migrations, "LATEST", SCHEMA_LATEST + 1)
+        with pytest.raises(psycopg.errors.UndefinedColumn):
+            PostgresOutbox(pg_url)
+    with psycopg.connect(pg_url) as conn:
+        cols = {r[0] for r in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'outbox'"
+            " AND table_schema = current_schema()")}
+        assert "sample" not in cols
+        conn.execute("INSERT INTO segmap_schema_migrations (version, description, segmap_version)"
+                     " VALUES (%s, 'from the future', '9.9')", (SCHEMA_LATEST + 1,))
+    with pytest.raises(SchemaTooNew, match="newer segmap"):
+        PostgresOutbox(pg_url)
+    assert _pg_versions(pg_url)[-1] == SCHEMA_LATEST + 1
+
+
+def test_postgresql_instances_starting_together_upgrade_once(pg_url):
+    import threading
+
+    from segmap.delivery.outbox.postgres import PostgresOutbox
+
+    stores, errors = [], []
+
+    def start():
+        try:
+            stores.append(PostgresOutbox(pg_url))
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == [] and len(stores) == 4
+    assert sorted(s.upgraded_from for s in stores).count(0) >= 1
+    assert _pg_versions(pg_url) == list(range(1, SCHEMA_LATEST + 1))
+    for s in stores:
+        s.close()

@@ -48,6 +48,11 @@ def describe(target: str | os.PathLike) -> str:
     return _PASSWORD.sub(r"\1***@", str(target)) if is_postgres_url(target) else str(target)
 
 
+def db_target(text: str | os.PathLike) -> str | Path:
+    """What `--db` / `SEGMAP_DB` names: a PostgreSQL URL (kept as text) or a SQLite file path."""
+    return str(text) if is_postgres_url(str(text)) else Path(text)
+
+
 def open_store(target: str | os.PathLike, *, create: bool = True, upgrade: bool = True,
                synchronous: str = "FULL", **kwargs) -> OutboxStore:
     """Open the outbox `--db` / `SEGMAP_DB` names: a `postgresql://…` URL opens the
@@ -56,12 +61,18 @@ def open_store(target: str | os.PathLike, *, create: bool = True, upgrade: bool 
     `upgrade` applies missing schema migrations, else an older schema is refused.
     `synchronous` is SQLite's pragma; PostgreSQL always commits with synchronous_commit=on."""
     if is_postgres_url(target):
-        raise ValueError("the PostgreSQL outbox is not in this build yet (issue 13)")
+        try:
+            from segmap.delivery.outbox.postgres import PostgresOutbox
+        except ImportError as exc:  # the optional dependency is missing
+            raise RuntimeError(f"{describe(target)}: the PostgreSQL outbox needs psycopg 3 and psycopg-pool: "
+                               f"pip install 'segmap[postgresql]' ({exc})") from None
+
+        return PostgresOutbox(str(target), upgrade=upgrade, **kwargs)
     return SqliteOutbox(Path(target), create=create, upgrade=upgrade, synchronous=synchronous, **kwargs)
 
 
 __all__ = [
     "HOLDS", "INBOX_MIN_RETENTION", "SCHEMA_LATEST", "STATES", "AcceptResult", "AsyncOutbox", "DeadLetter", "DeliveryError",
     "OutboxRow", "OutboxStatus", "OutboxStore", "PauseState", "PruneResult", "QuarantinedEnvelope", "SchemaError",
-    "SchemaOutdated", "SchemaTooNew", "SqliteOutbox", "backend_for", "describe", "is_postgres_url", "open_store",
+    "SchemaOutdated", "SchemaTooNew", "SqliteOutbox", "backend_for", "db_target", "describe", "is_postgres_url", "open_store",
 ]

@@ -1,4 +1,5 @@
-"""The SQLite outbox on real files: transactions, leases, fencing, dead letters, quarantine."""
+"""The outbox contract on both backends (a SQLite file, a PostgreSQL schema; see the `backend`
+fixture): transactions, leases, fencing, dead letters, quarantine."""
 from __future__ import annotations
 
 import asyncio
@@ -15,28 +16,30 @@ DAY = 24 * 3600.0
 
 
 @pytest.fixture
-def cstore(tmp_path, clock):
-    s = SqliteOutbox(tmp_path / "c.db", clock=clock)
-    yield s
-    s.close()
+def cstore(backend, clock):
+    return backend.open(clock=clock)
 
 
-def test_it_is_an_outbox_store_with_durable_pragmas(store):
+def test_it_is_an_outbox_store_with_durable_settings(store, backend):
     assert isinstance(store, OutboxStore)
-    conn = store._conn()
-    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
-    assert conn.execute("PRAGMA busy_timeout").fetchone()[0] > 0
+    if backend.name == "sqlite":
+        conn = store._conn()
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert conn.execute("PRAGMA busy_timeout").fetchone()[0] > 0
+    else:
+        assert backend.sql(store, "SHOW synchronous_commit") == [("on",)]
+        assert backend.sql(store, "SHOW transaction_isolation") == [("read committed",)]
 
 
-def test_accept_is_new_then_duplicate_and_first_body_wins(store):
+def test_accept_is_new_then_duplicate_and_first_body_wins(store, backend):
     first = store.accept("msg_1", "payment.succeeded", b"first", calls_for(1))
     again = store.accept("msg_1", "payment.succeeded", b"second", calls_for(1) + calls_for(2))
     assert first.new and first.queued == 2 and not first.duplicate
     assert again.duplicate and again.queued == 0
     assert store.counts()["pending"] == 2
-    body = store._conn().execute("SELECT raw_body FROM inbox WHERE webhook_id='msg_1'").fetchone()[0]
-    assert body == b"first"
+    body = backend.sql(store, "SELECT raw_body FROM inbox WHERE webhook_id='msg_1'")[0][0]
+    assert bytes(body) == b"first"
 
 
 def test_accept_is_one_transaction(store, monkeypatch):
@@ -187,14 +190,13 @@ def test_prune_keeps_the_inbox_7_days_and_never_drops_undelivered(cstore, clock)
     assert cstore.accept("msg_1", "payment.succeeded", b"{}", calls_for(1)).duplicate
 
 
-def test_reopen_keeps_everything_committed(tmp_path):
-    path = tmp_path / "o.db"
-    s = SqliteOutbox(path)
+def test_reopen_keeps_everything_committed(backend):
+    s = backend.open()
     expected = fill(s, 5)
     rows = s.claim(3, 30)
     s.ack([r.id for r in rows], token=rows[0].token)
     s.close()
-    s2 = SqliteOutbox(path, create=False)
+    s2 = backend.open(create=False)
     assert s2.counts() == {"pending": 7, "in_flight": 0, "delivered": 3, "dead": 0}
     assert {r.message_id for r in s2.peek(100)} | {r.message_id for r in rows} == expected
     assert s2.integrity_check() == "ok"
