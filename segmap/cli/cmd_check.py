@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 
 
@@ -18,6 +19,10 @@ def register(sub) -> None:
     p.add_argument("--format", choices=("text", "json", "github", "sarif"), default="text",
                    help="text for people (default), json for tools, github for workflow annotations, "
                         "sarif (SARIF 2.1.0) for code-scanning tools")
+    p.add_argument("--skip-non-mappings", action="store_true",
+                   help="skip YAML files that are not mapping files (no top-level `version:` or `events:` key), "
+                        "with a note on stderr; the pre-commit hooks use it so that a workflow or compose file "
+                        "named segmap*.yml is not checked as a mapping")
     p.add_argument("--stdin-filename", metavar="NAME", default=None,
                    help="the file name to report for - (standard input); default <stdin>")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
@@ -36,6 +41,17 @@ def _use_colour(choice: str) -> bool:
     if choice == "never":
         return False
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+_MAPPING_KEY = re.compile(r"""^(?:version|events|"version"|"events"|'version'|'events')[ \t]*:""", re.M)
+
+
+def looks_like_mapping(text: str) -> bool:
+    """The content test of the pre-commit hooks: a mapping file has `version:` or `events:` at the
+    top level (column 0). A GitHub workflow (`on:`, `jobs:`), a compose file (`services:`) or a
+    Kubernetes manifest has neither, so a file that is merely named segmap*.yml is skipped; a real
+    mapping with a typo in one of the two keys still has the other and is checked."""
+    return _MAPPING_KEY.search(text) is not None
 
 
 def _read_stdin(name: str) -> tuple[str, str]:
@@ -72,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     coverage: dict[str, list[str]] = {}
     from segmap.diagnostics.model import Diagnostic, Severity, Span
 
-    unreadable = 0
+    unreadable = skipped = 0
     for path in args.files:
         try:
             if path == "-":
@@ -88,6 +104,11 @@ def run(args: argparse.Namespace) -> int:
             continue
         except MappingError as exc:
             all_diags.extend(exc.diagnostics)
+            continue
+        if args.skip_non_mappings and not looks_like_mapping(text):
+            print(f"segmap check: skipped {name}: not a mapping file (no top-level `version:` or `events:` key)",
+                  file=sys.stderr)
+            skipped += 1
             continue
         try:
             result = check_source(text, name, ignore)
@@ -107,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
             mapped = set(result.plan.calls) if result.plan else set()
             coverage[name] = [e for e in event_types() if e not in mapped]
     colour = _use_colour(args.color)
-    checked = len(args.files) - io_failed
+    checked = len(args.files) - io_failed - skipped
     errors = sum(1 for d in all_diags if d.is_error)
     if args.format == "sarif":
         from segmap.diagnostics.sarif import render_sarif
