@@ -77,7 +77,7 @@ def test_ci_runs_the_readme_test_command_verbatim():
 @pytest.mark.skipif(os.environ.get("SEGMAP_UNLOCKED") == "1",
                     reason="tools/test-newest.sh runs against the newest releases, not the lock")
 def test_the_environment_under_test_is_the_locked_one():
-    """Outside tools/test-newest.sh, every locked package installed here has the locked version."""
+    """Outside tools/test-newest.sh, every locked package that is installed has the locked version."""
     wrong = []
     for name, req in _lock().items():
         if req.marker is not None and not req.marker.evaluate():
@@ -85,8 +85,7 @@ def test_the_environment_under_test_is_the_locked_one():
         try:
             have = metadata.version(name)
         except metadata.PackageNotFoundError:
-            wrong.append(f"{name} (not installed)")
-            continue
+            continue  # an extra's package the test command does not install (a missing dev package fails its import)
         if have != _pinned_version(req):
             wrong.append(f"{name} {have} != {_pinned_version(req)}")
     assert not wrong, ("installed versions differ from requirements/lock.txt: " + ", ".join(wrong)
