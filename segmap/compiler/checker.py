@@ -236,7 +236,14 @@ class Checker:
             if key == e.name:
                 return ty
         options = list(scope.variables) + list(T.ENVELOPE_ROOTS)
-        self.report("E206", f"unknown name `{e.name}`", e.span, suggestion=suggest(e.name, options),
+        # the right scope first: a name spelt like an envelope field or a map() variable; then a
+        # field of the event's data written without `data.` (`customer.email`); else nothing
+        found = suggest(e.name, options)
+        if found is None:
+            data = dict(env.args).get("data")
+            if data is not None and data.required().kind == "model" and e.name in T.model_fields(data.required().name):
+                found = f"data.{e.name}"
+        self.report("E206", f"unknown name `{e.name}`", e.span, suggestion=found,
                     notes=("names are the envelope fields business_id, type, timestamp, data"
                            + (" and the map() variable" + ("s " if len(scope.variables) > 1 else " ") + ", ".join(scope.variables) if scope.variables else ""),),
                     hint=f"for the text {e.name}, quote it inside the expression: '\"{e.name}\"'")
@@ -298,6 +305,13 @@ class Checker:
         return result
 
     def unknown_field(self, e: ast.Field, base: Ty, fields: list[str], scope: Scope) -> None:
+        if isinstance(e.obj, ast.Name) and e.obj.name == "data" and e.name in T.ENVELOPE_ROOTS \
+                and "data" not in scope.variables:
+            # `data.type`: the envelope's own field, not a field of the payload spelt like it (`card_type`)
+            self.report("E203", f"`data` has no field `{e.name}`: `{e.name}` is a field of the envelope, beside `data`",
+                        e.span, suggestion=e.name,
+                        notes=("the envelope is {business_id, type, timestamp, data}; paths start at one of them",))
+            return
         notes = []
         full = path_text(e)
         if full and full.startswith("data."):
@@ -307,7 +321,8 @@ class Checker:
                 notes.append(f"`{full}` exists on {shown}")
         where = show(e.obj)
         what = f" ({base.describe()})" if base.kind == "model" else ""
-        self.report("E203", f"`{where}`{what} has no field `{e.name}`", e.name_span, suggestion=suggest(e.name, fields),
+        # a close spelling only (0.7): `customer_idd` -> `customer_id`, never `type` -> `card_type`
+        self.report("E203", f"`{where}`{what} has no field `{e.name}`", e.name_span, suggestion=suggest(e.name, fields, 0.7),
                     notes=tuple(notes) + (f"the fields of {base.describe()}: " + ", ".join(sorted(fields)[:12])
                                            + (", ..." if len(fields) > 12 else ""),))
 

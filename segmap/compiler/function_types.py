@@ -77,7 +77,13 @@ def infer_call(checker: CheckContext, e: ast.Call, scope: Scope) -> Ty:
         elif not base.could_be(pred):
             hint = None
             notes: tuple[str, ...] = ()
-            if kind in ("integer", "number") and base.could_be(lambda x: x.is_stringy):
+            if e.func == "to_major" and i == 0 and base.could_be(lambda x: x.is_stringy):
+                # number() would make this check clean, and wrong whenever the text is in major
+                # units: there is no safe fix to offer, so say why instead
+                hint = (f"no safe fix: `{show(a)}` is text, and nothing says whether it holds minor units "
+                        "(what to_major() divides) or major units already; look at a real event, then "
+                        f"use number({show(a)}) alone for major units or to_major(number({show(a)}), ...) for minor units")
+            elif kind in ("integer", "number") and base.could_be(lambda x: x.is_stringy):
                 hint = f"this value is text; convert it with number({show(a)}) first"
             elif kind == "integer" and base.could_be(lambda x: x.is_numeric):
                 hint = "to_major() converts integer minor units; this value is already in major units" \

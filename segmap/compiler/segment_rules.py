@@ -352,6 +352,24 @@ def _name_parts(value: ast.Expr):
 
 # --- timestamps ------------------------------------------------------------------
 
+_TIME_NAME = re.compile(r"(?:^|_)(?:at|on|date|time|timestamp|datetime)$|(?:date|time|timestamp)$", re.I)
+
+
+def _names_a_time(value: ast.Expr) -> bool:
+    """Whether ``value`` reads a field whose name says it is a time (`created_at`, `paid_on`, `date`)."""
+    path = path_text(value)
+    return path is not None and bool(_TIME_NAME.search(path.rsplit(".", 1)[-1]))
+
+
+def _datetime_fields(checker: CheckContext) -> str:
+    """`, or one of the event's datetime fields: data.created_at, ...` for the event being checked."""
+    data = dict(T.envelope_type(checker.current_event).args).get("data") if checker.current_event else None
+    if data is None or data.required().kind != "model":
+        return ""
+    found = [f"data.{n}" for n, t in T.model_fields(data.required().name).items()
+             if t.required().kind in ("datetime", "date")]
+    return f", or one of the event's datetime fields: {', '.join(found[:4])}" if found else ""
+
 
 def _check_time(checker: CheckContext, what: str, value: ast.Expr, ty: Ty, date_ok: bool) -> bool:
     """ISO-8601 times (E413/W413); True when something was reported."""
@@ -373,10 +391,15 @@ def _check_time(checker: CheckContext, what: str, value: ast.Expr, ty: Ty, date_
         return False
     if base.is_stringy:
         empty = f" and can be {_empty_words(ty)}" if ty.maybe_empty else ""
+        # iso_time() is offered only for text that names a time: on anything else (an id, a
+        # status) it would fail on every event, so the hint says where the times are instead
+        timely = _names_a_time(value)
         checker.report("W413", f"{what} should be an ISO-8601 time, but `{src}` is text not known to be one "
-                       f"({ty.describe()}){empty}", value.span, suggestion=f"iso_time({src})",
+                       f"({ty.describe()}){empty}", value.span, suggestion=f"iso_time({src})" if timely else None,
                        notes=("iso_time() checks the value and normalises it to YYYY-MM-DDTHH:MM:SS.sssZ; "
-                              "the envelope's `timestamp` and the SDK's datetime fields already are ISO-8601",))
+                              "the envelope's `timestamp` and the SDK's datetime fields already are ISO-8601",),
+                       hint=None if timely else f"`{src}` does not name a time: use the envelope's `timestamp`"
+                       + _datetime_fields(checker))
         return True
     hint = None
     if kinds & {"int", "float"}:
@@ -462,14 +485,21 @@ def _expect_number(checker: CheckContext, what: str, entry: ast.ObjectEntry, ty:
         return
     src = show(value)
     fix = _number_fix(checker, value)
+    hint = None if fix else "send a number: to_major(amount, currency) converts Dodo's minor units"
+    if fix is not None and fix.startswith("number(") and entry.key not in ("age", "employees", "quantity", "position"):
+        # text that is money: number() would check clean and be wrong if the text holds minor
+        # units (1250 for 12.50); no safe fix, so the hint says what to find out
+        fix = None
+        hint = (f"no safe fix: `{src}` is text, and nothing says whether it holds minor units (1250 for 12.50) or "
+                f"major units; look at a real event, then use number({src}) for major units or "
+                f"to_major(number({src}), <its currency>) for minor units")
     if entry.key in ("age", "employees", "quantity", "position"):
         notes = (f"Segment's spec defines `{entry.key}` as a number",)
     else:
         notes = ("Segment and its destinations sum `revenue`, `total`, `value` and prices as numbers; "
                  "text such as \"19.99\" is dropped or counted as 0",)
     checker.report("W410", f"{what} should be a number, but `{src}` is {ty.describe()}", value.span,
-                   suggestion=fix, notes=notes,
-                   hint=None if fix else "send a number: to_major(amount, currency) converts Dodo's minor units")
+                   suggestion=fix, notes=notes, hint=hint)
 
 
 def _number_fix(checker: CheckContext, value: ast.Expr) -> str | None:
