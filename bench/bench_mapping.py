@@ -402,7 +402,7 @@ def partial_decode_experiment(raws: list[bytes], repeats: int) -> dict | None:
     }
     disagreements = []
     for what, raw in probes.items():
-        def res(fn):
+        def res(fn, raw=raw):
             try:
                 v = fn(raw)
                 return ("ok", type(v.data.total_amount if hasattr(v, "data") else v["data"].get("total_amount")).__name__)

@@ -161,7 +161,7 @@ async def _run_load(port: int, rate: float, duration: float, connections: int, p
             if item is None:
                 break
             due, wid, raw = item
-            for attempt in range(2):
+            for _attempt in range(2):
                 try:
                     if w is None:
                         r, w = await asyncio.open_connection("127.0.0.1", port)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import itertools
-import sys
 from dataclasses import dataclass, field
 from typing import Any
 

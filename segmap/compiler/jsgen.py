@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 
 from segmap.diagnostics.model import Span
 from segmap.compiler.literals import literal_operand
-from segmap.compiler.paths import ENVELOPE_ROOTS, envelope_paths, static_path
+from segmap.compiler.paths import envelope_paths, static_path
 from segmap.compiler.plan import Plan, PlannedCall
 from segmap.dsl import ast
 from segmap.dsl.segment_fields import OBJECT_FIELDS

@@ -41,7 +41,7 @@ from functools import lru_cache
 
 from segmap.diagnostics.model import Span
 from segmap.compiler.literals import literal_operand
-from segmap.compiler.paths import ENVELOPE_ROOTS, envelope_paths, static_path
+from segmap.compiler.paths import envelope_paths, static_path
 from segmap.compiler.plan import Plan, PlannedCall
 from segmap.dsl import ast
 from segmap.dsl.segment_fields import OBJECT_FIELDS

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from segmap.compiler.paths import ENVELOPE_ROOTS  # one definition, shared with the generators
+from segmap.compiler.paths import ENVELOPE_ROOTS as ENVELOPE_ROOTS  # re-exported: one definition
 from segmap.compiler.snapshot import load_snapshot
 
 SCALAR_KINDS = ("str", "int", "float", "bool", "datetime", "date")

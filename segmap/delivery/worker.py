@@ -256,7 +256,7 @@ class Delivery:
                 if left is not None and left <= 0:
                     return False
                 with self._cv:
-                    self._cv.wait_for(lambda: self._progress_gen != gen, timeout=left)
+                    self._cv.wait_for(lambda: self._progress_gen != gen, timeout=left)  # noqa: B023 - called within this iteration
         while True:
             if self._paused is not None and stop_on_pause:
                 return False
@@ -346,7 +346,7 @@ class Delivery:
                     if self._paused is not None:  # wake up now and then to look at the stored pause
                         wait = min(wait, max(self.config.poll_interval, 0.01))
                     with self._cv:
-                        self._cv.wait_for(lambda: stopping() or self._control_gen != ctrl, timeout=wait)
+                        self._cv.wait_for(lambda: stopping() or self._control_gen != ctrl, timeout=wait)  # noqa: B023
                     continue
                 n = self.run_once()
                 with self._cv:
@@ -355,7 +355,7 @@ class Delivery:
                 if n == 0:
                     delay = self._idle_delay()
                     with self._cv:
-                        self._cv.wait_for(lambda: stopping() or self._wake_gen != wake or self._control_gen != ctrl,
+                        self._cv.wait_for(lambda: stopping() or self._wake_gen != wake or self._control_gen != ctrl,  # noqa: B023
                                           timeout=delay)
             except Exception:  # noqa: BLE001 - a worker must survive a bad moment of its store
                 log.exception("delivery cycle failed; retrying after a pause")

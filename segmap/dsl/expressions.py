@@ -253,7 +253,7 @@ def _check_escapes(body: str, base: int, extra: str = "") -> None:
         if e == "u":
             digits = body[i + 2:i + 6]
             if len(digits) != 4 or any(ch not in "0123456789abcdefABCDEF" for ch in digits):
-                raise _BadEscape(f"`\\u` must be followed by four hex digits, as in `\\u00e9`", base + i,
+                raise _BadEscape("`\\u` must be followed by four hex digits, as in `\\u00e9`", base + i,
                                  2 + sum(1 for _ in zip(digits, range(4))))
             code = int(digits, 16)
             if 0xDC00 <= code <= 0xDFFF and pending_high is None:

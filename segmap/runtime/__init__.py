@@ -1,4 +1,5 @@
-"""What runs in production: helpers the generated code calls, and delivery."""
-from segmap.runtime.calls import CALL_TYPES, Call
+"""What generated code calls: value helpers with JavaScript semantics, MISSING, Call."""
+from segmap.dsl.segment_fields import CALL_TYPES
+from segmap.runtime.calls import Call
 
 __all__ = ["CALL_TYPES", "Call"]

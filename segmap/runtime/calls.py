@@ -1,16 +1,13 @@
 """The unit every stage after the compiler trades in: one Segment call.
 
-Kept free of any import beyond the standard library (and the standard-library-only
-table of Segment's call vocabulary, ``dsl/segment_fields.py``) so that the
-delivery side (outbox, client, service) can depend on it without pulling in
-the compiler.
+Kept free of any import beyond the standard library so that the delivery
+side (outbox, client, service) can depend on it without pulling in the
+compiler. The call types themselves are listed in ``dsl/segment_fields.py``.
 """
 from __future__ import annotations
 
 from operator import itemgetter
 from typing import Any
-
-from segmap.dsl.segment_fields import CALL_TYPES
 
 try:  # the C accessor namedtuple uses; itemgetter is the portable fallback
     from collections import _tuplegetter  # type: ignore[attr-defined]

@@ -22,17 +22,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-TEST_TRAFFIC_HEADER = b"segmap-test-traffic"  # set by `segmap send` on every request
-
 from segmap.delivery.outbox import backend_for, describe, open_store
 from segmap.delivery.outbox.store import FIRST_START_KEY
+from segmap.errors import SegmapError
 from segmap.service.config import ServiceConfig
 from segmap.service.ingest import GroupCommitter
 from segmap.service.metrics import ServiceMetrics
 from segmap.service.outflow import DryRunPump, TimedSink, TimedStore
 from segmap.service.storehealth import FaultWatch, StoreHealth
 from segmap.service.verification import Verifier
-from segmap.errors import SegmapError
+
+TEST_TRAFFIC_HEADER = b"segmap-test-traffic"  # set by `segmap send` on every request
 
 log = logging.getLogger("segmap.service")
 

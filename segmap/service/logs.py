@@ -19,7 +19,7 @@ from typing import IO
 
 import orjson
 
-from segmap.delivery.scrub import REDACTED, TokenMasker
+from segmap.delivery.scrub import TokenMasker
 _STD_ATTRS = frozenset(vars(logging.LogRecord("x", 0, "x", 0, "x", None, None)).keys()) | {
     "message", "asctime", "color_message", "taskName"}
 

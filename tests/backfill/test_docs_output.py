@@ -8,7 +8,6 @@ import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import pytest
 
 from tests.conftest import require_tool  # noqa: E402
 

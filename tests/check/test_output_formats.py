@@ -41,14 +41,14 @@ def parsed(fmt: str, out: str) -> list[tuple[str, str, str, int, int]]:
         heads = _TEXT_HEAD.findall(out)
         ats = _TEXT_AT.findall(out)
         assert len(heads) == len(ats)
-        return sorted((s, c, f, int(l), int(col)) for (s, c), (f, l, col) in zip(heads, ats))
+        return sorted((s, c, f, int(ln), int(col)) for (s, c), (f, ln, col) in zip(heads, ats))
     if fmt == "json":
         return sorted((d["severity"], d["code"], d["file"], d["line"], d["column"])
                       for d in json.loads(out)["diagnostics"])
     if fmt == "github":
         sev = {"error": "error", "warning": "warning", "notice": "note"}
-        return sorted((sev[s], c, f.replace("%3A", ":").replace("%2C", ","), int(l), int(col))
-                      for s, f, l, col, c in _GH.findall(out))
+        return sorted((sev[s], c, f.replace("%3A", ":").replace("%2C", ","), int(ln), int(col))
+                      for s, f, ln, col, c in _GH.findall(out))
     results = json.loads(out)["runs"][0]["results"]
     return sorted((r["level"], r["ruleId"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
                    r["locations"][0]["physicalLocation"]["region"]["startLine"],

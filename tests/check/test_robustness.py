@@ -27,8 +27,8 @@ def only_diagnostics(text: str) -> list[Diagnostic]:
     if result.ok and result.plan is not None:
         try:
             compile_source(text, "fuzz.yaml")
-        except MappingError:  # pragma: no cover - ok means no errors
-            raise AssertionError("a mapping that checked clean failed to compile")
+        except MappingError as exc:  # pragma: no cover - ok means no errors
+            raise AssertionError("a mapping that checked clean failed to compile") from exc
     return result.diagnostics
 
 

@@ -8,9 +8,8 @@ import sys
 
 import pytest
 
-from segmap.diagnostics.model import Span
 from segmap.dsl.expressions import parse_scalar
-from segmap.dsl.yaml_source import YScalar, load_yaml
+from segmap.dsl.yaml_source import load_yaml
 from segmap.grammar import serialize
 
 from tests.check.conftest import ROOT

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import segmap
 from segmap.samples import sample_envelope
+from tests.yaml_text import yaml_dq
 
 HOSTILE = st.one_of(
     st.sampled_from([
@@ -24,8 +25,6 @@ HOSTILE = st.one_of(
     ]),
     st.text(st.characters(exclude_categories=("Cs",)), max_size=30),
 )
-
-from tests.yaml_text import yaml_dq
 
 yaml_str = yaml_dq
 

@@ -102,7 +102,7 @@ def _nodes(case):
 
 def test_suite_covers_every_construct_function_and_call_kind():
     from segmap.compiler.functions import FUNCTIONS, OPERATORS, UNARY_OPERATORS
-    from segmap.runtime.calls import CALL_TYPES
+    from segmap.dsl.segment_fields import CALL_TYPES
 
     nodes = [n for c in _cases().values() for n in _nodes(c)]
     node_types = {type(n).__name__ for n in nodes}

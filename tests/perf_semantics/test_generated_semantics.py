@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import segmap
-from segmap.compiler import paths, pygen
+from segmap.compiler import paths
 from segmap.compiler.wording import path_text
 from segmap.dsl import ast
 from segmap.runtime import functions as F
