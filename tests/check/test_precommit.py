@@ -1,6 +1,7 @@
 """The pre-commit hook definition other repositories use."""
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -85,7 +85,7 @@ def test_check_jsonschema_agrees(tmp_path):
     r = _check_jsonschema(tmp_path, *GOOD)
     assert r.returncode == 0, r.stdout + r.stderr
     bad = []
-    for i, (what, example) in enumerate(FLAGGED):
+    for i, (_what, example) in enumerate(FLAGGED):
         path = tmp_path / f"bad{i}.yaml"
         path.write_text(example + "\n")
         bad.append(path)

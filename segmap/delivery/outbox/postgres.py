@@ -59,6 +59,7 @@ from segmap.delivery.outbox.store import (
     PruneResult,
     QuarantinedEnvelope,
 )
+from segmap.errors import SegmapError
 from segmap.runtime.calls import Call
 
 MAX_TEXT = 2000
@@ -79,7 +80,7 @@ _ROW_COLUMNS = (
 _TOKEN = "(%(token)s::uuid IS NULL OR lease_token = %(token)s::uuid)"
 
 
-class DatabaseUnavailable(RuntimeError):
+class DatabaseUnavailable(RuntimeError, SegmapError):
     """The PostgreSQL server could not be reached or refused the connection."""
 
 
