@@ -114,6 +114,14 @@ def _postgresql() -> str | None:
         return None
 
 
+@required_tool("postgresql-server", "install the PostgreSQL server binaries (initdb, pg_ctl; Debian/Ubuntu: "
+                                    "postgresql-15) for the database-restart test, which runs a server of its own")
+def _postgresql_server() -> str | None:
+    from tests.pg_server import server_bindir
+
+    return server_bindir()
+
+
 def pytest_sessionstart(session):
     """Under CI, every registered tool must be there before a single test runs."""
     if IN_CI:
