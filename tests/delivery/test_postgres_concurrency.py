@@ -157,7 +157,7 @@ def test_groups_in_opposite_orders_do_not_deadlock(instances):
         out: dict[str, list] = {}
         errors: list[BaseException] = []
 
-        def group(name, store, order):
+        def group(name, store, order, out=out, errors=errors):
             try:
                 out[name] = store.accept_many([(w, "payment.succeeded", b"{}", calls_for(1)) for w in order])
             except BaseException as exc:  # noqa: BLE001
