@@ -1,7 +1,6 @@
 """Terminal helpers: whether to colour, and the few styles the authoring commands use."""
 from __future__ import annotations
 
-import os
 import sys
 
 RESET = "\x1b[0m"
@@ -23,13 +22,10 @@ STYLES = {
 
 
 def use_colour(choice: str, stream=None) -> bool:
-    """``always``/``never``, or ``auto``: only on a terminal and when NO_COLOR is not set."""
-    if choice == "always":
-        return True
-    if choice == "never":
-        return False
-    stream = stream or sys.stdout
-    return bool(getattr(stream, "isatty", lambda: False)()) and not os.environ.get("NO_COLOR")
+    """``always``/``never``, or ``auto`` (NO_COLOR, FORCE_COLOR, a terminal): see segmap.colour."""
+    from segmap.colour import use_colour as decide
+
+    return decide(choice, stream or sys.stdout)
 
 
 class Painter:

@@ -125,7 +125,9 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         _err(str(exc) if "resource" in str(exc) else f"not a date: {exc} (use YYYY-MM-DD or ISO 8601)")
         return EXIT_USAGE
-    colour = sys.stderr.isatty() and not os.environ.get("NO_COLOR")
+    from segmap.colour import use_colour
+
+    colour = use_colour("auto", sys.stderr)
     try:
         mapping = compile_file(args.mapping)
     except MappingError as exc:

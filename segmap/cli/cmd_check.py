@@ -26,7 +26,7 @@ def register(sub) -> None:
     p.add_argument("--stdin-filename", metavar="NAME", default=None,
                    help="the file name to report for - (standard input); default <stdin>")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
-                   help="colour the text output (auto: only on a terminal, and not when NO_COLOR is set)")
+                   help="colour the text output (auto: on a terminal or when FORCE_COLOR is set, never when NO_COLOR is set)")
     p.add_argument("--coverage", action="store_true", help="also list the Dodo event types the file leaves unmapped")
     p.add_argument("--strict", action="store_true", help="treat warnings as errors (exit 1)")
     p.add_argument("--ignore", metavar="CODES", default="",
@@ -36,11 +36,9 @@ def register(sub) -> None:
 
 
 def _use_colour(choice: str) -> bool:
-    if choice == "always":
-        return True
-    if choice == "never":
-        return False
-    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    from segmap.colour import use_colour
+
+    return use_colour(choice, sys.stdout)
 
 
 _MAPPING_KEY = re.compile(r"""^(?:version|events|"version"|"events"|'version'|'events')[ \t]*:""", re.M)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 
@@ -59,7 +58,9 @@ def run(args: argparse.Namespace) -> int:
 
         print(json.dumps(_as_json(info), indent=2, ensure_ascii=False))
         return 0
-    colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    from segmap.colour import use_colour
+
+    colour = use_colour("auto", sys.stdout)
     bold = (lambda s: f"\x1b[1m{s}\x1b[0m") if colour else (lambda s: s)
     print(bold(f"{info.code} ({info.severity.value}): {info.title}"))
     print()

@@ -82,5 +82,7 @@ def _print_warnings(diagnostics, path: str) -> None:
     from segmap.diagnostics.render import write_diagnostics
 
     text, name = read_mapping_text(path)
-    colour = sys.stderr.isatty() and not os.environ.get("NO_COLOR")
+    from segmap.colour import use_colour
+
+    colour = use_colour("auto", sys.stderr)
     write_diagnostics(diagnostics, SourceMap({name: text}), "text", sys.stderr, colour)

@@ -30,7 +30,7 @@ def register(sub) -> None:
     p.add_argument("--unset", dest="unsets", action="append", default=[], metavar="PATH",
                    help="remove a key first, e.g. --unset data.tax; repeatable")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
-                   help="colour the output (auto: only on a terminal, and not when NO_COLOR is set)")
+                   help="colour the output (auto: on a terminal or when FORCE_COLOR is set, never when NO_COLOR is set)")
     p.set_defaults(handler=run)
 
 

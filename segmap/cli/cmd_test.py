@@ -20,7 +20,7 @@ def register(sub) -> None:
     p.add_argument("files", nargs="+", metavar="MAPPING", help="mapping file(s) with a tests: section")
     p.add_argument("-k", dest="keyword", metavar="TEXT", help="only run tests whose name contains TEXT")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
-                   help="colour the output (auto: only on a terminal, and not when NO_COLOR is set)")
+                   help="colour the output (auto: on a terminal or when FORCE_COLOR is set, never when NO_COLOR is set)")
     p.set_defaults(handler=run)
 
 

@@ -1,7 +1,6 @@
 """Small output helpers shared by commands."""
 from __future__ import annotations
 
-import os
 import sys
 
 
@@ -9,6 +8,8 @@ def print_mapping_error(exc, prog: str) -> None:
     """Render a MappingError's diagnostics on stderr, the same way `segmap check` does."""
     from segmap.diagnostics.render import render_summary, write_diagnostics
 
-    colour = sys.stderr.isatty() and not os.environ.get("NO_COLOR")
+    from segmap.colour import use_colour
+
+    colour = use_colour("auto", sys.stderr)
     write_diagnostics(exc.diagnostics, exc.sources, "text", sys.stderr, colour)
     print(f"{prog}: the mapping has errors ({render_summary(exc.diagnostics)})", file=sys.stderr)
