@@ -75,7 +75,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _print_warnings(diagnostics, path: str) -> None:
     """Warnings go to stderr, so stdout stays a clean script."""
-    import os
 
     from segmap.compiler.api import read_mapping_text
     from segmap.diagnostics.model import SourceMap

@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from segmap.errors import SegmapError
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -88,7 +90,7 @@ FIX = ("give JSON lines (one envelope per line: `segmap sample TYPE --line`), a 
        "(`segmap sample TYPE`) or a JSON array of envelopes")
 
 
-class InputFormatError(ValueError):
+class InputFormatError(SegmapError, ValueError):
     """The input is none of the accepted forms; the message is one line with the fix."""
 
 
