@@ -9,12 +9,9 @@ from tests.delivery.conftest import Clock, calls_for
 from tests.delivery.legacy.outbox_sqlite_c5b3eb0 import SqliteOutbox as ReleasedSqliteOutbox
 
 
-def test_held_calls_are_never_claimed_and_do_not_count_as_lag(tmp_path):
-    clock = Clock()
-    store = SqliteOutbox(tmp_path / "o.db", clock=clock)
+def test_held_calls_are_never_claimed_and_do_not_count_as_lag(store):
     store.accept("msg_dry", "payment.succeeded", b"{}", calls_for(1), hold="dry_run")
     store.accept("msg_test", "payment.succeeded", b"{}", calls_for(2), hold="test")
-    clock.advance(100)
     assert store.claim(100, 30) == []
     assert not store.has_undelivered()
     assert store.oldest_pending_age() is None and store.next_attempt_at() is None
@@ -22,30 +19,44 @@ def test_held_calls_are_never_claimed_and_do_not_count_as_lag(tmp_path):
     assert st.held == {"dry_run": 2, "test": 2} and st.counts["pending"] == 4
     assert len(store.peek(100)) == 4  # a dry run still shows what would be sent
     assert store.release_held(hold="dry_run") == 2
-    assert store.has_undelivered() and store.oldest_pending_age() == pytest.approx(100)
+    assert store.has_undelivered() and store.oldest_pending_age() is not None
     claimed = store.claim(100, 30)
     assert {r.webhook_id for r in claimed} == {"msg_dry"}
     assert store.discard_held(hold="test") == 2
     assert store.held_counts() == {} and store.counts()["pending"] == 0
     assert store.accept("msg_test", "payment.succeeded", b"{}", calls_for(2)).duplicate
+
+
+def test_held_lag_is_not_counted_on_a_moving_clock(tmp_path):
+    clock = Clock()
+    store = SqliteOutbox(tmp_path / "o.db", clock=clock)
+    store.accept("msg_dry", "payment.succeeded", b"{}", calls_for(1), hold="dry_run")
+    clock.advance(100)
+    assert store.oldest_pending_age() is None and store.claim(100, 30) == []
+    store.release_held()
+    assert store.oldest_pending_age() == pytest.approx(100)
     store.close()
 
 
-def test_unknown_hold_is_refused(tmp_path):
-    store = SqliteOutbox(tmp_path / "o.db")
+def test_unknown_hold_is_refused(store):
     with pytest.raises(ValueError, match="hold must be one of"):
         store.accept("msg_x", "payment.succeeded", b"{}", calls_for(1), hold="maybe")
-    store.close()
 
 
-def test_release_by_webhook_id_only_touches_that_webhook(tmp_path):
-    store = SqliteOutbox(tmp_path / "o.db")
+def test_a_quarantined_envelope_passes_its_hold_to_the_calls_it_resolves_to(store):
+    store.quarantine("msg_q", "payment.succeeded", b"{}", "boom", "m.yaml:1:1", hold="test")
+    [q] = store.list_quarantine()
+    assert q.hold == "test"
+    assert store.resolve_quarantine(q.id, calls_for(3)).queued == 2
+    assert store.held_counts() == {"test": 2} and store.claim(10, 30) == []
+
+
+def test_release_by_webhook_id_only_touches_that_webhook(store):
     for i in range(3):
         store.accept(f"msg_{i}", "payment.succeeded", b"{}", calls_for(i), hold="test")
     assert store.release_held(webhook_ids=["msg_1"]) == 2
     assert {r.webhook_id for r in store.list_held()} == {"msg_0", "msg_2"}
     assert {r.hold for r in store.list_held()} == {"test"}
-    store.close()
 
 
 def test_upgrade_holds_pending_samples_of_the_previous_release(tmp_path):
