@@ -33,7 +33,7 @@ Fields are only ever added, never renamed or removed, within a version.
 from __future__ import annotations
 
 import json
-from typing import Iterable, TextIO
+from typing import Any, Iterable, TextIO
 
 from segmap.diagnostics.model import Diagnostic, Severity, SourceMap
 from segmap.diagnostics.text import escape_surrogates, window
@@ -126,7 +126,7 @@ def render_summary(diags: list[Diagnostic]) -> str:
     return ", ".join(parts) if parts else "no problems"
 
 
-def diagnostic_json(d: Diagnostic) -> dict:
+def diagnostic_json(d: Diagnostic) -> dict[str, Any]:
     out = d.to_json()
     # insert the catalogue title right after the severity (dicts keep insertion order)
     ordered = {"code": out.pop("code"), "severity": out.pop("severity"), "title": _title(d.code)}
@@ -134,9 +134,10 @@ def diagnostic_json(d: Diagnostic) -> dict:
     return ordered
 
 
-def json_document(diags: Iterable[Diagnostic], files: int | None = None, coverage: dict | None = None) -> dict:
+def json_document(diags: Iterable[Diagnostic], files: int | None = None,
+                  coverage: dict[str, Any] | None = None) -> dict[str, Any]:
     items = [diagnostic_json(d) for d in diags]
-    doc: dict = {"version": JSON_SCHEMA_VERSION, "diagnostics": items}
+    doc: dict[str, Any] = {"version": JSON_SCHEMA_VERSION, "diagnostics": items}
     doc["summary"] = {
         "errors": sum(1 for d in items if d["severity"] == "error"),
         "warnings": sum(1 for d in items if d["severity"] == "warning"),
@@ -147,7 +148,7 @@ def json_document(diags: Iterable[Diagnostic], files: int | None = None, coverag
     return doc
 
 
-def render_json(diags: Iterable[Diagnostic], files: int | None = None, coverage: dict | None = None) -> str:
+def render_json(diags: Iterable[Diagnostic], files: int | None = None, coverage: dict[str, Any] | None = None) -> str:
     return escape_surrogates(json.dumps(json_document(diags, files, coverage), indent=2, ensure_ascii=False))
 
 

@@ -10,7 +10,7 @@ unsuccessful. The tests validate the output against the official schema.
 from __future__ import annotations
 
 import json
-from typing import Iterable
+from typing import Any, Iterable
 from urllib.parse import quote
 
 from segmap.diagnostics.model import Diagnostic, Severity
@@ -37,7 +37,7 @@ def _message(d: Diagnostic) -> str:
     return text
 
 
-def sarif_log(diags: Iterable[Diagnostic], *, unreadable: int = 0) -> dict:
+def sarif_log(diags: Iterable[Diagnostic], *, unreadable: int = 0) -> dict[str, Any]:
     from segmap._version import __version__
     from segmap.diagnostics.codes import CODES
 
@@ -46,7 +46,7 @@ def sarif_log(diags: Iterable[Diagnostic], *, unreadable: int = 0) -> dict:
     rules = []
     for code in rule_ids:
         info = CODES.get(code)
-        rule: dict = {"id": code}
+        rule: dict[str, Any] = {"id": code}
         if info is not None:
             rule["name"] = "".join(w.capitalize() for w in info.title.replace("`", "").split() if w.isalnum()) or code
             rule["shortDescription"] = {"text": info.title}
@@ -57,7 +57,7 @@ def sarif_log(diags: Iterable[Diagnostic], *, unreadable: int = 0) -> dict:
     results = []
     artifacts: dict[str, int] = {}
     for d in diags:
-        result: dict = {"ruleId": d.code, "ruleIndex": index[d.code], "level": _LEVEL[d.severity],
+        result: dict[str, Any] = {"ruleId": d.code, "ruleIndex": index[d.code], "level": _LEVEL[d.severity],
                         "message": {"text": _message(d)}}
         if d.span is not None:
             uri = artifact_uri(d.span.file)

@@ -25,8 +25,12 @@ from __future__ import annotations
 import hashlib
 import os
 import pprint
+from typing import TYPE_CHECKING, Any
 
-OPTIONS = {"parser": "lalr", "propagate_positions": True, "maybe_placeholders": False}
+if TYPE_CHECKING:
+    from lark import Lark
+
+OPTIONS: dict[str, Any] = {"parser": "lalr", "propagate_positions": True, "maybe_placeholders": False}
 
 
 def grammar_text() -> str:
@@ -41,14 +45,14 @@ def digest(grammar: str | None = None) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def build(grammar: str | None = None):
+def build(grammar: str | None = None) -> Lark:
     """The parser built from the grammar (slow: computes the LALR tables)."""
     from lark import Lark
 
     return Lark(grammar_text() if grammar is None else grammar, **OPTIONS)
 
 
-def load_parser():
+def load_parser() -> Lark:
     """The expression parser: from the shipped tables when fresh, else built from the grammar."""
     from lark import Lark
 
@@ -67,7 +71,7 @@ def load_parser():
         return build(grammar)
 
 
-def canonical_parse_table(table: dict) -> dict:
+def canonical_parse_table(table: dict[str, Any]) -> dict[str, Any]:
     """``table`` (Lark's serialized LALR table) with tokens numbered by name and states by a
     breadth-first walk from the start states that follows shifts in token-name order: the
     same automaton always gets the same numbers, however Lark happened to number it."""
@@ -96,7 +100,7 @@ def canonical_parse_table(table: dict) -> dict:
     }
 
 
-def _canonical(data):
+def _canonical(data: Any) -> Any:
     if isinstance(data, dict):
         if {"tokens", "states", "start_states", "end_states"} <= set(data):
             return canonical_parse_table(data)

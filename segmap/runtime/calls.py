@@ -7,17 +7,20 @@ compiler. The call types themselves are listed in ``dsl/segment_fields.py``.
 from __future__ import annotations
 
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-try:  # the C accessor namedtuple uses; itemgetter is the portable fallback
-    from collections import _tuplegetter  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover
-    def _tuplegetter(index: int, doc: str):  # type: ignore[no-redef]
-        return property(itemgetter(index), doc=doc)
+if TYPE_CHECKING:
+    def _tuplegetter(index: int, doc: str) -> Any: ...
+else:
+    try:  # the C accessor namedtuple uses; itemgetter is the portable fallback
+        from collections import _tuplegetter
+    except ImportError:  # pragma: no cover
+        def _tuplegetter(index, doc):
+            return property(itemgetter(index), doc=doc)
 
 
 
-class Call(tuple):
+class Call(tuple[Any, ...]):
     """One Segment call produced by a mapping: ``Call(call, body, origin="")``.
 
     ``call`` is the Segment call type (``"track"``, ``"identify"`` ...) and
@@ -37,27 +40,27 @@ class Call(tuple):
     def __new__(cls, call: str, body: dict[str, Any], origin: str = "") -> "Call":
         return tuple.__new__(cls, (call, body, origin))
 
-    call: str = _tuplegetter(0, "The Segment call type.")  # type: ignore[assignment]
-    body: dict[str, Any] = _tuplegetter(1, "The JSON object to send.")  # type: ignore[assignment]
-    origin: str = _tuplegetter(2, "The mapping rule that produced the call, file:line:col.")  # type: ignore[assignment]
+    call: str = _tuplegetter(0, "The Segment call type.")
+    body: dict[str, Any] = _tuplegetter(1, "The JSON object to send.")
+    origin: str = _tuplegetter(2, "The mapping rule that produced the call, file:line:col.")
 
     def to_json(self) -> dict[str, Any]:
         return {"call": self[0], "body": self[1]}
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is self.__class__:
-            return self[0] == other[0] and self[1] == other[1]  # type: ignore[index]
+            return bool(self[0] == other[0] and self[1] == other[1])
         return other is self  # not NotImplemented: tuple's own == would then compare origins
 
     def __ne__(self, other: object) -> bool:
         if other.__class__ is self.__class__:
-            return not (self[0] == other[0] and self[1] == other[1])  # type: ignore[index]
+            return not (self[0] == other[0] and self[1] == other[1])
         return other is not self
 
     def __hash__(self) -> int:  # like the frozen dataclass it replaces: a dict body is unhashable
         return hash((self[0], self[1]))
 
-    def _no_order(self, other: object):
+    def _no_order(self, other: object) -> Any:
         return NotImplemented
 
     __lt__ = __le__ = __gt__ = __ge__ = _no_order  # calls have no order (a tuple's would compare origins)
@@ -65,7 +68,7 @@ class Call(tuple):
     def __repr__(self) -> str:
         return f"Call(call={self[0]!r}, body={self[1]!r}, origin={self[2]!r})"
 
-    def __getnewargs__(self) -> tuple:
+    def __getnewargs__(self) -> tuple[Any, ...]:
         return tuple(self)
 
 

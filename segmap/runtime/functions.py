@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
@@ -320,7 +321,7 @@ def _eq_deep(a: Any, b: Any) -> bool:
     """:func:`eq` of two values at least one of which is a list or object, with an explicit stack:
     an envelope nested deeper than Python's recursion limit (JSON allows it, and JavaScript
     compares it) must not fail. Items are compared in the order the recursive definition would."""
-    todo: list = [(a, b)]
+    todo: list[tuple[Any, Any]] = [(a, b)]
     pop = todo.pop
     push = todo.append
     while todo:
@@ -554,8 +555,8 @@ _LOWER_EXTRA: dict[int, int] = {
 _UPPER_EXTRA: dict[int, int] = {v: k for k, v in _LOWER_EXTRA.items()}
 
 
-def _char_class(codes: dict[int, int]) -> Any:
-    """The ``search`` of a regex matching any key of ``codes`` (as ranges:
+def _char_class(codes: Iterable[int]) -> Any:
+    """The ``search`` of a regex matching any of ``codes`` (or a mapping's keys; as ranges:
     a class of ranges is much faster than one of single characters)."""
     parts = []
     run: list[int] = []

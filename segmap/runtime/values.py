@@ -21,7 +21,7 @@ class _Missing:
     def __bool__(self) -> bool:
         return False
 
-    def __reduce__(self):
+    def __reduce__(self) -> str:
         return "MISSING"
 
 
