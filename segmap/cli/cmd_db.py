@@ -18,6 +18,7 @@ examples:
   segmap db version --db segmap.db
   segmap db upgrade --db postgresql://segmap@db.internal/segmap
   SEGMAP_DB=postgresql://... segmap db upgrade
+  segmap db copy --from segmap.db --to postgresql://segmap@db.internal/segmap   # stop serve first; re-runnable
 
 --db defaults to $SEGMAP_DB, then db in the config file, else segmap.db; a postgresql:// URL selects PostgreSQL.
 exit codes: 0 ok, 1 an upgrade is due (version), 2 usage or I/O error, or a schema newer than this segmap
@@ -46,6 +47,20 @@ def register(subparsers) -> None:
     u = sub.add_parser("upgrade", help="apply missing schema migrations now (opening a store does it too)")
     db_arg(u)
     u.set_defaults(handler=cmd_upgrade)
+    c = sub.add_parser(
+        "copy", help="copy a SQLite outbox into PostgreSQL (inbox, undelivered calls, quarantine, state); re-runnable",
+        description="Copy the SQLite outbox into a PostgreSQL database: every inbox entry, every call not yet "
+                    "delivered (pending, in flight, dead, held), every quarantined envelope and the delivery state "
+                    "(pause, cursors). One transaction; rows already there are left as they are, so running it "
+                    "again copies only what is missing. Verifies the result; exit 1 if something is missing.",
+    )
+    c.add_argument("--from", dest="db", metavar="PATH", default=None,
+                   help="the SQLite outbox (default $SEGMAP_DB, db in the config file, else segmap.db)")
+    c.add_argument("--to", required=True, metavar="URL", help="the PostgreSQL database, postgresql://...")
+    from segmap.cli.settings_args import add_config_argument
+
+    add_config_argument(c)
+    c.set_defaults(handler=cmd_copy)
 
 
 def _target(args) -> str | None:
@@ -113,4 +128,41 @@ def cmd_upgrade(args) -> int:
         print(f"{describe(target)}: schema version {now}; nothing to do")
     else:
         print(f"{describe(target)}: upgraded schema version {before} -> {now}")
+    return EXIT_OK
+
+
+def cmd_copy(args) -> int:
+    import sqlite3
+
+    from segmap.delivery.outbox import describe, is_postgres_url
+
+    source = _target(args)
+    if source is None:
+        return EXIT_USAGE
+    if is_postgres_url(source):
+        _err(f"--from must be a SQLite file, not {describe(source)}")
+        return EXIT_USAGE
+    if not is_postgres_url(args.to):
+        _err(f"--to must be a postgresql:// URL, not {args.to!r}")
+        return EXIT_USAGE
+    try:
+        from segmap.delivery.outbox.copy import copy_sqlite_to_postgres
+
+        report = copy_sqlite_to_postgres(source, args.to)
+    except FileNotFoundError:
+        _err(f"no outbox database at {source}")
+        return EXIT_USAGE
+    except (ValueError, PermissionError, sqlite3.Error, RuntimeError, OSError) as exc:
+        _err(f"copy from {source} to {describe(args.to)} failed, nothing was written: {exc}")
+        return EXIT_USAGE
+    except Exception as exc:  # noqa: BLE001 - a database error: the transaction was rolled back
+        _err(f"copy from {source} to {describe(args.to)} failed, nothing was written: {type(exc).__name__}: {exc}")
+        return EXIT_USAGE
+    print(f"copied {source} -> {describe(args.to)}")
+    for table in ("inbox", "outbox", "quarantine", "delivery_state"):
+        print(f"  {table:<15} {report.copied.get(table, 0):>8} copied  {report.present.get(table, 0):>8} already there")
+    if not report.ok:
+        print("MISSING after the copy: " + ", ".join(report.missing_after), file=sys.stderr)
+        return EXIT_PROBLEMS
+    print("verified: every inbox entry, undelivered call and quarantined envelope is in the target")
     return EXIT_OK
