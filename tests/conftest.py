@@ -101,6 +101,19 @@ def _pygls() -> str | None:
     return metadata.version("pygls")
 
 
+@required_tool("promtool", "Debian/Ubuntu: `apt-get install prometheus` (it checks and unit-tests docs/monitoring/)")
+def _promtool() -> str | None:
+    path = shutil.which("promtool")
+    if path is None:
+        return None
+    try:
+        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30)
+    except OSError:
+        return None
+    first = (out.stdout or out.stderr).strip().splitlines()
+    return first[0].split(",")[1].strip() if out.returncode == 0 and first and "," in first[0] else None
+
+
 @required_tool("postgresql", "start PostgreSQL 15 on $PGHOST:$PGPORT, default 127.0.0.1:5432, trust auth")
 def _postgresql() -> str | None:
     host = os.environ.get("PGHOST", "127.0.0.1")

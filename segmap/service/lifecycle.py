@@ -433,9 +433,11 @@ class Service:
     def collect(self) -> None:
         """Refresh the scrape-time gauges (runs in a worker thread)."""
         m = self.metrics
-        m.store_fault.set(1 if self.health.problem() is not None else 0)
         if self.store is None:
             return
+        ready, _ = self.readiness()  # so that segmap_ready is current for alerts, whoever calls /readyz
+        m.ready.set(1 if ready else 0)
+        m.store_fault.set(1 if self.health.problem() is not None else 0)
         try:
             st = self.store.status()
         except Exception as exc:  # noqa: BLE001 - a closed or locked store: keep the last values
