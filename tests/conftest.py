@@ -193,8 +193,19 @@ def check_text():
 
 @pytest.fixture(scope="session")
 def node():
+    """The path of node, for a one-off script (``node --check``, the seed's own handler)."""
     require_tool("node")
     return shutil.which("node")
+
+
+@pytest.fixture(scope="session")
+def node_bridge(node):
+    """One long-lived node process for every differential test of the session (tests/support/node.py)."""
+    from tests.support.node import NodeBridge
+
+    bridge = NodeBridge(node)
+    yield bridge
+    bridge.close()
 
 
 from tests.postgres_db import pg_database, pg_url  # noqa: E402,F401 - fixtures for the PostgreSQL tests

@@ -4,6 +4,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support.mappings import STARTER
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -48,7 +50,7 @@ jobs:
       - uses: actions/checkout@v4
       - run: segmap check mappings/segmap.shop.yaml --format github
 """
-GOOD_MAPPING = (ROOT / "segmap/cli/starter.yaml").read_text(encoding="utf-8")
+GOOD_MAPPING = STARTER
 BROKEN_MAPPING = GOOD_MAPPING.replace("data.customer.customer_id", "data.customer.customer_idd", 1)
 
 

@@ -15,9 +15,9 @@ from segmap.diagnostics.model import Diagnostic
 from segmap.dsl.expressions import MAX_EXPR_CHARS, MAX_EXPR_DEPTH
 from segmap.dsl.yaml_source import MAX_DEPTH, MAX_FILE_BYTES
 from segmap.samples import sample_envelope
+from tests.support.mappings import STARTER
 
 ROOT = Path(__file__).resolve().parents[2]
-STARTER = (ROOT / "segmap/cli/starter.yaml").read_text()
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 
 

@@ -18,6 +18,7 @@ import segmap
 from segmap.cli.cmd_init import starter_text
 from segmap.compiler.types import event_types
 from segmap.samples import sample_envelope
+from tests.support.json_equal import json_same
 
 SEED_JS = Path(__file__).parent.parent / "seed" / "seed_behaviour.js"
 
@@ -34,19 +35,6 @@ def run_seed(node, envelopes):
     return [json.loads(line) for line in out.stdout.split("\n") if line.strip()]
 
 
-def strict(value):
-    """JSON value with bools and numbers kept apart (True != 1) and 1 == 1.0."""
-    if isinstance(value, bool):
-        return ("bool", value)
-    if isinstance(value, (int, float)):
-        return ("num", float(value))
-    if isinstance(value, dict):
-        return ("obj", tuple(sorted((k, strict(v)) for k, v in value.items())))
-    if isinstance(value, list):
-        return ("list", tuple(strict(v) for v in value))
-    return (type(value).__name__, value)
-
-
 def ours(mapping, envelope):
     # round-trip through JSON as a real request would
     return [{"call": c.call, "body": json.loads(json.dumps(c.body))} for c in mapping.apply(envelope)]
@@ -57,7 +45,7 @@ def assert_same(mapping, node, envelopes):
     assert len(expected) == len(envelopes)
     for envelope, want in zip(envelopes, expected):
         got = ours(mapping, envelope)
-        assert strict(got) == strict(want), (envelope["type"], got, want)
+        assert json_same(got, want), (envelope["type"], got, want)
 
 
 def test_samples_of_all_event_types(starter, node):

@@ -1,31 +1,27 @@
 """Run one mapping on both targets and compare: Python ``apply`` vs the exported JS handler.
 
-``JsRunner`` keeps one node process (harness.js) for the session; each call
-sends a whole batch of jobs (handler source + webhooks) in one line, so a
-test or a Hypothesis example costs one round trip, never one node start
-per envelope.
+The session's one node process (``tests/support/node.py``) runs each
+batch of jobs (handler source + webhooks) in one round trip, so a test or a
+Hypothesis example never costs one node start per envelope.
 
 An outcome is ``("ok", {"cancel": True} | {"url", "payload"})`` or
 ``("err", location)``. Python's outcome is predicted from its calls with
 :func:`svix_result` (the tests' oracle for what the handler does, kept here
 so segmap's own code cannot grade itself); JS's is read off the webhook the
-handler returned. They must be equal under :func:`same` (JSON equality
-that tells ``true`` from ``1`` but not ``1`` from ``1.0``).
+handler returned. They must be equal under ``json_same`` (tests/support/json_equal.py).
 """
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable
 
 import segmap
 from segmap.compiler import jsgen
 from segmap.runtime.values import MappingRuntimeError
+from tests.support.json_equal import json_same
+from tests.support.node import NodeBridge
 
-HARNESS = Path(__file__).with_name("harness.js")
 HOST = jsgen.REGION_HOSTS["us"]
 ORIGINAL_URL = "https://in.example.invalid/dodo"
 
@@ -34,22 +30,6 @@ def webhook_for(envelope: Any, event_type: str | None = None) -> dict:
     """The Svix transformation input for one Dodo envelope."""
     et = event_type if event_type is not None else envelope["type"]
     return {"method": "POST", "url": ORIGINAL_URL, "eventType": et, "payload": envelope}
-
-
-def same(a: Any, b: Any) -> bool:
-    """JSON equality: bool is not a number, 1 == 1.0, big ints compared as the doubles JS holds."""
-    ta, tb = type(a), type(b)
-    if ta is bool or tb is bool:
-        return ta is tb and a == b
-    if ta in (int, float):
-        return tb in (int, float) and float(a) == float(b)
-    if a is None or ta is str:
-        return ta is tb and a == b
-    if ta is list:
-        return tb is list and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-    if ta is dict:
-        return tb is dict and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    raise TypeError(f"not a JSON value: {a!r}")
 
 
 def _roundtrip(value: Any) -> Any:
@@ -95,34 +75,6 @@ def js_outcome(result: dict) -> tuple[str, Any, str]:
     return ("ok", {"url": w["url"], "payload": w["payload"]}, "")
 
 
-class JsRunner:
-    """A node process running harness.js."""
-
-    def __init__(self) -> None:
-        node = shutil.which("node")
-        if node is None:  # pragma: no cover - conftest skips first
-            raise RuntimeError("node not found")
-        self.proc = subprocess.Popen([node, str(HARNESS)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True, encoding="utf-8", bufsize=1 << 20)
-
-    def close(self) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.close()
-        self.proc.wait(timeout=10)
-
-    def run(self, jobs: Sequence[tuple[str, Sequence[dict]]]) -> list[list[dict]]:
-        """Results of every webhook of every (source, webhooks) job."""
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        req = {"jobs": [{"source": src, "webhooks": [json.dumps(w, ensure_ascii=True, allow_nan=False) for w in hooks]}
-                        for src, hooks in jobs]}
-        self.proc.stdin.write(json.dumps(req, ensure_ascii=True) + "\n")
-        self.proc.stdin.flush()
-        reply = json.loads(self.proc.stdout.readline())
-        if "error" in reply:
-            raise RuntimeError("node harness: " + reply["error"])
-        return reply["ok"]
-
-
 @dataclass
 class Case:
     """A mapping to run on both targets; ``name`` identifies it in failures."""
@@ -152,7 +104,7 @@ class Mismatch:
         return f"[{self.case}] {self.envelope.get('type')!r}: py={self.py!r}\n js={self.js!r}\n envelope={env[:3000]}"
 
 
-def compare(runner: JsRunner, cases: Iterable[Case], envelopes_of, *, messages: bool = False) -> tuple[list[Mismatch], dict]:
+def compare(runner: NodeBridge, cases: Iterable[Case], envelopes_of, *, messages: bool = False) -> tuple[list[Mismatch], dict]:
     """Run every case over ``envelopes_of(case)`` on both targets; the mismatches and outcome counts."""
     built = [c.build() for c in cases]
     batches = [list(envelopes_of(c)) for c in built]
@@ -164,7 +116,7 @@ def compare(runner: JsRunner, cases: Iterable[Case], envelopes_of, *, messages: 
             p = py_outcome(case.compiled, env)
             j = js_outcome(r)
             stats["err" if p[0] == "err" else "cancel" if p[1] == {"cancel": True} else "ok"] += 1
-            if p[0] != j[0] or (p[0] == "ok" and not same(p[1], j[1])) or (p[0] == "err" and p[1] != j[1]):
+            if p[0] != j[0] or (p[0] == "ok" and not json_same(p[1], j[1])) or (p[0] == "err" and p[1] != j[1]):
                 bad.append(Mismatch(case.name, env, p, j))
             elif p[0] == "err" and p[2] != j[2]:
                 stats["message_diffs"].append((case.name, p[2], j[2]))
@@ -173,7 +125,7 @@ def compare(runner: JsRunner, cases: Iterable[Case], envelopes_of, *, messages: 
     return bad, stats
 
 
-def assert_agree(runner: JsRunner, cases: Iterable[Case], envelopes_of, **kw) -> dict:
+def assert_agree(runner: NodeBridge, cases: Iterable[Case], envelopes_of, **kw) -> dict:
     bad, stats = compare(runner, cases, envelopes_of, **kw)
     assert not bad, f"{len(bad)} mismatches; first:\n{bad[0]}"
     return stats

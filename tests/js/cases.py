@@ -9,9 +9,8 @@ on both targets over envelopes of all 48 event types. ``ANY(x)`` reads
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 from tests.js.bridge import Case
+from tests.support.mappings import STARTER
 
 HEAD = "version: 1\n"
 DEFAULT_USER = "defaults:\n  userId: data.customer.customer_id\n"
@@ -20,8 +19,6 @@ DEFAULT_USER = "defaults:\n  userId: data.customer.customer_id\n"
 def ANY(name: str) -> str:
     return f'data[lower("METADATA")].{name}'
 
-
-STARTER = (Path(__file__).parents[2] / "segmap" / "cli" / "starter.yaml").read_text(encoding="utf-8")
 
 LITERALS = HEAD + DEFAULT_USER + r"""
 events:

@@ -48,32 +48,32 @@ def _mapped(case) -> tuple[str, ...]:
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_case_agrees_on_samples(js, name):
+def test_case_agrees_on_samples(node_bridge, name):
     case = _cases()[name]
-    stats = assert_agree(js, [case], lambda c: _samples_for(_mapped(c)))
+    stats = assert_agree(node_bridge, [case], lambda c: _samples_for(_mapped(c)))
     assert stats["ok"] > 0, f"{name}: no envelope produced calls; the case tests nothing"
     if len(_mapped(case)) < len(event_types()):
         assert stats["cancel"] > 0, f"{name}: unmapped events were not cancelled"
 
 
-def test_failures_case_fails_somewhere(js):
+def test_failures_case_fails_somewhere(node_bridge):
     """The failure case must really fail (and so compare locations), not pass vacuously."""
     case = _cases()["failures"]
-    stats = assert_agree(js, [case], lambda c: _samples_for(_mapped(c)))
+    stats = assert_agree(node_bridge, [case], lambda c: _samples_for(_mapped(c)))
     assert stats["err"] >= 5
 
 
 @SETTINGS
 @given(batch=st.lists(envelopes(), min_size=1, max_size=12))
-def test_cases_agree_on_generated_envelopes(js, batch):
-    assert_agree(js, list(_cases().values()), lambda c: batch)
+def test_cases_agree_on_generated_envelopes(node_bridge, batch):
+    assert_agree(node_bridge, list(_cases().values()), lambda c: batch)
 
 
 @SETTINGS
 @given(batch=st.lists(hostile_envelopes(), min_size=1, max_size=12))
-def test_cases_agree_on_broken_envelopes(js, batch):
+def test_cases_agree_on_broken_envelopes(node_bridge, batch):
     """Deleted and nulled required keys, wrong types, arbitrary metadata."""
-    assert_agree(js, list(_cases().values()), lambda c: batch)
+    assert_agree(node_bridge, list(_cases().values()), lambda c: batch)
 
 
 @SETTINGS
@@ -81,9 +81,9 @@ def test_cases_agree_on_broken_envelopes(js, batch):
                                          "payment.cancelled", "refund.succeeded", "refund.failed",
                                          "dispute.opened", "subscription.active", "subscription.on_hold"]),
                       min_size=4, max_size=16))
-def test_failure_paths_agree(js, batch):
+def test_failure_paths_agree(node_bridge, batch):
     """Focus on the events the failure case maps, so the run-time checks fire often."""
-    assert_agree(js, [_cases()["failures"], _cases()["call_kinds"], _cases()["functions"]], lambda c: batch)
+    assert_agree(node_bridge, [_cases()["failures"], _cases()["call_kinds"], _cases()["functions"]], lambda c: batch)
 
 
 # --- the suite covers the language -------------------------------------------------
@@ -120,9 +120,9 @@ def test_suite_covers_every_construct_function_and_call_kind():
     assert any(spec.when for c in _cases().values() for r in c.compiled.check.mapping.rules for spec in r.calls)
 
 
-def test_mismatches_are_detected(js):
+def test_mismatches_are_detected(node_bridge):
     """The comparison itself is not vacuous: a handler for another mapping disagrees."""
     a, b = _cases()["starter"], _cases()["functions"]
     swapped = type(a)(a.name, a.text, a.filename, a.compiled, b.js)
-    bad, _ = compare(js, [swapped], lambda c: [sample_envelope("payment.succeeded")])
+    bad, _ = compare(node_bridge, [swapped], lambda c: [sample_envelope("payment.succeeded")])
     assert bad

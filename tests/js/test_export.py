@@ -69,13 +69,13 @@ def _code_only(source: str) -> str:
     return re.sub(r'"(?:[^"\\\n]|\\.)*"', '""', no_regex)
 
 
-def run_one(js, source: str, webhooks: list[dict]) -> list[dict]:
-    return js.run([(source, webhooks)])[0]
+def run_one(node_bridge, source: str, webhooks: list[dict]) -> list[dict]:
+    return node_bridge.run([(source, webhooks)])[0]
 
 
 # --- the script ----------------------------------------------------------------
 
-def test_starter_is_one_plain_es2019_handler(tmp_path, js):
+def test_starter_is_one_plain_es2019_handler(tmp_path, node_bridge):
     src = jsgen.export_source(STARTER, "segmap.yaml").source
     path = tmp_path / "handler.js"
     path.write_text(src, encoding="ascii")
@@ -138,10 +138,10 @@ def test_export_is_deterministic(tmp_path):
 
 # --- what the handler does with a webhook --------------------------------------------
 
-def test_dispatch_single_call_batch_and_cancel(js):
+def test_dispatch_single_call_batch_and_cancel(node_bridge):
     src = jsgen.export_source(STARTER, "segmap.yaml").source
     paid, active, refund = (sample_envelope(t) for t in ("payment.succeeded", "subscription.active", "refund.succeeded"))
-    res = run_one(js, src, [webhook_for(paid), webhook_for(active), webhook_for(refund)])
+    res = run_one(node_bridge, src, [webhook_for(paid), webhook_for(active), webhook_for(refund)])
     batch, single, cancelled = (r["ok"] for r in res)
     assert batch["url"] == "https://api.segment.io/v1/batch" and batch["method"] == "POST"
     items = batch["payload"]["batch"]
@@ -155,17 +155,17 @@ def test_dispatch_single_call_batch_and_cancel(js):
 
 @pytest.mark.parametrize("event_type", ["__proto__", "constructor", "toString", "hasOwnProperty", "valueOf",
                                         "", "payment.succeeded ", "PAYMENT.SUCCEEDED", "payment.*"])
-def test_unknown_event_types_are_cancelled(js, event_type):
+def test_unknown_event_types_are_cancelled(node_bridge, event_type):
     src = jsgen.export_source(STARTER, "segmap.yaml").source
-    [res] = run_one(js, src, [webhook_for(sample_envelope("payment.succeeded"), event_type)])
+    [res] = run_one(node_bridge, src, [webhook_for(sample_envelope("payment.succeeded"), event_type)])
     assert res["ok"]["cancel"] is True
 
 
-def test_all_calls_skipped_by_when_cancels(js):
+def test_all_calls_skipped_by_when_cancels(node_bridge):
     src = jsgen.export_source(MAPPING, "m.yaml").source
     env = sample_envelope("refund.succeeded")
     env["data"]["is_partial"] = False
-    [res] = run_one(js, src, [webhook_for(env)])
+    [res] = run_one(node_bridge, src, [webhook_for(env)])
     assert res["ok"]["cancel"] is True
     assert segmap.compile_source(MAPPING, "m.yaml").apply(env) == []
 
@@ -178,10 +178,10 @@ def test_all_calls_skipped_by_when_cancels(js):
     ("us", "https://proxy.example.com/segment/v1", "https://proxy.example.com/segment/v1/"),
     ("us", "http://localhost:8080", "http://localhost:8080/v1/"),
 ])
-def test_base_url(js, region, host, base):
+def test_base_url(node_bridge, region, host, base):
     assert jsgen.base_url(region, host) == base
     src = jsgen.export_source(STARTER, "segmap.yaml", host=base).source
-    [res] = run_one(js, src, [webhook_for(sample_envelope("subscription.active"))])
+    [res] = run_one(node_bridge, src, [webhook_for(sample_envelope("subscription.active"))])
     assert res["ok"]["url"] == base + "track"
 
 
@@ -192,11 +192,11 @@ def test_bad_hosts_are_refused(host):
         jsgen.base_url("us", host)
 
 
-def test_run_time_failure_names_the_mapping_location(js):
+def test_run_time_failure_names_the_mapping_location(node_bridge):
     src = jsgen.export_source(MAPPING, "maps/billing.yaml").source
     env = sample_envelope("payment.succeeded")
     env["data"]["tax"] = 0
-    [res] = run_one(js, src, [webhook_for(env)])
+    [res] = run_one(node_bridge, src, [webhook_for(env)])
     with pytest.raises(MappingRuntimeError) as info:
         segmap.compile_source(MAPPING, "maps/billing.yaml").apply(env)
     err = res["err"]
@@ -206,9 +206,9 @@ def test_run_time_failure_names_the_mapping_location(js):
 
 
 @pytest.mark.parametrize("payload", ["text", [1], None, 5, True])
-def test_non_object_payload_fails_at_the_file(js, payload):
+def test_non_object_payload_fails_at_the_file(node_bridge, payload):
     src = jsgen.export_source(MAPPING, "m.yaml").source
-    [res] = run_one(js, src, [{"method": "POST", "url": ORIGINAL_URL, "eventType": "payment.succeeded",
+    [res] = run_one(node_bridge, src, [{"method": "POST", "url": ORIGINAL_URL, "eventType": "payment.succeeded",
                                "payload": payload}])
     assert res["err"]["location"] == "m.yaml"
     assert res["err"]["message"].startswith("m.yaml: an envelope must be a JSON object")
@@ -253,14 +253,14 @@ def test_too_big_for_the_dashboard_is_refused():
     assert "51,200" in str(info.value)
 
 
-def test_big_mapping_is_compacted_and_still_agrees(js, tmp_path):
+def test_big_mapping_is_compacted_and_still_agrees(node_bridge, tmp_path):
     text = _many_events(4)
     exported = jsgen.export_source(text, "big.yaml")
     assert "compacted" in exported.source.split("\n", 1)[0] and len(exported.source) <= jsgen.MAX_CODE_CHARS
     (tmp_path / "big.js").write_text(exported.source)
     node_check(tmp_path / "big.js")
     env = sample_envelope("dispute.won")
-    [res] = run_one(js, exported.source, [webhook_for(env)])
+    [res] = run_one(node_bridge, exported.source, [webhook_for(env)])
     [call] = segmap.compile_source(text, "big.yaml").apply(env)
     assert res["ok"]["payload"] == call.body
 

@@ -78,7 +78,7 @@ def _envelopes() -> list[dict]:
 @given(event_name=yaml_text, keys=st.lists(yaml_text, min_size=1, max_size=4, unique=True),
        values=st.lists(expr_text, min_size=4, max_size=4), inner_key=expr_text, tmpl=yaml_text,
        filename=yaml_text)
-def test_hostile_text_stays_in_string_literals(js, tmp_path_factory, event_name, keys, values, inner_key, tmpl, filename):
+def test_hostile_text_stays_in_string_literals(node_bridge, tmp_path_factory, event_name, keys, values, inner_key, tmpl, filename):
     text = mapping_text(event_name, keys, values, inner_key, tmpl)
     assume(check_source(text, filename).ok)
     table = _placeholders([event_name, *keys, *values, inner_key, tmpl])
@@ -91,21 +91,21 @@ def test_hostile_text_stays_in_string_literals(js, tmp_path_factory, event_name,
     path = tmp_path_factory.mktemp("inj") / "handler.js"
     path.write_text(hostile_js, encoding="ascii")
     node_check(path)
-    stats = assert_agree(js, [Case("hostile", text, filename)], lambda c: _envelopes(), messages=True)
+    stats = assert_agree(node_bridge, [Case("hostile", text, filename)], lambda c: _envelopes(), messages=True)
     assert stats["ok"] == 1 and stats["err"] == 1 and stats["cancel"] == 1
 
 
 @pytest.mark.parametrize("filename", ['a"b.yaml', "x</script>.yaml", "new\nline.yaml", "sep\u2028.yaml",
                                       "*/ evil.yaml", "C:\\maps\\m.yaml", "😀.yaml", "__proto__"])
-def test_hostile_file_names_are_reported_verbatim(js, filename):
+def test_hostile_file_names_are_reported_verbatim(node_bridge, filename):
     text = mapping_text("Order Completed", ["k"], ["v"] * 4, "i", "t")
     case = Case("file", text, filename)
-    assert_agree(js, [case], lambda c: _envelopes(), messages=True)
-    [_, res, _] = js.run([(case.build().js, [webhook_for(e) for e in _envelopes()])])[0]
+    assert_agree(node_bridge, [case], lambda c: _envelopes(), messages=True)
+    [_, res, _] = node_bridge.run([(case.build().js, [webhook_for(e) for e in _envelopes()])])[0]
     assert res["err"]["location"].startswith(filename + ":")
 
 
-def test_proto_keys_are_own_members(js):
+def test_proto_keys_are_own_members(node_bridge):
     """`__proto__` at every level of a body is a plain key, never the prototype."""
     text = """version: 1
 defaults:
@@ -120,8 +120,8 @@ events:
 """
     env = sample_envelope("payment.succeeded")
     env["data"]["customer"]["__proto__"] = {"admin": True}
-    assert_agree(js, [Case("proto", text, "p.yaml")], lambda c: [env], messages=True)
-    [res] = js.run([(jsgen.export_source(text, "p.yaml").source, [webhook_for(env)])])[0]
+    assert_agree(node_bridge, [Case("proto", text, "p.yaml")], lambda c: [env], messages=True)
+    [res] = node_bridge.run([(jsgen.export_source(text, "p.yaml").source, [webhook_for(env)])])[0]
     body = res["ok"]["payload"]
     assert body["properties"]["__proto__"] == {"__proto__": {"polluted": True}, "constructor": {"prototype": 1}}
     assert body["properties"]["list"] == [{"__proto__": None}]
@@ -130,7 +130,7 @@ events:
 
 @pytest.mark.xfail(strict=True, reason="known divergence: Python strings are code points, JS strings UTF-16; "
                    "joining two lone surrogates makes one character only in JS")
-def test_joined_lone_surrogates(js):
+def test_joined_lone_surrogates(node_bridge):
     text = """version: 1
 defaults:
   userId: data.customer.customer_id
@@ -140,5 +140,5 @@ events:
       properties:
         n: 'length("\\ud83d" + "\\ude00")'
 """
-    assert_agree(js, [Case("surrogates", text, "s.yaml")], lambda c: [sample_envelope("payment.succeeded")])
+    assert_agree(node_bridge, [Case("surrogates", text, "s.yaml")], lambda c: [sample_envelope("payment.succeeded")])
     assert segmap.compile_source(text).apply(sample_envelope("payment.succeeded"))[0].body["properties"]["n"] == 1

@@ -29,11 +29,11 @@ SETTINGS = settings(max_examples=int(os.environ.get("SEGMAP_JS_EXAMPLES", "120")
 
 @SETTINGS
 @given(mapping=random_mappings(event_types()), data=st.data())
-def test_random_mappings_agree(js, mapping, data):
+def test_random_mappings_agree(node_bridge, mapping, data):
     event, text = mapping
     assume(check_source(text, "random.yaml").ok)
     other = next(t for t in event_types() if t.split(".")[0] != event.split(".")[0])
     batch = [sample_envelope(event, variant=v) for v in range(3)] + [sample_envelope(other)]
     batch += data.draw(st.lists(envelopes([event]), max_size=4), label="valid")
     batch += data.draw(st.lists(hostile_envelopes([event]), max_size=4), label="broken")
-    assert_agree(js, [Case("random", text, "random.yaml")], lambda c: batch)
+    assert_agree(node_bridge, [Case("random", text, "random.yaml")], lambda c: batch)

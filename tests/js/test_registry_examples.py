@@ -16,7 +16,8 @@ from collections import defaultdict
 from segmap.compiler.functions import FUNCTIONS, INTERNAL, OPERATORS, RAISES, UNARY_OPERATORS
 from segmap.runtime.values import MISSING
 from segmap.samples import sample_envelope
-from tests.js.bridge import Case, assert_agree, py_outcome, same
+from tests.js.bridge import Case, assert_agree, py_outcome
+from tests.support.json_equal import json_same
 
 ARG = 'data[lower("METADATA")].a{}'
 
@@ -83,7 +84,7 @@ def _groups():
     return groups
 
 
-def test_every_registry_example_on_both_targets(js):
+def test_every_registry_example_on_both_targets(node_bridge):
     cases, expectations = [], []
     for (label, arity), examples in _groups().items():
         spec = examples[0][0]
@@ -92,7 +93,7 @@ def test_every_registry_example_on_both_targets(js):
         cases.append(case)
         expectations.append((case, examples))
     envs = {c.name: [_envelope(args) for args, _ in ex] for c, ex in expectations}
-    assert_agree(js, cases, lambda c: envs[c.name], messages=False)
+    assert_agree(node_bridge, cases, lambda c: envs[c.name], messages=False)
     wrong = []
     for case, examples in expectations:
         for (args, expected), env in zip(examples, envs[case.name]):
@@ -102,14 +103,14 @@ def test_every_registry_example_on_both_targets(js):
             else:
                 props = value["payload"]["properties"] if kind == "ok" else None
                 ok = kind == "ok" and (("r" not in props) if expected is MISSING else
-                                       ("r" in props and same(props["r"], expected)))
+                                       ("r" in props and json_same(props["r"], expected)))
             if not ok:
                 wrong.append((case.name, args, expected, kind, value))
     assert not wrong, f"{len(wrong)} examples give another result than the registry says; first: {wrong[0]!r}"
     assert len(cases) >= len(FUNCTIONS) + len(OPERATORS) + len(UNARY_OPERATORS)
 
 
-def test_every_lambda_function_example_on_both_targets(js):
+def test_every_lambda_function_example_on_both_targets(node_bridge):
     """map() and filter() have no run-time helper (the generators emit the loop): their
     registry examples are mapping expressions, compiled and run on both targets."""
     from segmap.compiler.functions import LAMBDA_FUNCTIONS
@@ -124,10 +125,10 @@ def test_every_lambda_function_example_on_both_targets(js):
             case = Case(f"{spec.name}/{i}", source, "example.yaml").build()
             cases.append(case)
             expected[case.name] = (text, value)
-    assert_agree(js, cases, lambda c: [copy.deepcopy(_BASE)], messages=False)
+    assert_agree(node_bridge, cases, lambda c: [copy.deepcopy(_BASE)], messages=False)
     for case in cases:
         text, value = expected[case.name]
         kind, out, _ = py_outcome(case.compiled, _BASE)
         assert kind == "ok", (text, out)
         props = out["payload"]["properties"]
-        assert same(props["r"], value), f"{text} gave {props['r']!r}, the registry says {value!r}"
+        assert json_same(props["r"], value), f"{text} gave {props['r']!r}, the registry says {value!r}"

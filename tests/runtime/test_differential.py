@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.runtime import strategies as S
-from tests.runtime.bridge import NodeRuntime, differential
+from tests.runtime.bridge import differential
+from tests.support.node import NodeBridge
 
 BATCH = 100
 # SEGMAP_DIFF_EXAMPLES=2000 for a deeper (slower) hunt.
@@ -32,76 +33,76 @@ digits = st.one_of(st.integers(0, 20), st.integers(0, 100), st.sampled_from([-1,
 
 @SETTINGS
 @given(batch(st.one_of(S.numbers, S.scalars), digits))
-def test_fixed(node: NodeRuntime, calls: list) -> None:
-    differential(node, "fixed", calls)
+def test_fixed(node_bridge: NodeBridge, calls: list) -> None:
+    differential(node_bridge, "fixed", calls)
 
 
 @SETTINGS
 @given(batch(st.one_of(S.numbers, S.scalars), digits))
-def test_round(node: NodeRuntime, calls: list) -> None:
-    differential(node, "round_", calls, check_normalised=True)
+def test_round(node_bridge: NodeBridge, calls: list) -> None:
+    differential(node_bridge, "round_", calls, check_normalised=True)
 
 
 @SETTINGS
 @given(batch(st.one_of(S.ints, S.floats, S.scalars), S.currencies))
-def test_to_major(node: NodeRuntime, calls: list) -> None:
-    differential(node, "to_major", calls, check_normalised=True)
+def test_to_major(node_bridge: NodeBridge, calls: list) -> None:
+    differential(node_bridge, "to_major", calls, check_normalised=True)
 
 
 @SETTINGS
 @given(batch(S.currencies))
-def test_decimals(node: NodeRuntime, calls: list) -> None:
-    differential(node, "decimals", calls)
+def test_decimals(node_bridge: NodeBridge, calls: list) -> None:
+    differential(node_bridge, "decimals", calls)
 
 
 @SETTINGS
 @given(batch(S.scalars))
-def test_string(node: NodeRuntime, calls: list) -> None:
-    differential(node, "string", calls)
+def test_string(node_bridge: NodeBridge, calls: list) -> None:
+    differential(node_bridge, "string", calls)
 
 
 @SETTINGS
 @given(batch(st.one_of(S.numbers, S.number_strings, S.scalars)))
-def test_number(node: NodeRuntime, calls: list) -> None:
-    differential(node, "number", calls, check_normalised=True)
+def test_number(node_bridge: NodeBridge, calls: list) -> None:
+    differential(node_bridge, "number", calls, check_normalised=True)
 
 
 @SETTINGS
 @given(batch(S.anything))
-def test_template_part(node: NodeRuntime, calls: list) -> None:
-    differential(node, "template_part", calls)
+def test_template_part(node_bridge: NodeBridge, calls: list) -> None:
+    differential(node_bridge, "template_part", calls)
 
 
 @SETTINGS
 @given(batch(st.one_of(S.texts, S.scalars)))
-def test_lower_upper_trim_length(node: NodeRuntime, calls: list) -> None:
+def test_lower_upper_trim_length(node_bridge: NodeBridge, calls: list) -> None:
     for fn in ("lower", "upper", "trim", "length"):
-        differential(node, fn, calls)
+        differential(node_bridge, fn, calls)
 
 
 @SETTINGS
 @given(batch(st.one_of(st.lists(S.texts, max_size=4), st.lists(S.scalars, max_size=3), S.scalars),
              st.one_of(S.texts, S.scalars)))
-def test_join(node: NodeRuntime, calls: list) -> None:
-    differential(node, "join", calls)
+def test_join(node_bridge: NodeBridge, calls: list) -> None:
+    differential(node_bridge, "join", calls)
 
 
 @SETTINGS
 @given(batch(st.one_of(S.timestamp_strings, S.epoch_seconds, S.scalars)))
-def test_iso_time(node: NodeRuntime, calls: list) -> None:
-    differential(node, "iso_time", calls)
+def test_iso_time(node_bridge: NodeBridge, calls: list) -> None:
+    differential(node_bridge, "iso_time", calls)
 
 
 @SETTINGS
 @given(st.lists(st.lists(S.anything, min_size=1, max_size=4).map(tuple), min_size=1, max_size=BATCH))
-def test_coalesce(node: NodeRuntime, calls: list) -> None:
-    differential(node, "coalesce", calls)
+def test_coalesce(node_bridge: NodeBridge, calls: list) -> None:
+    differential(node_bridge, "coalesce", calls)
 
 
 @SETTINGS
 @given(batch(S.anything, S.anything))
-def test_fallback(node: NodeRuntime, calls: list) -> None:
-    differential(node, "fallback", calls)
+def test_fallback(node_bridge: NodeBridge, calls: list) -> None:
+    differential(node_bridge, "fallback", calls)
 
 
 operand_pairs = st.one_of(
@@ -115,23 +116,23 @@ operand_pairs = st.one_of(
 
 @SETTINGS
 @given(st.lists(operand_pairs, min_size=1, max_size=BATCH))
-def test_arithmetic(node: NodeRuntime, calls: list) -> None:
+def test_arithmetic(node_bridge: NodeBridge, calls: list) -> None:
     for fn in ("add", "sub", "mul", "div", "mod"):
-        differential(node, fn, calls, check_normalised=True)
+        differential(node_bridge, fn, calls, check_normalised=True)
 
 
 @SETTINGS
 @given(st.lists(st.tuples(S.anything), min_size=1, max_size=BATCH))
-def test_neg_truth(node: NodeRuntime, calls: list) -> None:
+def test_neg_truth(node_bridge: NodeBridge, calls: list) -> None:
     for fn in ("neg", "truth"):
-        differential(node, fn, calls)
+        differential(node_bridge, fn, calls)
 
 
 @SETTINGS
 @given(st.lists(operand_pairs, min_size=1, max_size=BATCH))
-def test_comparisons(node: NodeRuntime, calls: list) -> None:
+def test_comparisons(node_bridge: NodeBridge, calls: list) -> None:
     for fn in ("lt", "le", "gt", "ge", "eq", "ne"):
-        differential(node, fn, calls)
+        differential(node_bridge, fn, calls)
 
 
 # Strings whose order differs between UTF-16 code units and code points,
@@ -145,9 +146,9 @@ order_texts = st.lists(order_chars, max_size=4).map("".join).filter(
 
 @SETTINGS
 @given(st.lists(st.tuples(order_texts, order_texts), min_size=1, max_size=BATCH))
-def test_code_point_order(node: NodeRuntime, calls: list) -> None:
+def test_code_point_order(node_bridge: NodeBridge, calls: list) -> None:
     for fn in ("lt", "le", "gt", "ge", "eq", "length"):
-        differential(node, fn, calls if fn != "length" else [(a,) for a, _ in calls])
+        differential(node_bridge, fn, calls if fn != "length" else [(a,) for a, _ in calls])
 
 
 KEYS = ["a", "b", "0", "constructor", "__proto__", "toString", "", "length"]
@@ -161,5 +162,5 @@ index_pairs = st.one_of(
 
 @SETTINGS
 @given(st.lists(index_pairs, min_size=1, max_size=BATCH))
-def test_index(node: NodeRuntime, calls: list) -> None:
-    differential(node, "index", calls)
+def test_index(node_bridge: NodeBridge, calls: list) -> None:
+    differential(node_bridge, "index", calls)

@@ -5,7 +5,8 @@ import random
 import struct
 
 from segmap.runtime import functions as F
-from tests.runtime.bridge import NodeRuntime, agree, run_py
+from tests.runtime.bridge import agree, run_py
+from tests.support.node import NodeBridge
 
 
 def _doubles(n: int, seed: int = 20250101) -> list[float]:
@@ -35,8 +36,8 @@ def _doubles(n: int, seed: int = 20250101) -> list[float]:
     return out
 
 
-def _compare_grid(node: NodeRuntime, py: str, js: str, xs: list, ys: list) -> None:
-    js_outs = node.grid(js, xs, ys)
+def _compare_grid(node_bridge: NodeBridge, py: str, js: str, xs: list, ys: list) -> None:
+    js_outs = node_bridge.grid(js, xs, ys)
     fn = getattr(F, py)
     i = 0
     bad = []
@@ -52,20 +53,20 @@ def _compare_grid(node: NodeRuntime, py: str, js: str, xs: list, ys: list) -> No
     assert not bad, f"{len(bad)} mismatches, first 5: {bad[:5]}"
 
 
-def test_to_fixed_grid(node: NodeRuntime) -> None:
+def test_to_fixed_grid(node_bridge: NodeBridge) -> None:
     """20,000 doubles x digits 0..20 against Number.prototype.toFixed."""
-    _compare_grid(node, "fixed", "__sm_fixed", _doubles(20_000), list(range(21)))
+    _compare_grid(node_bridge, "fixed", "__sm_fixed", _doubles(20_000), list(range(21)))
 
 
-def test_round_grid(node: NodeRuntime) -> None:
-    _compare_grid(node, "round_", "__sm_round", _doubles(4_000, seed=7), list(range(0, 21, 2)))
+def test_round_grid(node_bridge: NodeBridge) -> None:
+    _compare_grid(node_bridge, "round_", "__sm_round", _doubles(4_000, seed=7), list(range(0, 21, 2)))
 
 
-def test_string_and_number_sweep(node: NodeRuntime) -> None:
+def test_string_and_number_sweep(node_bridge: NodeBridge) -> None:
     """String(x) and Number(String(x)) for 20,000 doubles."""
     xs = _doubles(20_000, seed=99)
     calls = [("__sm_string", (x,)) for x in xs] + [("__sm_number", (F.string(x),)) for x in xs]
-    js = node.calls(calls)
+    js = node_bridge.calls(calls)
     py = [run_py("string", (x,)) for x in xs] + [run_py("number", (F.string(x),)) for x in xs]
     bad = [(c, p, j) for c, p, j in zip(calls, py, js, strict=True) if not agree(p, j)]
     assert not bad, bad[:5]
@@ -81,10 +82,10 @@ def _code_point_blocks() -> list[str]:
     return blocks
 
 
-def test_case_mapping_every_code_point(node: NodeRuntime) -> None:
+def test_case_mapping_every_code_point(node_bridge: NodeBridge) -> None:
     blocks = _code_point_blocks()
     for py, js in (("lower", "__sm_lower"), ("upper", "__sm_upper")):
-        js_outs = node.calls((js, (b,)) for b in blocks)
+        js_outs = node_bridge.calls((js, (b,)) for b in blocks)
         for b, j in zip(blocks, js_outs, strict=True):
             p = getattr(F, py)(b)
             if p != j[1]:
@@ -93,17 +94,17 @@ def test_case_mapping_every_code_point(node: NodeRuntime) -> None:
                 raise AssertionError(f"{py} differs from JS on {diffs[:10]}")
 
 
-def test_trim_set_bmp(node: NodeRuntime) -> None:
+def test_trim_set_bmp(node_bridge: NodeBridge) -> None:
     """Exactly the BMP characters JS trims are in JS_WHITESPACE (no astral
     character is WhiteSpace or a LineTerminator)."""
     chars = [chr(c) for c in range(0x10000) if not 0xD800 <= c <= 0xDFFF]
-    singles = node.calls([("__sm_trim", (c,)) for c in chars])
+    singles = node_bridge.calls([("__sm_trim", (c,)) for c in chars])
     js_ws = {c for c, o in zip(chars, singles, strict=True) if o[1] == ""}
     assert js_ws == set(F.JS_WHITESPACE)
     assert {c for c in chars if F.trim(c) == ""} == js_ws
 
 
-def test_final_sigma_contexts(node: NodeRuntime) -> None:
+def test_final_sigma_contexts(node_bridge: NodeBridge) -> None:
     """lower() of capital sigma next to characters whose casing properties
     changed after Python's Unicode version (random strings, one round trip)."""
     special = sorted(F._SIGMA_CASED | F._SIGMA_IGNORABLE | F._SIGMA_NEITHER)
@@ -113,6 +114,6 @@ def test_final_sigma_contexts(node: NodeRuntime) -> None:
     for _ in range(20_000):
         alphabet = common + rnd.sample(special, 4)
         strings.append("".join(rnd.choice(alphabet) for _ in range(rnd.randint(1, 7))))
-    js = node.calls(("__sm_lower", (s,)) for s in strings)
+    js = node_bridge.calls(("__sm_lower", (s,)) for s in strings)
     bad = [(s, F.lower(s), o[1]) for s, o in zip(strings, js, strict=True) if F.lower(s) != o[1]]
     assert not bad, bad[:5]

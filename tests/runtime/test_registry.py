@@ -20,7 +20,9 @@ from segmap.compiler.functions import (
 )
 from segmap.runtime import currency, functions
 from tests.conftest import require_tool
-from tests.runtime.bridge import NodeRuntime, run_py, same
+from tests.runtime.bridge import run_py
+from tests.support.json_equal import json_same
+from tests.support.node import NodeBridge
 
 EXAMPLES = [(spec, ex) for spec in ALL_SPECS for ex in spec.examples]
 IDS = [f"{spec.name}-{i}" for spec in ALL_SPECS for i in range(len(spec.examples))]
@@ -29,7 +31,7 @@ IDS = [f"{spec.name}-{i}" for spec in ALL_SPECS for i in range(len(spec.examples
 def _check(outcome: tuple[str, object], expected: object) -> bool:
     if expected is RAISES:
         return outcome[0] == "err"
-    return outcome[0] == "ok" and same(outcome[1], expected)
+    return outcome[0] == "ok" and json_same(outcome[1], expected)
 
 
 @pytest.mark.parametrize(("spec", "example"), EXAMPLES, ids=IDS)
@@ -39,8 +41,8 @@ def test_example_python(spec: registry.FunctionSpec, example: registry.Example) 
     assert _check(out, expected), f"{example_text(spec, example)}: Python gave {out!r}"
 
 
-def test_examples_javascript(node: NodeRuntime) -> None:
-    outs = node.calls((spec.js, args) for spec, (args, _) in EXAMPLES)
+def test_examples_javascript(node_bridge: NodeBridge) -> None:
+    outs = node_bridge.calls((spec.js, args) for spec, (args, _) in EXAMPLES)
     bad = [
         f"{example_text(spec, ex)}: JS gave {out!r}"
         for (spec, ex), out in zip(EXAMPLES, outs, strict=True)
@@ -49,13 +51,13 @@ def test_examples_javascript(node: NodeRuntime) -> None:
     assert not bad, "\n".join(bad)
 
 
-def test_examples_tree_shaken(node: NodeRuntime) -> None:
+def test_examples_tree_shaken(node_bridge: NodeBridge) -> None:
     """Each helper works with only its declared dependencies pasted in."""
     bad = []
     for spec in ALL_SPECS:
         ctx = "only_" + spec.js
-        node.load(ctx, js_runtime_source([spec.js]))
-        outs = node.calls(((spec.js, args) for args, _ in spec.examples), ctx=ctx)
+        node_bridge.load(ctx, js_runtime_source([spec.js]))
+        outs = node_bridge.calls(((spec.js, args) for args, _ in spec.examples), ctx=ctx)
         for ex, out in zip(spec.examples, outs, strict=True):
             if not _check(out, ex[1]):
                 bad.append(f"{example_text(spec, ex)}: tree-shaken JS gave {out!r}")
@@ -110,10 +112,10 @@ def test_operator_null_propagation() -> None:
                 assert out[0] == "ok" and type(out[1]) is bool, (spec.name, args, out)
 
 
-def test_examples_strict_mode(node: NodeRuntime) -> None:
+def test_examples_strict_mode(node_bridge: NodeBridge) -> None:
     """The runtime also works pasted into strict code (an ES module)."""
-    node.load("strict", '"use strict";\n' + js_runtime_source())
-    outs = node.calls(((spec.js, args) for spec, (args, _) in EXAMPLES), ctx="strict")
+    node_bridge.load("strict", '"use strict";\n' + js_runtime_source())
+    outs = node_bridge.calls(((spec.js, args) for spec, (args, _) in EXAMPLES), ctx="strict")
     bad = [example_text(spec, ex) for (spec, ex), out in zip(EXAMPLES, outs, strict=True) if not _check(out, ex[1])]
     assert not bad, bad
 
@@ -149,8 +151,8 @@ def test_js_runtime_shape() -> None:
         assert all(d in blocks for d in block.deps)
 
 
-def test_js_runtime_parses(node: NodeRuntime) -> None:
-    node.load("syntax_check", js_runtime_source())  # raises on a syntax error
+def test_js_runtime_parses(node_bridge: NodeBridge) -> None:
+    node_bridge.load("syntax_check", js_runtime_source())  # raises on a syntax error
 
 
 def test_js_currency_table_matches_python() -> None:
