@@ -11,7 +11,7 @@ file:line:col like `segmap check` reports problems (code E701).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from segmap.backfill.resources import Resource
 from segmap.compiler.paths import ENVELOPE_ROOTS, static_path
@@ -45,11 +45,11 @@ class EventNeeds:
         return "retrieve" if self.fetch_detail else "list"
 
 
-def reads(calls: Sequence) -> list[FieldRead]:
+def reads(calls: Sequence[Any]) -> list[FieldRead]:
     """Every envelope read of the planned calls, with the span of the expression reading it."""
     found: list[FieldRead] = []
 
-    def visit(expr: ast.Expr, bound: frozenset) -> None:
+    def visit(expr: ast.Expr, bound: frozenset[str]) -> None:
         if isinstance(expr, ast.Lambda):
             visit(expr.body, bound | {expr.param})
             return
@@ -92,7 +92,7 @@ def sdk_fields(model_name: str | None) -> frozenset[str]:
     return frozenset((info.alias or name) for name, info in model.model_fields.items())
 
 
-def plan_event(event_type: str, resource: Resource, calls: Sequence, *, business_id_given: bool) -> EventNeeds:
+def plan_event(event_type: str, resource: Resource, calls: Sequence[Any], *, business_id_given: bool) -> EventNeeds:
     wanted = webhook_fields(event_type)
     listed = sdk_fields(resource.list_model) & wanted
     detailed = sdk_fields(resource.detail_model) & wanted
@@ -100,7 +100,7 @@ def plan_event(event_type: str, resource: Resource, calls: Sequence, *, business
     read_keys: set[str] = set()
     for r in reads(calls):
         if r.root == "data":
-            read_keys.update(wanted if r.key == WHOLE else {r.key})
+            read_keys.update(wanted if r.key == WHOLE or r.key is None else {r.key})
         elif r.root == "timestamp":
             read_keys.update(k for k in resource.time_candidates(event_type) if k in wanted)
         elif r.root == "business_id":
@@ -124,8 +124,8 @@ def plan_event(event_type: str, resource: Resource, calls: Sequence, *, business
 
 def diagnostics(all_needs: Iterable[EventNeeds]) -> list[Diagnostic]:
     """E701 for every read that no API answer can fill, one per location and field."""
-    by_place: dict[tuple, Diagnostic] = {}
-    events: dict[tuple, list[str]] = {}
+    by_place: dict[tuple[Any, ...], Diagnostic] = {}
+    events: dict[tuple[Any, ...], list[str]] = {}
     for needs in all_needs:
         for r in needs.missing:
             what = "the envelope's `business_id`" if r.root == "business_id" else f"`data.{r.key}`"

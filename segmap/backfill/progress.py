@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from typing import Any, Callable, TextIO
 
 
 def _fmt_duration(seconds: float) -> str:
@@ -19,7 +19,7 @@ def _fmt_duration(seconds: float) -> str:
 
 class Progress:
     def __init__(self, stream: TextIO = sys.stderr, *, tty: bool | None = None, interval: float | None = None,
-                 clock=time.monotonic):
+                 clock: Callable[[], float] = time.monotonic):
         self.stream = stream
         self.tty = stream.isatty() if tty is None else tty
         self.interval = interval if interval is not None else (0.2 if self.tty else 10.0)
@@ -27,7 +27,7 @@ class Progress:
         self._clock = clock
         self._drawn = False
 
-    def line(self, backfill) -> str:
+    def line(self, backfill: Any) -> str:
         t = backfill.tally
         elapsed = max(backfill.elapsed, 1e-9)
         done = backfill.fraction_done()
@@ -36,7 +36,7 @@ class Progress:
         return (f"{backfill.current or '-'}: {done * 100:5.1f}% · {t.objects:,} objects read · {t.mapped:,} mapped · "
                 f"{t.calls_queued:,} calls {'counted' if backfill.plan.dry_run else 'queued'} · {rate:,.0f}/s · ETA {eta}")
 
-    def __call__(self, backfill) -> None:
+    def __call__(self, backfill: Any) -> None:
         now = self._clock()
         if now - self._last < self.interval and backfill.fraction_done() < 1.0:
             return

@@ -16,7 +16,7 @@ state of each object.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class Resource:
     events: Mapping[str, str]  # state value -> webhook event type ("*" = every object)
     time_fields: Mapping[str, tuple[str, ...]]  # event type -> fields holding the time of that state, in order
 
-    def event_type(self, obj: Mapping) -> str | None:
+    def event_type(self, obj: Mapping[str, Any]) -> str | None:
         """The webhook event type `obj`'s current state stands for, or None (skipped)."""
         if self.state_field is None:
             return self.events.get("*")
@@ -42,8 +42,8 @@ class Resource:
         return self.time_fields.get(event_type, ()) + ("created_at",)
 
 
-def _times(default: tuple[str, ...], **per_event: tuple[str, ...]) -> Callable[[Mapping[str, str]], dict]:
-    def build(events: Mapping[str, str]) -> dict:
+def _times(default: tuple[str, ...], **per_event: tuple[str, ...]) -> Callable[[Mapping[str, str]], dict[str, tuple[str, ...]]]:
+    def build(events: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
         out = {}
         for ev in set(events.values()):
             out[ev] = per_event.get(ev.split(".", 1)[1], default)
@@ -52,7 +52,9 @@ def _times(default: tuple[str, ...], **per_event: tuple[str, ...]) -> Callable[[
     return build
 
 
-def _resource(name, id_field, list_model, detail_model, state_field, events, times) -> Resource:
+def _resource(name: str, id_field: str, list_model: str, detail_model: str | None, state_field: str | None,
+              events: Mapping[str, str],
+              times: Callable[[Mapping[str, str]], dict[str, tuple[str, ...]]]) -> Resource:
     return Resource(name, id_field, list_model, detail_model, state_field, events, times(events))
 
 

@@ -21,7 +21,6 @@ import orjson
 from segmap.backfill.needs import EventNeeds
 from segmap.backfill.resources import Resource
 from segmap.backfill.source import DodoSource, Window, iso
-from segmap.delivery.outbox.store import FIRST_START_KEY  # noqa: F401 - re-exported for the CLI
 from segmap.runtime.values import MappingRuntimeError
 
 WEBHOOK_ID_PREFIX = "backfill:"
@@ -44,11 +43,11 @@ class Tally:
     duplicates: int = 0
     quarantined: int = 0
     retrieved: int = 0
-    skipped_state: Counter = field(default_factory=Counter)  # resource:state -> n
-    unmapped: Counter = field(default_factory=Counter)  # event types the mapping does not handle
-    per_event: Counter = field(default_factory=Counter)  # event type -> envelopes mapped
-    calls_per_event: Counter = field(default_factory=Counter)
-    samples: list = field(default_factory=list)  # (event type, webhook id, [calls]) for --dry-run
+    skipped_state: Counter[str] = field(default_factory=Counter)  # resource:state -> n
+    unmapped: Counter[str] = field(default_factory=Counter)  # event types the mapping does not handle
+    per_event: Counter[str] = field(default_factory=Counter)  # event type -> envelopes mapped
+    calls_per_event: Counter[str] = field(default_factory=Counter)
+    samples: list[tuple[str, str, list[dict[str, Any]]]] = field(default_factory=list)  # (event type, webhook id, [calls]) for --dry-run
     map_seconds: float = 0.0  # envelopes built and mapped
     store_seconds: float = 0.0  # outbox transactions
 
@@ -132,9 +131,9 @@ class Backfill:
 
     # --- one page ---
 
-    def _process(self, resource: Resource, items: list[dict]) -> None:
+    def _process(self, resource: Resource, items: list[dict[str, Any]]) -> None:
         t = self.tally
-        todo: list[tuple[str, dict]] = []
+        todo: list[tuple[str, dict[str, Any]]] = []
         for item in items:
             t.objects += 1
             event_type = resource.event_type(item)
@@ -150,7 +149,7 @@ class Backfill:
             fetched = self._retrieve_all(resource, [item.get(resource.id_field) for _, item in detail])
             full = iter(fetched)
             todo = [(ev, next(full) if self.plan.needs[ev].fetch_detail else item) for ev, item in todo]
-        accepted: list[tuple[str, str, bytes, list]] = []
+        accepted: list[tuple[str, str, bytes, list[Any]]] = []
         quarantined: list[tuple[str, str, bytes, str, str]] = []
         started = time.perf_counter()
         for event_type, obj in todo:
@@ -182,28 +181,28 @@ class Backfill:
                     t.calls_queued += res.queued
                 else:
                     t.duplicates += 1
-        for item in quarantined:
-            if self.store.quarantine(*item).new:
+        for q in quarantined:
+            if self.store.quarantine(*q).new:
                 t.quarantined += 1
             else:
                 t.duplicates += 1
         t.store_seconds += time.perf_counter() - mapped_at
 
-    def _retrieve_all(self, resource: Resource, ids: list) -> list[dict]:
+    def _retrieve_all(self, resource: Resource, ids: list[Any]) -> list[dict[str, Any]]:
         self.tally.retrieved += len(ids)
         if self.plan.concurrency <= 1 or len(ids) == 1:
             return [self.source.retrieve(resource, str(i)) for i in ids]
         with ThreadPoolExecutor(max_workers=self.plan.concurrency, thread_name_prefix="segmap-backfill") as pool:
             return list(pool.map(lambda i: self.source.retrieve(resource, str(i)), ids))
 
-    def _envelope(self, event_type: str, resource: Resource, obj: dict) -> dict:
+    def _envelope(self, event_type: str, resource: Resource, obj: dict[str, Any]) -> dict[str, Any]:
         needs = self.plan.needs[event_type]
         timestamp = None
         for name in resource.time_candidates(event_type):
             if isinstance(obj.get(name), str) and obj[name]:
                 timestamp = obj[name]
                 break
-        envelope: dict = {}
+        envelope: dict[str, Any] = {}
         business_id = self.plan.business_id or obj.get("business_id")
         if business_id is not None:
             envelope["business_id"] = business_id
@@ -215,14 +214,14 @@ class Backfill:
 
     # --- cursor and progress ---
 
-    def _load_cursor(self, resource: Resource) -> dict:
+    def _load_cursor(self, resource: Resource) -> dict[str, Any]:
         if self.plan.dry_run or self.plan.restart:
             return {}
         raw = self.store.get_state(cursor_key(resource))
         if raw is None:
             return {}
         try:
-            cursor = orjson.loads(raw)
+            cursor: dict[str, Any] = orjson.loads(raw)
         except orjson.JSONDecodeError:
             return {}
         same = cursor.get("since") == iso(self.plan.since) and cursor.get("until") == iso(self.plan.until)
@@ -232,7 +231,8 @@ class Backfill:
                      done: bool = False) -> None:
         if self.plan.dry_run:
             return
-        cursor = {"since": iso(self.plan.since), "until": iso(self.plan.until), "page": page, "done": done}
+        cursor: dict[str, Any] = {"since": iso(self.plan.since), "until": iso(self.plan.until), "page": page,
+                                  "done": done}
         if window is not None:
             cursor["window_start"], cursor["window_end"] = iso(window.start), iso(window.end)
         elif pos is not None:

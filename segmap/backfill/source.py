@@ -53,7 +53,8 @@ class Window:
 class RateLimiter:
     """At most `rate` requests per second across threads (0: unlimited)."""
 
-    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic, sleep=time.sleep):
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep):
         self.interval = 1.0 / rate if rate > 0 else 0.0
         self._next = 0.0
         self._lock = threading.Lock()
@@ -138,7 +139,7 @@ class DodoSource:
 
     # --- listing ---
 
-    def page(self, resource: Resource, window: Window, number: int) -> list[dict]:
+    def page(self, resource: Resource, window: Window, number: int) -> list[dict[str, Any]]:
         endpoint = getattr(self.client, resource.name).with_raw_response
         params = dict(page_number=number, page_size=self.page_size, created_at_gte=iso(window.start),
                       created_at_lte=iso(window.end - timedelta(microseconds=1)))
@@ -148,7 +149,7 @@ class DodoSource:
             raise SourceError(f"listing {resource.name}: the answer has no `items` list")
         return [i for i in items if isinstance(i, dict)]
 
-    def retrieve(self, resource: Resource, object_id: str) -> dict:
+    def retrieve(self, resource: Resource, object_id: str) -> dict[str, Any]:
         endpoint = getattr(self.client, resource.name).with_raw_response
         body = self._call(f"retrieving {resource.name} {object_id}", lambda: endpoint.retrieve(object_id))
         if not isinstance(body, dict):

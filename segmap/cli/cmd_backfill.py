@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from segmap.cli.settings_args import add_config_argument, resolve
 
@@ -32,7 +33,7 @@ resources and the webhook each object state stands for: see docs/backfill.md
 """
 
 
-def register(subparsers) -> None:
+def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "backfill",
         help="map past Dodo payments, subscriptions, refunds... and queue their calls",
@@ -81,7 +82,7 @@ def parse_moment(text: str, *, now: datetime | None = None) -> datetime:
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
-def _client(args):
+def _client(args: argparse.Namespace) -> Any:
     try:
         import dodopayments
     except ImportError:
@@ -90,7 +91,7 @@ def _client(args):
     if not os.environ.get("DODO_PAYMENTS_API_KEY"):
         _err("set DODO_PAYMENTS_API_KEY to an API key of your Dodo account (Developer > API keys)")
         return None
-    kwargs = {"max_retries": 0}  # our own backoff honours Retry-After without the SDK's 60 s cap
+    kwargs: dict[str, Any] = {"max_retries": 0}  # our own backoff honours Retry-After without the SDK's 60 s cap
     if args.mode:
         if os.environ.get("DODO_PAYMENTS_BASE_URL"):
             _err("DODO_PAYMENTS_BASE_URL is set: it chooses the API host, so --mode cannot; unset one of them")
@@ -105,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
     from segmap.backfill.needs import diagnostics, plan_event
     from segmap.backfill.progress import Progress
     from segmap.backfill.resources import parse_only
-    from segmap.backfill.runner import FIRST_START_KEY, Backfill, Plan
+    from segmap.backfill.runner import Backfill, Plan
+    from segmap.delivery.outbox.store import FIRST_START_KEY
     from segmap.backfill.source import DodoSource, SourceError, iso
     from segmap.compiler.api import MappingError, compile_file
     from segmap.diagnostics.render import write_diagnostics
@@ -216,7 +218,7 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if tally.quarantined else EXIT_OK
 
 
-def _summary(job, tally, orjson) -> None:
+def _summary(job: Any, tally: Any, orjson: Any) -> None:
     out = sys.stdout
     dry = job.plan.dry_run
     if job.skipped_done:

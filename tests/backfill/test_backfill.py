@@ -77,8 +77,8 @@ def _env(dodo_url: str, **extra) -> dict:
     return env
 
 
-def backfill(tmp_path, dodo, *args, env=None, check=False, timeout=120):
-    cmd = [sys.executable, "-m", "segmap", "backfill", str(tmp_path / "m.yaml"), "--db", str(tmp_path / "o.db"),
+def backfill(tmp_path, dodo, *args, env=None, check=False, timeout=120, db=None):
+    cmd = [sys.executable, "-m", "segmap", "backfill", str(tmp_path / "m.yaml"), "--db", db or str(tmp_path / "o.db"),
            "--max-rps", "0", *args]
     proc = subprocess.run(cmd, cwd=tmp_path, env=env or _env(dodo.url), capture_output=True, text=True,
                           timeout=timeout)
@@ -87,9 +87,9 @@ def backfill(tmp_path, dodo, *args, env=None, check=False, timeout=120):
     return proc
 
 
-def deliver(tmp_path, seg) -> subprocess.CompletedProcess:
+def deliver(tmp_path, seg, db=None) -> subprocess.CompletedProcess:
     env = dict(os.environ, SEGMENT_WRITE_KEY=WRITE_KEY, PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, "-m", "segmap", "outbox", "deliver", "--db", str(tmp_path / "o.db"),
+    proc = subprocess.run([sys.executable, "-m", "segmap", "outbox", "deliver", "--db", db or str(tmp_path / "o.db"),
                            "--host", seg.url, "--once"], cwd=tmp_path, env=env, capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
@@ -311,3 +311,15 @@ def test_a_wrong_api_key_is_a_clear_error(tmp_path, mapping_file, history):
         proc = backfill(tmp_path, dodo, "--since", SINCE.isoformat(), "--until", UNTIL.isoformat(),
                         env=_env(dodo.url, DODO_PAYMENTS_API_KEY="dodo_canary_91xq"))
     assert proc.returncode == 2 and "refused the API key" in proc.stderr and "dodo_canary_91xq" not in proc.stderr + proc.stdout
+
+
+def test_backfill_into_a_postgresql_outbox(tmp_path, mapping_file, pg_url):
+    history = History.generate(90, SINCE, UNTIL, seed=5)
+    expected = expected_ledger(history, MAPPING)
+    with FakeDodo(history, api_key=API_KEY) as dodo, FakeSegment(write_keys={WRITE_KEY}) as seg:
+        backfill(tmp_path, dodo, "--since", SINCE.isoformat(), "--until", UNTIL.isoformat(), db=pg_url, check=True)
+        again = backfill(tmp_path, dodo, "--since", SINCE.isoformat(), "--until", UNTIL.isoformat(), "--restart",
+                         db=pg_url, check=True)
+        assert " 0 calls queued" in again.stdout
+        deliver(tmp_path, seg, db=pg_url)
+        assert seg.received_ids == set(expected) and not seg.duplicates()

@@ -29,6 +29,8 @@ MYPY_CLEAN = (
     "segmap/__init__.py",
     "segmap/_version.py",
     "segmap/errors.py",
+    "segmap/backfill/",
+    "segmap/cli/cmd_backfill.py",
     "segmap/diagnostics/",
     "segmap/grammar/",
     "segmap/runtime/",
