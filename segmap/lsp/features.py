@@ -165,9 +165,9 @@ def _function_items() -> list[lsp.CompletionItem]:
 def _expression_items(ctx: Context) -> list[lsp.CompletionItem]:
     events = events_for(ctx.rule)
     expr = ctx.expression
-    if expr.count('"') % 2 == 1:  # inside a string literal
-        return []
     variables = lambda_variables(expr)
+    if expr.count('"') % 2 == 1:  # inside a string literal: the values a compared enum can take
+        return _value_items(expr, events, variables)
     m = _PATH_BEFORE.search(expr)
     if m is not None:
         parts = split_path(m.group(1))
@@ -199,6 +199,32 @@ def _expression_items(ctx: Context) -> list[lsp.CompletionItem]:
     items.extend(_function_items())
     for word in ("true", "false", "null", "if", "then", "else", "and", "or", "not"):
         items.append(lsp.CompletionItem(label=word, kind=lsp.CompletionItemKind.Keyword, sort_text="3" + word))
+    return items
+
+
+_COMPARED = re.compile(r"((?:[A-Za-z_]\w*)(?:\.[A-Za-z_]\w*|\[[^\]\[]*\])*)\s*(?:==|!=)\s*\"([^\"]*)$")
+
+
+def _value_items(expr: str, events: tuple[str, ...], variables: dict[str, str]) -> list[lsp.CompletionItem]:
+    """In `data.status == "`, the values of the enum (for `type`, the rule's event types)."""
+    m = _COMPARED.search(expr)
+    parts = split_path(m.group(1)) if m else None
+    if parts is None:
+        return []
+    var_types = _variables_of(variables)
+    values: dict[str, list[str]] = {}
+    for ev in events:
+        ty = resolve(ev, parts, var_types(ev))
+        base = ty.required() if ty is not None else None
+        if base is not None and base.kind == "enum":
+            for v in base.args:
+                if isinstance(v, str):
+                    values.setdefault(v, []).append(ev)
+    items = []
+    for v, have in values.items():
+        detail = "" if len(have) == len(events) else f"only {len(have)} of {len(events)} events"
+        items.append(lsp.CompletionItem(label=v, kind=lsp.CompletionItemKind.EnumMember, detail=detail or None,
+                                        sort_text=("0" if not detail else "1") + v))
     return items
 
 

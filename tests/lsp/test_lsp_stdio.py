@@ -162,3 +162,17 @@ def test_code_actions_apply_suggestions_and_acknowledge_warnings(tmp_path):
             uri2, diags = await ed.open(tmp_path / "fixed.yaml", text)
             assert diags == []
     run(scenario)
+
+
+def test_completion_of_enum_values_inside_a_compared_string(tmp_path):
+    async def scenario():
+        async with editor(tmp_path) as ed:
+            text = MAPPING.replace("    - track: Order Completed\n",
+                                   '    - track: Order Completed\n      when: data.status == "succ"\n')
+            text += '  "subscription.*":\n    - track: Sub\n      when: type != "subscription.ren"\n'
+            uri, _ = await ed.open(tmp_path / "m.yaml", text)
+            items = await ed.complete(uri, 'data.status == "succ')
+            assert {"succeeded", "failed", "cancelled"} <= set(items)
+            items = await ed.complete(uri, 'type != "subscription.ren')
+            assert "subscription.renewed" in items and "payment.succeeded" not in items
+    run(scenario)
