@@ -181,3 +181,27 @@ def test_resume_with_a_key_probes_itself_and_reports(capsys, tmp_path, fake, mon
     check = SqliteOutbox(path)
     assert check.paused() is None and check.counts()["delivered"] == 1 and check.counts()["pending"] == 3
     check.close()
+
+
+def test_status_reads_the_wal_a_killed_writer_left_on_a_read_only_disk(capsys, readonly_dir):
+    """kill -9 leaves the WAL (and its index) un-checkpointed; the disk then turns read-only.
+    `status` must still count what is only in the WAL."""
+    import signal
+    import sys
+
+    target, freeze = readonly_dir
+    path = target / "outbox.db"
+    code = ("import os, signal\n"
+            "from segmap.delivery.outbox import SqliteOutbox\n"
+            "from tests.delivery.conftest import fill\n"
+            f"s = SqliteOutbox({str(path)!r})\n"
+            "fill(s, 5)\n"
+            "os.kill(os.getpid(), signal.SIGKILL)\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2])
+    assert proc.returncode == -signal.SIGKILL
+    assert (target / "outbox.db-wal").stat().st_size > 0  # the rows are in the WAL only
+    freeze()
+    code, out, err = run(capsys, "status", "--db", path, "--format", "json")
+    assert code == 0, err
+    data = orjson.loads(out)
+    assert data["counts"]["pending"] == 10 and data["inbox"] == 5 and data["stale"] is False
