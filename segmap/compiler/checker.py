@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 
-from segmap.compiler import function_types, segment_rules, spec_checks
+from segmap.compiler import function_types, meaning_checks, segment_rules, spec_checks
 from segmap.compiler import types as T
 from segmap.compiler.plan import Plan, PlannedCall, PlannedField
 from segmap.compiler.scope import Scope, non_null_paths, static_truth
@@ -169,6 +169,7 @@ class Checker:
             ty = self.infer(f.value, scope)
             self.check_field(spec, f, ty)
             typed.append(PlannedField(f, ty))
+        meaning_checks.check_call(self, spec, fields)
         reachable = spec.when is None or static_truth(spec.when, event) is not False
         return PlannedCall(event, spec, tuple(typed), reachable)
 

@@ -8,7 +8,7 @@ precise rule here.
 """
 from __future__ import annotations
 
-from segmap.compiler import segment_rules
+from segmap.compiler import meaning_checks, segment_rules
 from segmap.compiler import types as T
 from segmap.compiler.functions import FUNCTIONS, LAMBDA_FUNCTIONS, FunctionSpec
 from segmap.compiler.scope import CheckContext, Scope
@@ -106,6 +106,7 @@ def infer_call(checker: CheckContext, e: ast.Call, scope: Scope) -> Ty:
                                suggestion=quoted(suggest(str(base.args[0]).upper(), list(EXPONENTS))))
     if e.func == "to_major":
         segment_rules.check_currency_pair(checker, e)
+        meaning_checks.check_constant_currency(checker, e)
     return _result(e.func, spec, arg_types)
 
 

@@ -464,6 +464,44 @@ revenue: to_major(data.settlement_amount, data.currency)   # -> data.settlement_
 """)
 
 # --- E5xx: run time --------------------------------------------------------
+_code("W440", "a call's key indented under properties or traits", """
+A key that belongs to the call (`when`, `userId`, `anonymousId`, `groupId`,
+`previousId`, `event`, `context`, `integrations`) written one level too deep,
+under `properties:` or `traits:`. YAML reads it as a property named `when`,
+the mapping still checks and runs, and the call silently loses its guard or
+identity: the call is made for every event, or with the default userId.
+""", """
+- track: Refund Issued
+  properties:
+    amount: to_major(data.amount, data.currency)
+    when: data.status == "succeeded"     # a property now; outdent it to the call's level
+""")
+_code("W441", "alias of an id to itself", """
+An `alias` call whose `previousId` is written the same as its `userId`.
+Segment's alias merges two different identities (the id a user had before
+into the one they have now); aliasing an id to itself merges nothing.
+""", """
+- alias:
+  previousId: data.customer.customer_id
+  userId: data.customer.customer_id
+""")
+_code("W442", "a group that is the user", """
+A `group` call whose `groupId` is written the same as its `userId`. In
+Segment's B2B spec a group is the company, team or account a user belongs to;
+a group per person makes account-level reports count people. For Dodo, the
+subscription or the business usually is the account.
+""", """
+- group:
+  groupId: data.customer.customer_id   # the account: data.subscription_id?
+""")
+_code("W443", "amount converted with a constant currency", """
+`to_major(x.amount, "USD")` names a currency while the amount's own object
+carries one (`x.currency`). Dodo sends amounts in the smallest unit of the
+payment's currency, so every payment in another currency is converted with
+the wrong exponent: 1500 JPY becomes 15, 12345 KWD becomes 123.45.
+""", """
+revenue: to_major(data.total_amount, "USD")     # use data.currency
+""")
 _code("E501", "mapping failed at run time", """
 An expression failed on a particular envelope (for example arithmetic on
 a value that was not a number, or an unknown currency code). The event is

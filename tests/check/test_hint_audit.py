@@ -116,6 +116,12 @@ CASES = [
          lambda t: calls_for(t, "payment.succeeded")[0].body["userId"] == sample_envelope("payment.succeeded")["data"]["customer"]["customer_id"]),
     Case("W412", HEAD + "  payment.succeeded:\n    - track: Order Completed\n      userId: data.total_amount\n",
          lambda t: calls_for(t, "payment.succeeded")[0].body["userId"] == str(sample_envelope("payment.succeeded")["data"]["total_amount"])),
+    Case("W443", HEAD + "  payment.succeeded:\n    - track: Order Completed\n      properties:\n"
+         "        revenue: to_major(data.total_amount, \"USD\")\n", _promise_to_major),
+    Case("W414", "version: 1\nevents:\n  payment.succeeded:\n    - track: Order Completed\n      userId: data.customer.email\n",
+         lambda t: calls_for(t, "payment.succeeded")[0].body["userId"] == sample_envelope("payment.succeeded")["data"]["customer"]["customer_id"]),
+    Case("E001", "version: 1\nevents:\n  payment.succeeded:\n    - track: Order Completed\n      userId data.customer.customer_id\n",
+         lambda t: calls_for(t, "payment.succeeded")[0].body["userId"] == sample_envelope("payment.succeeded")["data"]["customer"]["customer_id"]),
     Case("E011", "version: 1\nevent:\n  payment.succeeded:\n    - track: Order Completed\n      userId: data.customer.customer_id\n",
          _promise_made("payment.succeeded")),
     Case("E020", HEAD + "  payment.succeeded:\n    - trak: Order Completed\n", _promise_event_name("Order Completed")),
