@@ -1,4 +1,4 @@
-"""Delivery throughput: calls/s from a filled SQLite outbox to a local fake Segment.
+"""Delivery throughput: calls/s from a filled outbox (SQLite, PostgreSQL) to a local fake Segment.
 
 Not a test: it prints numbers. The fake Segment runs in its own process so
 that, on a 2-core box, the worker and the receiver each get a core. The
@@ -7,7 +7,10 @@ posting pre-built (stamped, gzipped) batch bodies with the same number of
 threads: the gap between the two is what the outbox costs (claim, ack,
 fsync, batching).
 
-    python bench/bench_delivery.py [--calls 200000] [--workers 2] [--no-gzip]
+    python bench/bench_delivery.py [--calls 200000] [--workers 2] [--no-gzip] [--backend sqlite|postgresql|both]
+
+`--backend postgresql` fills a database created for the run on the server at
+$SEGMAP_BENCH_PG (default postgresql://postgres@127.0.0.1:5432/postgres) and drops it after.
 """
 from __future__ import annotations
 
@@ -112,20 +115,57 @@ def baseline(url: str, store: SqliteOutbox, threads: int, gzip: bool) -> tuple[i
     return len(payloads), time.perf_counter() - t0
 
 
+def _pg_database():
+    """A database of this run on the shared server: (url, drop)."""
+    import uuid
+
+    import psycopg
+
+    admin = os.environ.get("SEGMAP_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+    name = f"segmap_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return admin.rsplit("/", 1)[0] + "/" + name, drop
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--calls", type=int, default=200_000)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--no-gzip", action="store_true")
+    p.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="sqlite")
     args = p.parse_args()
+    print(f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs", flush=True)
+    status = 0
+    for backend in (("sqlite", "postgresql") if args.backend == "both" else (args.backend,)):
+        status |= run(args, backend)
+    return status
+
+
+def run(args, backend: str) -> int:
     gzip = not args.no_gzip
     proc, url = start_fake()
+    drop = None
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            store = SqliteOutbox(os.path.join(tmp, "bench.db"))
+            if backend == "postgresql":
+                from segmap.delivery.outbox.postgres import PostgresOutbox
+
+                db_url, drop = _pg_database()
+                store = PostgresOutbox(db_url)
+                durability = "synchronous_commit=on"
+            else:
+                store = SqliteOutbox(os.path.join(tmp, "bench.db"))
+                durability = "WAL+FULL"
+            print(f"--- {backend} outbox ---", flush=True)
             fill_s = fill(store, args.calls)
             n = store.counts()["pending"]
-            print(f"outbox filled: {n} calls in {fill_s:.2f}s ({n / fill_s:,.0f} calls/s via accept_many, WAL+FULL)")
+            print(f"outbox filled: {n} calls in {fill_s:.2f}s ({n / fill_s:,.0f} calls/s via accept_many, {durability})")
 
             base_n, base_s = baseline(url, store, args.workers, gzip)
             base_rate = base_n / base_s
@@ -155,6 +195,8 @@ def main() -> int:
     finally:
         proc.stdin.close()
         proc.wait(10)
+        if drop is not None:
+            drop()
     return 0
 
 
