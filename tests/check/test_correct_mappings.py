@@ -108,3 +108,15 @@ events:
     assert text and check_source(body, "k.yaml").diagnostics == []
     mixed = body.replace("order_id: data.payment_id", "orderId: data.payment_id")
     assert [(d.code, d.suggestion) for d in check_source(mixed, "k.yaml").diagnostics] == [("W422", "productId")]
+
+
+def test_the_type_dispatched_twins_run_alike_in_python_and_exported_js(node_bridge):
+    """The calls a guard excludes for an event are left out by both targets, for every sample variant."""
+    from segmap.samples import all_samples
+    from tests.js.bridge import Case, assert_agree
+
+    twins = sorted((ROOT / "tests/check/correct").glob("*.yaml"))
+    cases = [Case(p.stem, p.read_text(encoding="utf-8"), p.name) for p in twins]
+    envelopes = [env for variant in (0, 1, 2) for env in all_samples(variant=variant).values()]
+    stats = assert_agree(node_bridge, cases, lambda case: envelopes)
+    assert stats["ok"] > 0
