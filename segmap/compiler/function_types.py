@@ -107,6 +107,13 @@ def infer_call(checker: CheckContext, e: ast.Call, scope: Scope) -> Ty:
     if e.func == "to_major":
         segment_rules.check_currency_pair(checker, e)
         meaning_checks.check_constant_currency(checker, e)
+    if e.func == "contains" and len(arg_types) == 2:
+        hay, needle = arg_types[0].required(), arg_types[1].required()
+        if hay.kind != "any" and hay.is_stringy and needle.kind not in ("any", "null", "never") \
+                and not needle.could_be(lambda t: t.is_stringy):
+            checker.report("E301", f"`contains` looks for text in text, but `{show(e.args[1])}` is "
+                           f"{arg_types[1].describe()}", e.args[1].span,
+                           hint=f"convert it: string({show(e.args[1])})")
     return _result(e.func, spec, arg_types)
 
 

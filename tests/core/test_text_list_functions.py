@@ -74,3 +74,9 @@ def test_first_of_an_empty_list_drops_the_key():
     env["data"]["refunds"] = [{"refund_id": "r1"}, {"refund_id": "r2"}]
     (call,) = m.apply(env)
     assert call.body["properties"] == {"r": {"refund_id": "r1"}}
+
+
+def test_contains_of_text_needs_text(check_text):
+    (d,) = check_text(_mapping("contains(data.customer.email, data.total_amount)"))
+    assert d.code == "E301" and "looks for text in text" in d.message
+    assert _codes(check_text(_mapping("contains(data.product_cart ?? [], data.total_amount)"))) == []
