@@ -392,11 +392,100 @@ def code_actions(uri: str, text: str, diagnostics: list[lsp.Diagnostic]) -> list
                 title=f"Replace with `{suggestion}`" if suggestion else "Remove",
                 kind=lsp.CodeActionKind.QuickFix, diagnostics=[d], is_preferred=True,
                 edit=lsp.WorkspaceEdit(changes={uri: [lsp.TextEdit(range=d.range, new_text=suggestion)]})))
+        guard = _GUARD_HINT.search(d.message)
+        if guard is not None:
+            action = _guard_action(uri, lines, d, guard.group(1))
+            if action is not None:
+                actions.append(action)
+        if code == "E206" and "quote it inside the expression" in d.message:
+            action = _quote_name_action(uri, lines, d)
+            if action is not None:
+                actions.append(action)
         if code == "W014" and d.range.start.line == d.range.end.line:
             actions.append(_remove_code_action(uri, lines, d))
         elif code.startswith("W") and code not in ("W014", "W015"):
             actions.append(_allow_action(uri, lines, d, code))
     return actions
+
+
+_GUARD_HINT = re.compile(r"^hint: .*?guard the call with `when: ([^`]+)`", re.M)
+
+
+def _guard_action(uri: str, lines: list[str], d: lsp.Diagnostic, condition: str) -> lsp.CodeAction | None:
+    """The hint "guard the call with `when: x != null`" as an edit: a `when:` line beside the call
+    key, or `and (...)` added to the call's existing `when:`."""
+    from segmap.lsp.context import line_info
+
+    row = d.range.start.line
+    infos = [line_info(x) for x in lines]
+    start = None
+    threshold = infos[row].key_col + 1
+    for r in range(row, -1, -1):  # the line that starts the call (its "- " item)
+        li = infos[r]
+        if li.blank:
+            continue
+        if li.marker_col is not None and li.marker_col < threshold:
+            start = r
+            break
+        threshold = min(threshold, li.key_col)
+    if start is None:
+        return None
+    col = infos[start].key_col
+    when_row = None
+    for r in range(start, len(lines)):
+        li = infos[r]
+        if r > start and not li.blank and (li.key_col < col or (li.marker_col is not None and li.key_col <= col)):
+            break
+        if li.key_col == col and li.key == "when":
+            when_row = r
+    if when_row is not None:
+        src = lines[when_row]
+        end = len(src.rstrip())
+        value = src[infos[when_row].value_col:end]
+        if value[:1] in "'\"" or "#" in value:
+            return None  # a quoted or commented guard: leave the edit to the author
+        edit = lsp.TextEdit(range=lsp.Range(lsp.Position(when_row, col_to_utf16(src, infos[when_row].value_col)),
+                                            lsp.Position(when_row, col_to_utf16(src, end))),
+                            new_text=f"({value}) and {condition}")
+    else:
+        if not (infos[start].key and infos[start].value.strip()) and not any(
+                infos[r].key_col == col for r in range(start + 1, min(len(lines), start + 2)) if not infos[r].blank):
+            return None  # fields nested below the call key: no place beside it
+        edit = lsp.TextEdit(range=lsp.Range(lsp.Position(start + 1, 0), lsp.Position(start + 1, 0)),
+                            new_text=" " * col + f"when: {condition}\n")
+    return lsp.CodeAction(title=f"Guard the call with `when: {condition}`", kind=lsp.CodeActionKind.QuickFix,
+                          diagnostics=[d], edit=lsp.WorkspaceEdit(changes={uri: [edit]}))
+
+
+def _quote_name_action(uri: str, lines: list[str], d: lsp.Diagnostic) -> lsp.CodeAction | None:
+    """E206's hint "quote it inside the expression" as an edit, quoted for the YAML style around it."""
+    from segmap.lsp.context import line_info
+
+    row = d.range.start.line
+    src = lines[row] if row < len(lines) else ""
+    if d.range.end.line != row:
+        return None
+    a, b = utf16_to_col(src, d.range.start.character), utf16_to_col(src, d.range.end.character)
+    name = src[a:b]
+    li = line_info(src)
+    if li.key is None or a < li.value_col:
+        return None
+    value = src[li.value_col:].split(" #", 1)[0].rstrip()
+    first = value[:1]
+    if first == "'":
+        new, rng = f'"{name}"', (a, b)
+    elif first == '"':
+        new, rng = f'\\"{name}\\"', (a, b)
+    elif a == li.value_col and value == name:  # the whole plain value: quote the expression for YAML too
+        new, rng = f"'\"{name}\"'", (a, b)
+    elif a > li.value_col:
+        new, rng = f'"{name}"', (a, b)
+    else:
+        return None  # a plain scalar cannot start with a quote
+    edit = lsp.TextEdit(range=lsp.Range(lsp.Position(row, col_to_utf16(src, rng[0])),
+                                        lsp.Position(row, col_to_utf16(src, rng[1]))), new_text=new)
+    return lsp.CodeAction(title=f'Quote `{name}` as the text "{name}"', kind=lsp.CodeActionKind.QuickFix,
+                          diagnostics=[d], edit=lsp.WorkspaceEdit(changes={uri: [edit]}))
 
 
 def _allow_action(uri: str, lines: list[str], d: lsp.Diagnostic, code: str) -> lsp.CodeAction:

@@ -176,3 +176,21 @@ def test_completion_of_enum_values_inside_a_compared_string(tmp_path):
             items = await ed.complete(uri, 'type != "subscription.ren')
             assert "subscription.renewed" in items and "payment.succeeded" not in items
     run(scenario)
+
+
+def test_code_actions_from_fix_hints_guard_and_quote(tmp_path):
+    async def scenario():
+        async with editor(tmp_path) as ed:
+            text = ("version: 1\nevents:\n  payment.failed:\n    - track: Payment Failed\n"
+                    "      userId: data.payment_method\n      properties:\n        plan: pro\n")
+            uri, diags = await ed.open(tmp_path / "m.yaml", text)
+            by_code = {d.code: d for d in diags}
+            assert set(by_code) == {"E303", "E206"}
+            (guard,) = await ed.code_actions(uri, by_code["E303"])
+            assert guard.title == "Guard the call with `when: data.payment_method != null`"
+            (quote,) = await ed.code_actions(uri, by_code["E206"])
+            text = _apply(text, guard.edit.changes[uri] + quote.edit.changes[uri])  # both against this text
+            assert "      when: data.payment_method != null\n" in text and "plan: '\"pro\"'" in text
+            _, diags = await ed.open(tmp_path / "fixed.yaml", text)
+            assert diags == []
+    run(scenario)
