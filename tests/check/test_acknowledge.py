@@ -138,3 +138,13 @@ def test_strict_is_not_failed_by_notes(segmap_cli, tmp_path):
                  "      when: data.tax >= 0\n      userId: data.customer.customer_id\n")
     r = segmap_cli("check", "--strict", str(f))
     assert r.returncode == 0 and "N301" in r.stdout, r.stdout + r.stderr
+
+
+def test_the_docs_example_acknowledges_what_it_says():
+    import re
+
+    text = (ROOT / "docs/check.md").read_text(encoding="utf-8")
+    block = re.search(r"```yaml\n(# segmap: allow-file.*?)```", text, re.S).group(1)
+    r = check_source(block, "example.yaml")
+    assert r.diagnostics == []
+    assert sorted({d.code for d in r.acknowledged}) == ["W304", "W410", "W430"]
