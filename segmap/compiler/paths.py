@@ -7,16 +7,19 @@ root, outside any `map()` variable) and lists every prefix to compute.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from segmap.dsl import ast
 
 ENVELOPE_ROOTS = ("business_id", "type", "timestamp", "data")
 
-PathKey = tuple  # (root, key, key, ...): keys are field names (str) or list indexes (int)
+PathKey = tuple[str | int, ...]  # (root, key, key, ...): keys are field names (str) or list indexes (int)
 
 
-def static_path(expr: ast.Expr) -> tuple[str, tuple] | None:
+def static_path(expr: ast.Expr) -> tuple[str, tuple[str | int, ...]] | None:
     """(root name, keys) for a chain of names, fields and constant integer indexes, else None."""
-    keys: list = []
+    keys: list[str | int] = []
     while True:
         if isinstance(expr, ast.Field):
             keys.append(expr.name)
@@ -30,11 +33,11 @@ def static_path(expr: ast.Expr) -> tuple[str, tuple] | None:
             return None
 
 
-def envelope_paths(calls) -> list[PathKey]:
-    """Every envelope path the calls read, each prefix included, in first-use order."""
+def envelope_paths(calls: Iterable[Any]) -> list[PathKey]:
+    """Every envelope path the calls (``plan.PlannedCall``) read, each prefix included, in first-use order."""
     found: dict[PathKey, None] = {}
 
-    def visit(expr: ast.Expr, bound: frozenset) -> None:
+    def visit(expr: ast.Expr, bound: frozenset[str]) -> None:
         if isinstance(expr, ast.Lambda):
             visit(expr.body, bound | {expr.param})
             return

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+from typing import Any
 
 # a plain file next to the package (importlib.resources would cost a cold `segmap check` several
 # milliseconds of imports: tempfile, shutil, zipfile readers; segmap is never installed zipped)
@@ -17,10 +18,11 @@ _PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @functools.cache
-def load_snapshot() -> dict:
+def load_snapshot() -> dict[str, Any]:
     """The parsed snapshot; cached, so callers must treat it as read-only."""
     with open(_PATH, "rb") as fh:
-        return json.load(fh)
+        snapshot: dict[str, Any] = json.load(fh)
+        return snapshot
 
 
 def event_types() -> list[str]:

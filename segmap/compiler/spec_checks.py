@@ -53,7 +53,7 @@ _JS_WITH_ZERO = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda
 
 def _number(expr: ast.Expr) -> float | None:
     if isinstance(expr, ast.Literal) and type(expr.value) in (int, float):
-        return float(expr.value)
+        return float(expr.value)  # type: ignore[arg-type]  # an int or float, tested just above
     if isinstance(expr, ast.Unary) and expr.op == "-":
         inner = _number(expr.operand)
         return None if inner is None else -inner

@@ -6,8 +6,10 @@ envelope (``optional``, i.e. MISSING at run time).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from segmap.compiler.paths import ENVELOPE_ROOTS as ENVELOPE_ROOTS  # re-exported: one definition
 from segmap.compiler.snapshot import load_snapshot
@@ -18,7 +20,7 @@ SCALAR_KINDS = ("str", "int", "float", "bool", "datetime", "date")
 @dataclass(frozen=True, slots=True)
 class Ty:
     kind: str  # str int float bool datetime date enum list dict model object union any null never
-    args: tuple = ()  # enum: values; list/dict: (item,); union: options; object: ((key, Ty), ...)
+    args: tuple[Any, ...] = ()  # enum: values; list/dict: (item,); union: options; object: ((key, Ty), ...)
     name: str | None = None  # model name, or the enum's alias name
     nullable: bool = False
     optional: bool = False
@@ -53,13 +55,13 @@ class Ty:
             return all(isinstance(v, str) for v in self.args)
         return self.kind == "union" and all(o.is_stringy for o in self.args)
 
-    def could_be(self, pred) -> bool:
+    def could_be(self, pred: Callable[[Ty], bool]) -> bool:
         """True when some value of this type satisfies ``pred`` (any: always)."""
         if self.kind == "any":
             return True
         if self.kind == "union":
             return any(o.could_be(pred) for o in self.args)
-        return pred(self)
+        return bool(pred(self))
 
     def describe(self) -> str:
         base = _describe(self)
@@ -146,7 +148,7 @@ def union(*types: Ty) -> Ty:
 # --- from the snapshot ---------------------------------------------------
 
 
-def from_snapshot(t: dict) -> Ty:
+def from_snapshot(t: dict[str, Any]) -> Ty:
     kind = t["t"]
     if kind in SCALAR_KINDS or kind == "any":
         return Ty(kind)

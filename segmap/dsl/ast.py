@@ -8,6 +8,7 @@ expressions, so nothing downstream cares which way a user wrote them.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Union
 
@@ -166,7 +167,7 @@ class MappingFile:
     span: Span
 
 
-def walk(expr: Expr):
+def walk(expr: Expr) -> Iterator[Expr]:
     """Yield every expression node below (and including) ``expr``, parents first."""
     stack = [expr]
     while stack:
@@ -175,7 +176,7 @@ def walk(expr: Expr):
         stack.extend(reversed(children(node)))
 
 
-def children(node: Expr) -> tuple:
+def children(node: Expr) -> tuple[Expr, ...]:
     if isinstance(node, Field):
         return (node.obj,)
     if isinstance(node, Index):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable
+from typing import Any
 
 from segmap.diagnostics.model import Diagnostic, Severity, Span
 from segmap.dsl import ast
@@ -19,7 +21,7 @@ TOP_LEVEL_KEYS = ("version", "defaults", "events", "tests")
 SUPPORTED_VERSIONS = ("1",)
 
 
-def _suggest(word: str, options) -> str | None:
+def _suggest(word: str, options: Iterable[str]) -> str | None:
     found = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
     return found[0] if found else None
 
@@ -27,7 +29,7 @@ def _suggest(word: str, options) -> str | None:
 _EXPR_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 
 
-def _expression_disagrees(node: YScalar, reading: tuple) -> bool:
+def _expression_disagrees(node: YScalar, reading: tuple[str, str, object]) -> bool:
     """True when a plain scalar YAML types as bool/null/number means something else as an expression."""
     kind = reading[0]
     if kind == "bool":
@@ -48,13 +50,13 @@ class _Loader:
         self.broken: list[str] = []  # names of fields whose value failed, for the call being loaded
         self.broken_defaults: list[str] = []  # the same for `defaults:`
 
-    def err(self, code: str, message: str, span: Span, **kw) -> None:
+    def err(self, code: str, message: str, span: Span, **kw: Any) -> None:
         self.diags.append(Diagnostic(code, Severity.ERROR, message, span, **kw))
 
-    def warn(self, code: str, message: str, span: Span, **kw) -> None:
+    def warn(self, code: str, message: str, span: Span, **kw: Any) -> None:
         self.diags.append(Diagnostic(code, Severity.WARNING, message, span, **kw))
 
-    def yaml_text(self, node: YScalar, what: str, error_for=("bool", "null")) -> bool:
+    def yaml_text(self, node: YScalar, what: str, error_for: tuple[str, ...] = ("bool", "null")) -> bool:
         """E013/W013 for a plain scalar meant as text that YAML readers type as bool/null/number.
 
         Returns True when an error was reported.
@@ -86,8 +88,8 @@ class _Loader:
             reading = yaml_reading(node)
             if reading is not None and _expression_disagrees(node, reading):
                 kind, desc, val = reading
-                write = {True: "true", False: "false", None: "null"}.get(val) if kind != "number" else (
-                    repr(val) if val is not None else None)
+                write = ("true" if val is True else "false" if val is False else "null" if val is None else None) \
+                    if kind != "number" else (repr(val) if val is not None else None)
                 hint = f"write `{write}`" if write else None
                 if kind == "bool":
                     hint = f"expressions write booleans as `{write}`; for the text, write '\"{node.value}\"'"
@@ -119,7 +121,7 @@ class _Loader:
                 items.append(val)
         return ast.ListLit(tuple(items), node.span)
 
-    def fields(self, items, kind: str | None, where: str) -> list[ast.FieldSpec]:
+    def fields(self, items: Iterable[tuple[YScalar, YNode]], kind: str | None, where: str) -> list[ast.FieldSpec]:
         allowed = CALL_FIELDS[kind] if kind else tuple(sorted({f for fs in CALL_FIELDS.values() for f in fs}))
         out = []
         for key, val in items:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import yaml
 
@@ -20,8 +21,9 @@ from segmap.errors import SegmapError
 MAX_FILE_BYTES = 1 << 20
 MAX_DEPTH = 32
 
+_Loader: type[yaml.SafeLoader] | type[yaml.CSafeLoader]
 try:  # the C parser is ~10x faster; fall back to pure Python
-    _Loader = yaml.CSafeLoader  # type: ignore[attr-defined]
+    _Loader = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover
     _Loader = yaml.SafeLoader
 
@@ -38,7 +40,7 @@ class YScalar:
     value: str
     span: Span
     style: str | None  # None plain, "'" or '"' quoted, "|" or ">" block
-    offsets: tuple[tuple[int, int], ...] = field(repr=False, default=())
+    offsets: tuple[tuple[int, ...], ...] = field(repr=False, default=())
     in_flow: bool = False  # inside a YAML flow collection {...} / [...], where a comma ends the value
     # offsets[i] = (line, col) of value[i] in the file, or (line, col, width) when value[i] is spelled
     # with `width` source characters (an escape); empty when unknown
@@ -47,7 +49,8 @@ class YScalar:
         """(line, col) in the file of character ``i`` of the scalar's value."""
         if self.offsets:
             if i < len(self.offsets):
-                return self.offsets[i][:2]
+                line, col = self.offsets[i][:2]
+                return line, col
             line, col = self.offsets[-1][:2]
             return line, col + 1 + (i - len(self.offsets))
         return self.span.line, self.span.col + i
@@ -70,7 +73,7 @@ class YMap:
     items: tuple[tuple[YScalar, "YNode"], ...]
     span: Span
 
-    def get(self, key: str):
+    def get(self, key: str) -> YNode | None:
         for k, v in self.items:
             if k.value == key:
                 return v
@@ -86,12 +89,12 @@ class YSeq:
 YNode = YScalar | YMap | YSeq
 
 
-def _span(file: str, start, end) -> Span:
+def _span(file: str, start: Any, end: Any) -> Span:
     return Span(file, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
 
 
 def _offsets(text: str, start_index: int, end_index: int, value: str, style: str | None,
-             start_line: int = 0, start_col: int = 0) -> tuple:
+             start_line: int = 0, start_col: int = 0) -> tuple[tuple[int, ...], ...]:
     """Map each character of a scalar's value back to its (line, col).
 
     Plain one-line scalars map directly: they get no table at all
@@ -191,7 +194,7 @@ def load_yaml(text: str, file: str) -> tuple[YNode | None, list[Diagnostic]]:
         return _load_yaml(text, file, yaml.SafeLoader)
 
 
-def _load_yaml(text: str, file: str, loader) -> tuple[YNode | None, list[Diagnostic]]:
+def _load_yaml(text: str, file: str, loader: Any) -> tuple[YNode | None, list[Diagnostic]]:
     diags: list[Diagnostic] = []
     if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
         diags.append(Diagnostic("E005", Severity.ERROR, f"mapping file is larger than {MAX_FILE_BYTES // 1024} KiB",
@@ -204,7 +207,7 @@ def _load_yaml(text: str, file: str, loader) -> tuple[YNode | None, list[Diagnos
         diags.append(Diagnostic("E001", Severity.ERROR, f"the text holds an unpaired surrogate U+{ord(text[bad]):04X}, "
                                 "which is not a Unicode character", Span(file, line, col)))
         return None, diags
-    stack: list[list] = []  # each frame: [kind, start_event, items, pending_key, {key text: first key node}]
+    stack: list[list[Any]] = []  # each frame: [kind, start_event, items, pending_key, {key text: first key node}]
     root: YNode | None = None
     try:
         for ev in yaml.parse(text, Loader=loader):
@@ -237,8 +240,9 @@ def _load_yaml(text: str, file: str, loader) -> tuple[YNode | None, list[Diagnos
                 if isinstance(ev, yaml.ScalarEvent):
                     sp = _span(file, ev.start_mark, ev.end_mark)
                     # libyaml calls the plain style "", the pure-Python parser None: one plain style here
-                    offs = _offsets(text, ev.start_mark.index, ev.end_mark.index, ev.value, ev.style or None,
-                                    ev.start_mark.line, ev.start_mark.column)
+                    start, end = ev.start_mark, ev.end_mark
+                    assert start is not None and end is not None  # the parser marks every event
+                    offs = _offsets(text, start.index, end.index, ev.value, ev.style or None, start.line, start.column)
                     in_flow = bool(stack) and bool(stack[-1][1].flow_style)
                     node = YScalar(ev.value, sp, ev.style or None, offs, in_flow)
                 else:
@@ -337,6 +341,7 @@ def yaml_reading(node: YNode) -> tuple[str, str, object] | None:
         return "null", "null", None
     if not v or not (v[0].isdigit() or v[0] in "+-."):
         return None
+    n: int | float
     try:
         if _RE_OCT11.fullmatch(v) and v.strip("+-").replace("_", "") != "0":
             n = int(v.replace("_", ""), 8)

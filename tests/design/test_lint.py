@@ -26,14 +26,15 @@ def test_ruff_lint_rules_hold():
 #: runtime) already reports nothing. A package joins this list once it is clean and never leaves it;
 #: the goal is every package of segmap/.
 MYPY_CLEAN = (
-    "segmap/__init__.py",
-    "segmap/_version.py",
-    "segmap/errors.py",
-    "segmap/backfill/",
-    "segmap/cli/cmd_backfill.py",
-    "segmap/diagnostics/",
-    "segmap/grammar/",
-    "segmap/runtime/",
+    "segmap/__init__.py", "segmap/__main__.py", "segmap/_version.py", "segmap/errors.py",
+    "segmap/backfill/", "segmap/cli/cmd_backfill.py", "segmap/diagnostics/", "segmap/grammar/", "segmap/runtime/",
+    "segmap/dsl/__init__.py", "segmap/dsl/ast.py", "segmap/dsl/loader.py", "segmap/dsl/segment_context.py",
+    "segmap/dsl/segment_fields.py", "segmap/dsl/yaml_source.py",
+    "segmap/compiler/__init__.py", "segmap/compiler/functions.py", "segmap/compiler/literals.py",
+    "segmap/compiler/paths.py", "segmap/compiler/plan.py", "segmap/compiler/scope.py", "segmap/compiler/snapshot.py",
+    "segmap/compiler/spec_checks.py", "segmap/compiler/types.py", "segmap/compiler/wording.py",
+    "segmap/delivery/__init__.py", "segmap/delivery/outbox/aio.py", "segmap/delivery/outbox/migrations.py",
+    "segmap/delivery/scrub.py", "segmap/service/verification.py",
 )
 
 
