@@ -111,6 +111,14 @@ class Ledger:
     failures: list[str] = field(default_factory=list)
 
 
+async def until_acked(ledger: "Ledger", n: int, sender: asyncio.Task, limit: float = 60.0) -> None:
+    """Wait until the sender has seen ``n`` webhooks acknowledged (or finished): tests that act
+    "under load" act after a count of acknowledgements, not after a time that a busy machine stretches."""
+    end = time.monotonic() + limit
+    while len(ledger.acked) < n and not sender.done() and time.monotonic() < end:
+        await asyncio.sleep(0.01)
+
+
 async def send_all(url: str, items: Iterable[tuple[str, bytes]], *, signer: Signer | None = None,
                    rate: float | None = None, concurrency: int = 32, retry: bool = True,
                    deadline: float = 60.0, ledger: Ledger | None = None,

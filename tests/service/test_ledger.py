@@ -12,12 +12,14 @@ from segmap.delivery.outbox import SqliteOutbox
 from tests.fakes.fake_segment import Ok, Reset, Slow, Status
 from tests.service.conftest import (
     SECRET,
+    Ledger,
     WRITE_KEY,
     assert_no_canaries,
     envelope,
     expected_message_ids,
     inbox_ids,
     send_all,
+    until_acked,
 )
 
 
@@ -41,8 +43,10 @@ def test_kill_9_under_load_then_restart_delivers_exactly_the_acknowledged_set(tm
     fake.script(Ok(times=2), Slow(1.5))  # a batch is on the wire when the kill lands: sent, never acked
 
     async def load_then_kill():
-        sender = asyncio.create_task(send_all(svc.webhook_url, items, rate=250, retry=False, concurrency=32))
-        await asyncio.sleep(1.0)
+        progress = Ledger()
+        sender = asyncio.create_task(send_all(svc.webhook_url, items, rate=250, retry=False, concurrency=32,
+                                              ledger=progress))
+        await until_acked(progress, 60, sender)  # a count, not a time: a loaded machine only takes longer
         svc.kill()  # SIGKILL mid-load: requests in flight, commits in progress, batches on the wire
         return await sender
 

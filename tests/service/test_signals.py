@@ -20,6 +20,7 @@ from tests.service.conftest import (
     ROOT,
     SECRET,
     WRITE_KEY,
+    Ledger,
     Signer,
     assert_no_canaries,
     envelope,
@@ -27,6 +28,7 @@ from tests.service.conftest import (
     inbox_ids,
     post,
     send_all,
+    until_acked,
 )
 from tests.service.test_ledger import wait_drained
 
@@ -83,8 +85,10 @@ def test_sigterm_under_load_exits_within_10s_and_loses_no_accepted_webhook(tmp_p
     stopped = {}
 
     async def load_then_term():
-        sender = asyncio.create_task(send_all(svc.webhook_url, items, rate=300, retry=False, concurrency=32))
-        await asyncio.sleep(0.8)
+        progress = Ledger()
+        sender = asyncio.create_task(send_all(svc.webhook_url, items, rate=300, retry=False, concurrency=32,
+                                              ledger=progress))
+        await until_acked(progress, 60, sender)  # a count, not a time: a loaded machine only takes longer
         stopped["at"] = time.monotonic()
         svc.signal(signal.SIGTERM)
         return await sender
