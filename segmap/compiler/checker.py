@@ -10,6 +10,7 @@ calls to make, with defaults merged, which is all the generators need.
 from __future__ import annotations
 
 import fnmatch
+from typing import Any
 
 from segmap.compiler import function_types, meaning_checks, segment_rules, spec_checks
 from segmap.compiler import types as T
@@ -27,13 +28,13 @@ KNOWN_FUNCTIONS_EXTRA = ("map", "filter")
 class Checker:
     def __init__(self, mapping: ast.MappingFile):
         self.mapping = mapping
-        self._diags: dict[tuple, Diagnostic] = {}
-        self._events_for: dict[tuple, list[str]] = {}
+        self._diags: dict[tuple[str, Span | None, str], Diagnostic] = {}
+        self._events_for: dict[tuple[str, Span | None, str], list[str]] = {}
         self.all_events = T.event_types()
         self.current_event = ""
-        self._context = None  # the expression being checked, to tell which events a problem concerns
-        self._context_of: dict[tuple, object] = {}
-        self._context_events: dict[object, set[str]] = {}
+        self._context: Span | None = None  # the expression being checked, to tell which events a problem concerns
+        self._context_of: dict[tuple[str, Span | None, str], Span | None] = {}
+        self._context_events: dict[Span | None, set[str]] = {}
         # id(expr) -> its type for the event being checked (the Segment rules read the
         # types of sub-expressions, e.g. the entries of `properties:`)
         self.types: dict[int, Ty] = {}
@@ -42,7 +43,7 @@ class Checker:
         self._muted = False  # typing a call its guard never makes for the current event: report nothing
 
     # --- reporting ----------------------------------------------------------
-    def report(self, code: str, message: str, span: Span | None, **kw) -> None:
+    def report(self, code: str, message: str, span: Span | None, **kw: Any) -> None:
         if self._muted:
             return
         key = (code, span, message)
@@ -209,7 +210,7 @@ class Checker:
                         hint=hint, notes=("segmap has no truthiness: conditions are comparisons, `and`, `or`, `not`",))
 
     def infer(self, expr: ast.Expr, scope: Scope) -> Ty:
-        ty = getattr(self, "_infer_" + type(expr).__name__)(expr, scope)
+        ty: Ty = getattr(self, "_infer_" + type(expr).__name__)(expr, scope)
         self.types[id(expr)] = ty
         return ty
 
@@ -235,7 +236,8 @@ class Checker:
         env = T.envelope_type(scope.event)
         for key, ty in env.args:
             if key == e.name:
-                return ty
+                root: Ty = ty
+                return root
         options = list(scope.variables) + list(T.ENVELOPE_ROOTS)
         # the right scope first: a name spelt like an envelope field or a map() variable; then a
         # field of the event's data written without `data.` (`customer.email`); else nothing
@@ -346,12 +348,12 @@ class Checker:
         obj = self.infer(e.obj, scope)
         idx = self.infer(e.index, scope)
         base = obj.required()
-        if base.kind == "list":
-            if not idx.could_be(lambda t: t.kind == "int" or (t.kind == "float")) and idx.kind != "any":
+        if base.kind in ("list", "dict"):
+            if base.kind == "list" and not idx.could_be(lambda t: t.kind == "int" or (t.kind == "float")) \
+                    and idx.kind != "any":
                 self.report("E301", f"a list index must be an integer, but this is {idx.describe()}", e.index.span)
-            return base.args[0].with_flags(optional=True)
-        if base.kind in ("dict",):
-            return base.args[0].with_flags(optional=True)
+            item: Ty = base.args[0]
+            return item.with_flags(optional=True)
         if base.kind in ("any", "model", "object", "union", "never"):
             return T.ANY.with_flags(optional=True)
         self.report("E301", f"`{show(e.obj)}` is {base.describe()} and cannot be indexed", e.span)
@@ -407,6 +409,8 @@ class Checker:
         for side, t in ((e.left, left), (e.right, right)):
             if not t.could_be(lambda x: x.is_numeric) and t.kind not in ("null", "never"):
                 src = path_text(side)
+                notes: tuple[str, ...]
+                hint: str | None
                 if t.could_be(lambda x: x.is_stringy):
                     what = "text"
                     if isinstance(side, ast.Call) and side.func == "fixed":
@@ -442,6 +446,8 @@ class Checker:
         if owner is None or owner.required().kind != "model":
             return None
         model = owner.required().name
+        if model is None:  # pragma: no cover - a model type always has its name
+            return None
         ty = T.model_fields(model).get(expr.name)
         if ty is None:
             return None
@@ -483,14 +489,14 @@ class Checker:
                         hint="convert one side: number(x) or string(x)" if lc | rc == {"number", "text"} else None)
 
     def _check_type_compare(self, lit: ast.Literal, always: str) -> None:
-        value = lit.value
+        value = str(lit.value)  # the caller compares `type` with a string literal
         if value not in self.all_events:
             self.report("E302", f"\"{value}\" is not a Dodo event type, so the comparison is always {always}", lit.span,
                         suggestion=quoted(suggest(value, self.all_events)),
                         hint="`segmap check --coverage` lists every event type")
             return
         events = self.rule_events.get(id(self.current_rule), ()) if self.current_rule else ()
-        if events and value not in events:
+        if events and value not in events and self.current_rule is not None:
             pattern = self.current_rule.pattern
             self.report("E302", f"this rule runs only for `{pattern}`, never for \"{value}\": the comparison is always {always}",
                         lit.span, notes=(f"`{pattern}` matches: " + ", ".join(events[:8]) + (", ..." if len(events) > 8 else ""),))

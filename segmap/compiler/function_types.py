@@ -124,7 +124,7 @@ def _result(name: str, spec: FunctionSpec, args: list[Ty]) -> Ty:
     if name == "split":
         return Ty("list", (T.STR,), None, bool(args) and args[0].nullable, bool(args) and args[0].optional)
     if name in ("first", "last") and args and args[0].required().kind == "list":
-        item = args[0].required().args[0]
+        item: Ty = args[0].required().args[0]
         # an empty list gives missing
         return item.with_flags(nullable=item.nullable or args[0].nullable, optional=True)
     if name in ("first", "last"):
@@ -146,15 +146,17 @@ def _result(name: str, spec: FunctionSpec, args: list[Ty]) -> Ty:
 
 
 def _infer_map(checker: CheckContext, e: ast.Call, scope: Scope) -> Ty:
-    if len(e.args) != 2 or not isinstance(e.args[1], ast.Lambda):
+    lam = e.args[1] if len(e.args) == 2 else None
+    if not isinstance(lam, ast.Lambda):
         checker.report("E205", f"`{e.func}` takes a list and a function: {LAMBDA_FUNCTIONS[e.func].signature}", e.span)
         for a in e.args:
             if not isinstance(a, ast.Lambda):
                 checker.infer(a, scope)
         return Ty("list", (T.ANY,))
-    seq, lam = e.args
+    seq = e.args[0]
     st = checker.infer(seq, scope)
     base = st.required()
+    item: Ty
     if base.kind == "list":
         item = base.args[0]
     elif base.kind in ("any", "never", "null"):

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Collection, Iterator
 
 from segmap.compiler import spec_checks
 from segmap.compiler import types as T
 from segmap.compiler.scope import CheckContext, Scope
 from segmap.compiler.types import Ty
 from segmap.compiler.wording import expr_text, path_text, show, suggest
+from segmap.diagnostics.model import Span
 from segmap.dsl import ast
 from segmap.dsl.segment_fields import IDENTITY_FIELDS, OBJECT_FIELDS
 from segmap.dsl.yaml_source import YScalar, yaml_reading
@@ -261,12 +263,12 @@ def _check_identity(checker: CheckContext, name: str, value: ast.Expr, ty: Ty) -
     if base.kind in ("int", "float", "bool"):
         checker.report("W412", f"`{name}` should be text, but `{src}` is {ty.describe()}", value.span,
                        suggestion=f"string({src})", notes=("Segment's HTTP API types ids and event names as strings",))
-    inner = checker.type_of(value.args[0]) if isinstance(value, ast.Call) and value.func == "string" and value.args \
-        else None
-    if inner is not None and inner.nullable:
-        isrc = show(value.args[0])
+    arg = value.args[0] if isinstance(value, ast.Call) and value.func == "string" and value.args else None
+    inner = checker.type_of(arg) if arg is not None else None
+    if arg is not None and inner is not None and inner.nullable:
+        isrc = show(arg)
         checker.report("E303", f"`{name}` can be the text \"null\": string() turns a null `{isrc}` into \"null\"",
-                       value.args[0].span, hint=f"guard the call with `when: {isrc} != null`",
+                       arg.span, hint=f"guard the call with `when: {isrc} != null`",
                        notes=("every event without the field would share the identity \"null\"",))
     elif ty.maybe_empty and not isinstance(value, ast.Literal) and base.kind != "null":
         checker.report("E303", f"`{name}` can be {_empty_words(ty)}: `{src}` is {ty.describe()}", value.span,
@@ -290,13 +292,16 @@ def title_case(name: str) -> str:
     return " ".join(out)
 
 
+_NO_SPAN = Span("", 0, 0)  # for a scalar made up to ask how YAML would read a name
+
+
 def event_name_problem(name: str) -> str | None:
     """Why ``name`` is not Title Case "Object Action", or None."""
     if not name.strip():
         return "the event name is empty"
     if name != name.strip() or "  " in name:
         return "it has extra spaces"
-    if not any(ch.isalpha() for ch in name) or yaml_reading(YScalar(name, None, None)) is not None:
+    if not any(ch.isalpha() for ch in name) or yaml_reading(YScalar(name, _NO_SPAN, None)) is not None:
         return None  # YAML-typed plain names get E013/W013 from the loader
     if "_" in name:
         return "it is snake_case"
@@ -316,28 +321,28 @@ def event_name_problem(name: str) -> str | None:
 
 def check_event_name(checker: CheckContext, value: ast.Expr) -> None:
     """Title Case "Object Action" names (W420); no data in names (W421)."""
-    for lit, dynamic in _name_parts(value):
-        if dynamic is not None:
-            checker.report("W421", "the event name is built from data", dynamic.span,
+    for text, node in _name_parts(value):
+        if text is None:
+            checker.report("W421", "the event name is built from data", node.span,
                            notes=("Segment's naming guide: keep event names static and put the varying part in a "
                                   "property, so that reports group one event",),
                            hint="use a fixed name (branches with `if ... then \"A Done\" else \"B Done\"` are fine) "
                                 "and send the value as a property")
             continue
-        problem = event_name_problem(lit.value)
+        problem = event_name_problem(text)
         if problem:
-            fixed = title_case(lit.value)
-            checker.report("W420", f"event name \"{lit.value}\" is not \"Object Action\" in Title Case: {problem}", lit.span,
-                           suggestion=fixed if fixed and fixed != lit.value else None,
+            fixed = title_case(text)
+            checker.report("W420", f"event name \"{text}\" is not \"Object Action\" in Title Case: {problem}", node.span,
+                           suggestion=fixed if fixed and fixed != text else None,
                            notes=("Segment's naming convention: an object and a past-tense action, each word capitalised, "
                                   "e.g. \"Order Completed\", \"Subscription Cancelled\"",))
 
 
-def _name_parts(value: ast.Expr):
-    """(literal, None) for each constant branch of an event-name expression, (None, node) for data."""
+def _name_parts(value: ast.Expr) -> Iterator[tuple[str | None, ast.Expr]]:
+    """(text, literal) for each constant branch of an event-name expression, (None, node) for data."""
     if isinstance(value, ast.Literal):
         if isinstance(value.value, str):
-            yield value, None
+            yield value.value, value
         return
     if isinstance(value, ast.Cond):
         yield from _name_parts(value.then)
@@ -557,7 +562,7 @@ _CURRENCY_SYMBOLS = {"$": "USD", "US$": "USD", "USD$": "USD", "€": "EUR", "£"
                      "₩": "KRW", "C$": "CAD", "A$": "AUD", "R$": "BRL", "CHF": "CHF", "₽": "RUB", "₺": "TRY"}
 
 
-def _currency_guess(code: str, known) -> str | None:
+def _currency_guess(code: str, known: Collection[str]) -> str | None:
     if code.strip() in _CURRENCY_SYMBOLS:
         return _CURRENCY_SYMBOLS[code.strip()]
     letters = "".join(ch for ch in code if ch.isalpha()).upper()
@@ -659,7 +664,7 @@ def restyle(key: str, style: str) -> str:
     return " ".join(w.capitalize() for w in words)
 
 
-def _object_keys(expr: ast.Expr):
+def _object_keys(expr: ast.Expr) -> Iterator[ast.ObjectEntry]:
     for node in ast.walk(expr):
         if isinstance(node, ast.ObjectLit):
             yield from node.entries

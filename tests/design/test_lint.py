@@ -33,6 +33,7 @@ MYPY_CLEAN = (
     "segmap/compiler/__init__.py", "segmap/compiler/functions.py", "segmap/compiler/literals.py",
     "segmap/compiler/paths.py", "segmap/compiler/plan.py", "segmap/compiler/scope.py", "segmap/compiler/snapshot.py",
     "segmap/compiler/spec_checks.py", "segmap/compiler/types.py", "segmap/compiler/wording.py",
+    "segmap/compiler/checker.py", "segmap/compiler/function_types.py", "segmap/compiler/segment_rules.py",
     "segmap/delivery/__init__.py", "segmap/delivery/outbox/aio.py", "segmap/delivery/outbox/migrations.py",
     "segmap/delivery/scrub.py", "segmap/service/verification.py",
 )
