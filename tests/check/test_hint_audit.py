@@ -127,6 +127,9 @@ CASES = [
     Case("E020", HEAD + "  payment.succeeded:\n    - trak: Order Completed\n", _promise_event_name("Order Completed")),
     Case("E021", "version: 1\nevents:\n  payment.succeeded:\n    - track: Order Completed\n      user_id: data.customer.customer_id\n",
          lambda t: calls_for(t, "payment.succeeded")[0].body["userId"] == sample_envelope("payment.succeeded")["data"]["customer"]["customer_id"]),
+    # a YAML key without its `:` (yaml_errors.py): the fixed line is the intended field
+    Case("E001", "version: 1\nevents:\n  payment.succeeded:\n    - track: Order Completed\n      userId data.customer.customer_id\n",
+         lambda t: calls_for(t, "payment.succeeded")[0].body["userId"] == sample_envelope("payment.succeeded")["data"]["customer"]["customer_id"]),
 ]
 
 
