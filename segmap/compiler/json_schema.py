@@ -17,7 +17,11 @@ prints it; docs/check.md shows how to point VS Code's YAML extension at it.
 """
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from segmap.compiler.functions import FunctionSpec
 
 SCHEMA_ID = "https://segmap.dev/schema/mapping-v1.json"
 
@@ -49,11 +53,12 @@ _CALL_DOCS = {
 }
 
 
-def _expression(registry) -> dict:
+def _expression(registry: Mapping[str, FunctionSpec]) -> dict[str, Any]:
     funcs = sorted(registry.values(), key=lambda f: f.name)
     from segmap.compiler.functions import LAMBDA_FUNCTIONS
 
-    listing = "\n".join(f"- `{f.signature}`" for f in [*funcs, *LAMBDA_FUNCTIONS.values()])
+    signatures = [f.signature for f in funcs] + [f.signature for f in LAMBDA_FUNCTIONS.values()]
+    listing = "\n".join(f"- `{s}`" for s in signatures)
     return {
         "description": "An expression: a path into the webhook envelope (data.customer.email, timestamp, "
                        "business_id, type), a quoted constant ('\"USD\"'), a number, true/false/null, "
@@ -72,7 +77,7 @@ def _expression(registry) -> dict:
     }
 
 
-def _object_field(name: str, reserved: dict[str, str] | None) -> dict:
+def _object_field(name: str, reserved: dict[str, str] | None) -> dict[str, Any]:
     out: dict[str, Any] = {
         "description": _FIELD_DOCS.get(name, name),
         "type": "object",
@@ -101,7 +106,7 @@ _KIND_WORDS = {
 }
 
 
-def _call(kind: str, fields: tuple[str, ...], name_field: str | None) -> dict:
+def _call(kind: str, fields: tuple[str, ...], name_field: str | None) -> dict[str, Any]:
     from segmap.compiler import segment_rules as R
 
     props: dict[str, Any] = {}
@@ -118,7 +123,7 @@ def _call(kind: str, fields: tuple[str, ...], name_field: str | None) -> dict:
                      "description": "A condition (true/false): the call is made only when it holds. "
                                     "`when: data.x != null` also tells the checker that data.x is set."}
     fields_schema = {"type": "object", "properties": dict(props), "additionalProperties": False}
-    head: list[dict] = [{"type": "null"}, fields_schema]
+    head: list[dict[str, Any]] = [{"type": "null"}, fields_schema]
     if name_field:
         from segmap.dsl.yaml_source import YAML11_BOOL_WORDS
 
@@ -138,14 +143,14 @@ def _call(kind: str, fields: tuple[str, ...], name_field: str | None) -> dict:
     }
 
 
-def _event_doc(event: str, snapshot: dict) -> str:
+def _event_doc(event: str, snapshot: dict[str, Any]) -> str:
     model = snapshot["events"][event]["data"]
     fields = sorted(snapshot["models"][model]["fields"])
     shown = ", ".join(fields[:24]) + (", ..." if len(fields) > 24 else "")
     return f"Dodo webhook `{event}`; `data` is {model.split('.')[-1] if '.' not in model else 'its own Data model'}: {shown}"
 
 
-def build_schema() -> dict:
+def build_schema() -> dict[str, Any]:
     """The JSON Schema (draft-07) of a segmap mapping file."""
     from segmap.compiler.functions import FUNCTIONS
     from segmap.compiler.snapshot import load_snapshot

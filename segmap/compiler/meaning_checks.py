@@ -24,6 +24,8 @@ docs) gets none of them.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from segmap.compiler import types as T
 from segmap.compiler.scope import CheckContext
 from segmap.compiler.wording import expr_text, path_text
@@ -43,7 +45,7 @@ _CALL_KEYS = {
 }
 
 
-def check_call(checker: CheckContext, spec: ast.CallSpec, fields) -> None:
+def check_call(checker: CheckContext, spec: ast.CallSpec, fields: Iterable[ast.FieldSpec]) -> None:
     """The meaning checks of one call (``fields``: the planned fields, defaults included)."""
     by_name = {f.name: f for f in fields}
     for payload in ("properties", "traits"):

@@ -140,7 +140,7 @@ def _check_required(call: str, msg: dict[str, Any]) -> None:
 
 
 # How a refusal is worded when "needs a or b" would say it badly.
-_REQUIRED_MESSAGES = {
+_REQUIRED_MESSAGES: dict[tuple[str, tuple[str, ...]], str] = {
     ("alias", ("previousId",)): "alias needs both previousId and userId",
     ("alias", ("userId",)): "alias needs both previousId and userId",
     ("track", ("event",)): "track needs a non-empty string event",

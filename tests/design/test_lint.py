@@ -22,25 +22,33 @@ def test_ruff_lint_rules_hold():
     assert out.returncode == 0, out.stdout + out.stderr
 
 
-#: Where mypy (configured in pyproject.toml: default settings, --strict for dsl, grammar, compiler and
-#: runtime) already reports nothing. A package joins this list once it is clean and never leaves it;
-#: the goal is every package of segmap/.
-MYPY_CLEAN = (
-    "segmap/__init__.py", "segmap/__main__.py", "segmap/_version.py", "segmap/errors.py",
-    "segmap/backfill/", "segmap/cli/cmd_backfill.py", "segmap/diagnostics/", "segmap/grammar/", "segmap/runtime/",
-    "segmap/dsl/__init__.py", "segmap/dsl/ast.py", "segmap/dsl/loader.py", "segmap/dsl/segment_context.py",
-    "segmap/dsl/segment_fields.py", "segmap/dsl/yaml_source.py",
-    "segmap/compiler/__init__.py", "segmap/compiler/functions.py", "segmap/compiler/literals.py",
-    "segmap/compiler/paths.py", "segmap/compiler/plan.py", "segmap/compiler/scope.py", "segmap/compiler/snapshot.py",
-    "segmap/compiler/spec_checks.py", "segmap/compiler/types.py", "segmap/compiler/wording.py",
-    "segmap/compiler/checker.py", "segmap/compiler/function_types.py", "segmap/compiler/segment_rules.py",
-    "segmap/delivery/__init__.py", "segmap/delivery/outbox/aio.py", "segmap/delivery/outbox/migrations.py",
-    "segmap/delivery/scrub.py", "segmap/service/verification.py",
-)
+#: The modules mypy (configured in pyproject.toml: default settings over segmap/, what --strict turns
+#: on for dsl, grammar, compiler and runtime) still reports errors in. Every other module must stay
+#: clean; a module that becomes clean must leave this list (the test says which).
+MYPY_NOT_YET_CLEAN = frozenset({
+    "segmap/authoring/cases.py", "segmap/authoring/preview.py", "segmap/authoring/tracking_plan.py",
+    "segmap/cli/cmd_explain.py", "segmap/cli/cmd_serve.py", "segmap/cli/cmd_test.py",
+    "segmap/compiler/api.py", "segmap/compiler/jsgen.py", "segmap/compiler/pygen.py", "segmap/compiler/snapshot_gen.py",
+    "segmap/delivery/outbox/postgres.py", "segmap/delivery/outbox/sqlite.py", "segmap/delivery/sinks.py",
+    "segmap/delivery/worker.py", "segmap/dsl/expressions.py", "segmap/dsl/yaml_errors.py",
+    "segmap/service/app.py", "segmap/service/lifecycle.py", "segmap/service/metrics.py", "segmap/service/server.py",
+    "segmap/settings.py", "segmap/testing/strategies.py",
+})
 
 
-def test_mypy_finds_nothing_in_the_clean_packages():
+def _mypy_errors() -> dict[str, list[str]]:
     out = run("mypy")
-    assert "error: " in out.stdout or out.returncode == 0, out.stdout + out.stderr  # mypy ran
-    errors = [line for line in out.stdout.splitlines() if ": error: " in line and line.startswith(MYPY_CLEAN)]
-    assert not errors, "\n".join(errors)
+    assert out.returncode in (0, 1) and ("error: " in out.stdout or out.returncode == 0), out.stdout + out.stderr
+    errors: dict[str, list[str]] = {}
+    for line in out.stdout.splitlines():
+        if ": error: " in line:
+            errors.setdefault(line.split(":", 1)[0], []).append(line)
+    return errors
+
+
+def test_mypy_finds_nothing_outside_the_debt_list():
+    errors = _mypy_errors()
+    new = [line for path, lines in sorted(errors.items()) if path not in MYPY_NOT_YET_CLEAN for line in lines]
+    assert not new, "\n".join(new)
+    stale = sorted(MYPY_NOT_YET_CLEAN - set(errors))
+    assert not stale, f"mypy is clean on {stale}: take them off MYPY_NOT_YET_CLEAN in {__file__}"
