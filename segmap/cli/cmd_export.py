@@ -65,11 +65,12 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             print(f"segmap export: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
             return EXIT_USAGE
-        n = len(exported.event_types)
-        print(f"segmap export: wrote {args.output} ({len(exported.source):,} of {jsgen.MAX_CODE_CHARS:,} characters, "
-              f"{n} event type{'s' if n != 1 else ''}, calls to {host})", file=sys.stderr)
     else:
         sys.stdout.write(exported.source)
+    n = len(exported.event_types)
+    print(f"segmap export: wrote {args.output or 'the handler to standard output'} ({len(exported.source):,} of "
+          f"{jsgen.MAX_CODE_CHARS:,} characters, {n} event type{'s' if n != 1 else ''}, calls to {host})",
+          file=sys.stderr)
     return EXIT_OK
 
 

@@ -35,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
 
     from segmap.cli.output import print_mapping_error
     from segmap.compiler.api import MappingError, compile_file
+    from segmap.runtime import jsjson
     from segmap.runtime.values import MappingRuntimeError
 
     try:
@@ -70,7 +71,12 @@ def run(args: argparse.Namespace) -> int:
         except MappingRuntimeError as exc:
             failed += 1
             record = {"type": event_type, "error": {"message": exc.message, "location": exc.location or None}}
-        out.write(orjson.dumps(record) + b"\n")
+        try:  # numbers as JSON.stringify writes them: the bytes the service would send
+            data = jsjson.dumps(record)
+        except jsjson.EncodeError as exc:
+            failed += 1
+            data = jsjson.dumps({"type": None, "error": {"message": exc.message, "location": mapping.file}})
+        out.write(data + b"\n")
 
     with stream:
         try:

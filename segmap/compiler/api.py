@@ -95,9 +95,12 @@ class CompiledMapping:
     def __post_init__(self) -> None:
         import orjson  # here, not at import: `segmap check` never needs it
 
+        from segmap.runtime import jsjson
+
         self._get = self._dispatch.get
         self._loads, self._dumps = orjson.loads, orjson.dumps
         self._decode_error, self._encode_error = orjson.JSONDecodeError, orjson.JSONEncodeError
+        self._js_default, self._strict = jsjson.default, orjson.OPT_STRICT_INTEGER
         self.apply = self._make_apply()  # shadows the method below, same behaviour
 
     def _make_apply(self):
@@ -161,7 +164,7 @@ class CompiledMapping:
         try:
             envelope = self._loads(raw)
         except self._decode_error as exc:
-            raise MappingRuntimeError(f"the envelope is not valid JSON: {exc}", self.file) from None
+            raise MappingRuntimeError(_not_json(exc), self.file) from None
         return self.apply(envelope)
 
     def apply_json_bytes(self, raw: bytes | bytearray | memoryview | str) -> bytes:
@@ -170,12 +173,17 @@ class CompiledMapping:
         try:
             envelope = self._loads(raw)
         except self._decode_error as exc:
-            raise MappingRuntimeError(f"the envelope is not valid JSON: {exc}", self.file) from None
+            raise MappingRuntimeError(_not_json(exc), self.file) from None
         calls = self.apply(envelope)
         try:
-            return self._dumps([{"call": c[0], "body": c[1]} for c in calls])
-        except self._encode_error as exc:  # pragma: no cover - JSON in gives JSON-encodable calls out
-            raise MappingRuntimeError(f"a call cannot be encoded as JSON: {exc}", self.file) from None
+            # numbers in generated output are already in their JavaScript form (segmap.runtime.jsjson)
+            return self._dumps([{"call": c[0], "body": c[1]} for c in calls], default=self._js_default,
+                               option=self._strict)
+        except self._encode_error as exc:  # a lone surrogate from the mapping's own text
+            from segmap.runtime import jsjson
+
+            message = jsjson.LONE_SURROGATE_OUT if "surrogate" in str(exc) else f"a call cannot be encoded as JSON: {exc}"
+            raise MappingRuntimeError(message, self.file) from None
 
     def handles(self, event_type: str) -> bool:
         return event_type in self._dispatch
@@ -190,6 +198,19 @@ class CompiledMapping:
             return None
         span = self._line_spans.get(line)
         return str(span) if span else None
+
+
+def _not_json(exc: Exception) -> str:
+    """The message for text orjson refuses; the two refusals the exported JS handler repeats
+    (lone surrogates, numbers beyond the doubles) are worded as it words them."""
+    from segmap.runtime import jsjson
+
+    text = str(exc)
+    if "surrogate" in text:
+        return jsjson.LONE_SURROGATE
+    if "infinity when parsed as double" in text:
+        return jsjson.NUMBER_OUT_OF_RANGE
+    return f"the envelope is not valid JSON: {text}"
 
 
 def _compile_checked(result: CheckResult, filename: str, strict_warnings: bool = False) -> CompiledMapping:

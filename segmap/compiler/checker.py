@@ -106,10 +106,18 @@ class Checker:
         return rule_of
 
     def merged_fields(self, spec: ast.CallSpec) -> tuple[ast.FieldSpec, ...]:
-        """The call's own fields, then the defaults valid for its call type that it does not set."""
+        """A call's fields in output order: as JavaScript's ``{...defaults, ...call}`` orders them.
+
+        The defaults valid for its call type come first, in the order `defaults:`
+        lists them, a call's own field taking its default's place; then the call's
+        other fields as written (``track: Name`` first). The starter's bodies thus
+        start with ``userId`` as Dodo's examples do (docs/export-js.md).
+        """
         allowed = CALL_FIELDS[spec.kind]
-        have = {f.name for f in spec.fields}
-        return tuple(spec.fields) + tuple(d for d in self.mapping.defaults if d.name in allowed and d.name not in have)
+        mine = {f.name: f for f in spec.fields}
+        merged = [mine.get(d.name, d) for d in self.mapping.defaults if d.name in allowed]
+        placed = {f.name for f in merged}
+        return tuple(merged + [f for f in spec.fields if f.name not in placed])
 
     def _glob_suggestions(self) -> list[str]:
         fams = {e.split(".")[0] for e in self.all_events}

@@ -41,6 +41,7 @@ from segmap.compiler.plan import Plan, PlannedCall
 from segmap.dsl import ast
 from segmap.dsl.segment_fields import OBJECT_FIELDS
 from segmap.errors import SegmapError
+from segmap.runtime import jsjson as _jsjson
 
 
 #: The dashboard refuses transformation code longer than this (characters).
@@ -129,6 +130,11 @@ def js_lit(value, span: Span | None = None) -> str:
 
 
 # --- one event function ---------------------------------------------------------
+
+# expressions whose value is never undefined: a member holding one needs no `delete`
+_NEVER_UNDEFINED = (ast.Literal, ast.Template, ast.ObjectLit, ast.ListLit)
+_NAME_SLOT = "__sm_event_fn__"  # stands for the function's name until it is known
+
 
 class _Out:
     """Indented lines; ``at`` is a location index stored in ``L`` before the line runs."""
@@ -315,7 +321,7 @@ class _FunctionGen:
         values = [(entry, self.expr(entry.value)) for entry in e.entries]
         t = self._assign("{" + ", ".join(f"{js_key(entry.key)}: {v}" for entry, v in values) + "}")
         for entry, v in values:
-            if not isinstance(entry.value, ast.Literal):
+            if not isinstance(entry.value, _NEVER_UNDEFINED):
                 self.out.emit(f"if ({v} === undefined) delete {t}[{js_lit(entry.key)}];")
         return t
 
@@ -419,7 +425,7 @@ class _FunctionGen:
             values.append((f, v))
         body = self._assign("{" + ", ".join(f"{js_key(f.name)}: {v}" for f, v in values) + "}")
         for f, v in values:
-            if not isinstance(f.value, (ast.Literal, ast.ObjectLit)):
+            if not isinstance(f.value, _NEVER_UNDEFINED):
                 o.emit(f"if ({v} === undefined) delete {body}[{js_lit(f.name)}];")
         self._requirements(pc, values)
         o.emit(f"calls.push([{js_lit(spec.kind)}, {body}]);")
@@ -447,14 +453,39 @@ _HEADER = """\
 // endpoint; several: /v1/batch); every other event is cancelled, not forwarded.
 // A mapping failure throws an Error whose message starts with file:line:col."""
 
-_DISPATCH = """\
+_DISPATCH = r"""  // What Python's JSON parser refuses is refused here too, before anything else; a body
+  // Python cannot write as UTF-8 is refused after (docs/export-js.md, "Numbers and strings").
+  function scan(v, lone_message) {
+    var todo = [v], lone = /[\ud800-\udbff](?![\udc00-\udfff])|(?:^|[^\ud800-\udbff])[\udc00-\udfff]/;
+    while (todo.length > 0) {
+      v = todo.pop();
+      if (typeof v === "string") {
+        if (lone.test(v)) return lone_message;
+      } else if (typeof v === "number") {
+        if (!isFinite(v)) return OUT_OF_RANGE;
+      } else if (v !== null && typeof v === "object") {
+        var ks = Object.keys(v);
+        for (var k = 0; k < ks.length; k++) {
+          if (lone.test(ks[k])) return lone_message;
+          todo.push(v[ks[k]]);
+        }
+      }
+    }
+    return null;
+  }
+  function refuse(message) {
+    var refused = new Error(FILE + ": " + message);
+    refused.name = "MappingRuntimeError";
+    refused.location = FILE;
+    throw refused;
+  }
+  var env = webhook.payload, calls, bad = scan(env, LONE_SURROGATE);
+  if (bad !== null) refuse(bad);
   var fn = Object.prototype.hasOwnProperty.call(EVENTS, webhook.eventType) ? EVENTS[webhook.eventType] : undefined;
   if (fn === undefined) {
     webhook.cancel = true;
     return webhook;
   }
-  var env = webhook.payload, calls;
-  L = 0;
   try {
     if (env === null || typeof env !== "object" || Array.isArray(env)) {
       __sm_fail("an envelope must be a JSON object, got " + __sm_type(env));
@@ -472,6 +503,8 @@ _DISPATCH = """\
     webhook.cancel = true;
     return webhook;
   }
+  bad = scan(calls, LONE_SURROGATE_OUT);
+  if (bad !== null) refuse(bad);
   webhook.method = "POST";
   if (calls.length === 1) {
     webhook.url = HOST + calls[0][0];
@@ -520,15 +553,17 @@ class _ModuleGen:
 
         functions: list[str] = []
         dispatch: list[tuple[str, str]] = []
-        by_rule: dict[int, str] = {}
-        for i, (event, calls) in enumerate(self.plan.calls.items()):
-            rule = self.plan.rule_of[event]
-            if id(rule) in by_rule and self.plan.shares_function(event):
-                dispatch.append((event, by_rule[id(rule)]))
-                continue
-            name = f"e{i}"
-            functions.extend(_FunctionGen(name, calls, self).generate())
-            by_rule.setdefault(id(rule), name)
+        # Events whose plans generate the same code share one function: all the events of a
+        # glob rule (whether it reads `type` or not: `type` is read from the envelope at run time).
+        by_text: dict[str, str] = {}
+        for event, calls in self.plan.calls.items():
+            lines = _FunctionGen(_NAME_SLOT, calls, self).generate()
+            text = "\n".join(lines)
+            name = by_text.get(text)
+            if name is None:
+                name = by_text[text] = f"e{len(by_text)}"
+                functions.append(lines[0].replace(_NAME_SLOT, name, 1))  # the head line only: never user text
+                functions.extend(lines[1:])
             dispatch.append((event, name))
         runtime = js_runtime_source(sorted(self.helpers))
         locs = list(self.locs)
@@ -539,6 +574,9 @@ class _ModuleGen:
         lines.append("  var FILE = " + js_string(self.file) + ";")
         lines.append("  var LOCS = [" + ", ".join(js_string(x[len(self.file) + 1:]) for x in locs) + "];")
         lines.append("  var L = 0;")
+        lines.append("  var LONE_SURROGATE = " + js_string(_jsjson.LONE_SURROGATE) + ";")
+        lines.append("  var OUT_OF_RANGE = " + js_string(_jsjson.NUMBER_OUT_OF_RANGE) + ";")
+        lines.append("  var LONE_SURROGATE_OUT = " + js_string(_jsjson.LONE_SURROGATE_OUT) + ";")
         lines += functions
         lines.append("  var EVENTS = {")
         lines += [f"    {js_key(ev)}: {fn}," for ev, fn in dispatch]

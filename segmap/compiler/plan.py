@@ -68,7 +68,7 @@ class PlannedCall:
 
     event: str  # the Dodo event type the call is made for
     spec: ast.CallSpec
-    fields: tuple[PlannedField, ...]  # call fields then defaults, in output order
+    fields: tuple[PlannedField, ...]  # in output order: checker.Checker.merged_fields
     # False when the `when:` guard is false for every envelope of this event type
     # (`when: type == "subscription.renewed"` in a `subscription.*` rule, for the other events)
     reachable: bool = True

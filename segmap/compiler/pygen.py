@@ -46,10 +46,15 @@ from segmap.compiler.plan import Plan, PlannedCall
 from segmap.dsl import ast
 from segmap.dsl.segment_fields import OBJECT_FIELDS
 from segmap.runtime import functions as _rt
+from segmap.runtime import jsjson as _jsjson
 from segmap.runtime.values import MISSING, MappingRuntimeError
 
 
 _TWO53 = 2**53
+# helpers whose result is text (or the null/absent they were given): printed alike by both targets
+# (or true/false, or a list of texts)
+_TEXT_FUNCTIONS = frozenset({"fixed", "string", "lower", "upper", "trim", "iso_time", "join", "replace", "split",
+                             "starts_with", "ends_with", "contains"})
 _NOCONST = object()  # "not a compile-time constant"
 _SCALARS = (str, int, float, bool, type(None))
 
@@ -81,16 +86,20 @@ class V:
 
     ``code`` is a local name, a literal or a side-effect-free display (``{...}``,
     ``[...]``); ``mm`` says it may be MISSING at run time; ``const`` is the value
-    when known at compile time; ``isbool`` that it is certainly True or False.
+    when known at compile time; ``isbool`` that it is certainly True or False;
+    ``js`` that every number in it is already in the form orjson prints as
+    ``JSON.stringify`` does (strings, booleans, displays of such values).
     """
 
-    __slots__ = ("code", "mm", "const", "isbool")
+    __slots__ = ("code", "mm", "const", "isbool", "js")
 
-    def __init__(self, code: str, mm: bool = False, const=_NOCONST, isbool: bool = False):
+    def __init__(self, code: str, mm: bool = False, const=_NOCONST, isbool: bool = False, js: bool = False):
         self.code = code
         self.mm = mm
         self.const = const
         self.isbool = isbool
+        # printed by orjson exactly as JSON.stringify prints it (see segmap.runtime.jsjson)
+        self.js = js or isbool
 
     @property
     def is_const(self) -> bool:
@@ -329,10 +338,50 @@ class _FunctionGen:
             self.cse[-1][key] = v
         return v
 
-    def _assign(self, code: str, span: Span | None, mm: bool = False, isbool: bool = False) -> V:
+    def _assign(self, code: str, span: Span | None, mm: bool = False, isbool: bool = False, js: bool = False) -> V:
         t = self.new()
         self.out.emit(f"{t} = {code}", span)
-        return V(t, mm, isbool=isbool)
+        return V(t, mm, isbool=isbool, js=js)
+
+    # --- output values: numbers printed as JavaScript prints them -----------
+    def expr_out(self, e: ast.Expr) -> V:
+        """``e`` where its value becomes part of a call body: every number in it printable as
+        ``JSON.stringify`` prints it (``segmap.runtime.jsjson``). Displays are built from
+        output members; anything else passed through (an envelope value, a number from a
+        helper) goes through ``js_value`` unless it is a string."""
+        if isinstance(e, ast.ObjectLit) and self.fold(e) is _NOCONST:
+            values = [(entry, self.expr_out(entry.value)) for entry in e.entries]
+            v = self._object(values, e.span, lambda entry: entry.key, lambda entry: entry.value.span)
+            v.js = True
+            return v
+        if isinstance(e, ast.ListLit) and self.fold(e) is _NOCONST:
+            return self._list([self.expr_out(item) for item in e.items])
+        if isinstance(e, ast.Call) and e.func == "map":
+            return self._map(e, out=True)
+        return self.to_js(self.expr(e))
+
+    def to_js(self, v: V) -> V:
+        if v.js:
+            return v
+        if v.is_const:
+            c = v.const
+            if c.__class__ is float or c.__class__ is int:
+                n = _jsjson.js_number(c)
+                if n.__class__ is _jsjson.JSNumber:
+                    return V(f"_JN({lit(float(n))})", False, js=True)
+                return V(lit(n), False, n, js=True)
+            return V(v.code, v.mm, v.const, v.isbool, js=True)
+        v = self.name(v)
+        c = v.code
+        key = ("js", c)
+        hit = self._cse_get(key)
+        if hit is not None:
+            return hit
+        t = self.new()
+        self.out.emit(f"{t} = {c} if {c}.__class__ is str else _jv({c})")
+        out = V(t, v.mm, js=True)
+        self.cse[-1][key] = out
+        return out
 
     def name(self, v: V) -> V:
         """``v`` as a local name or a literal, never a display (``{} is None`` would be a SyntaxWarning)."""
@@ -394,7 +443,7 @@ class _FunctionGen:
             with self.block():
                 right = self.expr(e.right)
                 o.emit(f"{t} = {right.code}", e.span)
-            return V(t, right.mm)
+            return V(t, right.mm, js=left.js and right.js)
         if op in ("and", "or"):
             t = self.new()
             left = self.expr(e.left)
@@ -440,7 +489,7 @@ class _FunctionGen:
         with self.block():
             orelse = self.expr(e.orelse)
             o.emit(f"{t} = {orelse.code}", e.orelse.span)
-        return V(t, then.mm or orelse.mm, isbool=then.isbool and orelse.isbool)
+        return V(t, then.mm or orelse.mm, isbool=then.isbool and orelse.isbool, js=then.js and orelse.js)
 
     def _Template(self, e: ast.Template) -> V:
         parts: list[str] = []  # literal text (str) or code
@@ -469,8 +518,8 @@ class _FunctionGen:
         if not pieces:
             return _const_v("")
         if len(pieces) == 1 and parts[0][0] == "code":
-            return V(pieces[0])
-        return self._assign(" + ".join(pieces), e.span)
+            return V(pieces[0], js=True)
+        return self._assign(" + ".join(pieces), e.span, js=True)
 
     def _ObjectLit(self, e: ast.ObjectLit) -> V:
         values = [(entry, self.expr(entry.value)) for entry in e.entries]
@@ -479,6 +528,7 @@ class _FunctionGen:
     def _object(self, values, span, key_of, span_of) -> V:
         """A dict display; entries that may be MISSING are deleted after it is built (keeping key order)."""
         kept = [(x, v) for x, v in values if not (v.is_const and v.const is MISSING)]
+        kept = _js_property_order(kept, key_of)
         inner = ", ".join(f"{lit(key_of(x))}: {v.code}" for x, v in kept)
         display = "{" + inner + "}"
         maybe = [(x, v) for x, v in kept if v.mm]
@@ -490,16 +540,18 @@ class _FunctionGen:
         return t
 
     def _ListLit(self, e: ast.ListLit) -> V:
+        return self._list([self.expr(item) for item in e.items])
+
+    def _list(self, values: list[V]) -> V:
         items = []
-        for item in e.items:
-            v = self.expr(item)
+        for v in values:
             if v.is_const and v.const is MISSING:
                 items.append("None")
             elif v.mm:
                 items.append(f"(None if {v.code} is _M else {v.code})")
             else:
                 items.append(v.code)
-        return V("[" + ", ".join(items) + "]")
+        return V("[" + ", ".join(items) + "]", js=all(v.js for v in values))
 
     def _Lambda(self, e: ast.Lambda) -> V:  # pragma: no cover - rejected by the checker
         raise AssertionError("lambda outside map()")
@@ -521,7 +573,8 @@ class _FunctionGen:
         from segmap.compiler.functions import FUNCTIONS
 
         return self._assign(f"_f.{self.funcs(e.func)}({', '.join(a.code for a in args)})", e.span,
-                            mm=any(a.mm for a in args) or FUNCTIONS[e.func].makes_missing)
+                            mm=any(a.mm for a in args) or FUNCTIONS[e.func].makes_missing,
+                            js=e.func in _TEXT_FUNCTIONS)
 
     # --- inlined helpers (each exactly the helper; the helper stays for the other inputs) ---
     def _call_fallback(self, e: ast.Call):
@@ -532,7 +585,7 @@ class _FunctionGen:
         c = x.code
         # a truthy value is never null, absent or "": one truth test on the common path
         test = f"{c} is None or {c} is _M or {c} == ''" if x.mm else f"{c} is None or {c} == ''"
-        return self._assign(f"{d.code} if not {c} and ({test}) else {c}", e.span, mm=d.mm)
+        return self._assign(f"{d.code} if not {c} and ({test}) else {c}", e.span, mm=d.mm, js=x.js and d.js)
 
     def _call_coalesce(self, e: ast.Call):
         args = [self.expr(a) for a in e.args]
@@ -553,11 +606,12 @@ class _FunctionGen:
             code = f"{a.code} if {test} else ({code})"
         if len(chain) == 1:
             return chain[0]
-        return self._assign(code, e.span, mm=chain[-1].mm)
+        return self._assign(code, e.span, mm=chain[-1].mm, js=all(a.js for a in chain))
 
     def _call_string(self, e: ast.Call):
         (x,) = (self.expr(a) for a in e.args)
-        return self._assign(f"{x.code} if {x.code}.__class__ is str else _f.string({x.code})", e.span, mm=x.mm)
+        return self._assign(f"{x.code} if {x.code}.__class__ is str else _f.string({x.code})", e.span, mm=x.mm,
+                            js=True)
 
     def _call_fixed(self, e: ast.Call):
         if len(e.args) != 2:
@@ -586,7 +640,7 @@ class _FunctionGen:
                     with self.block():
                         q = self.expr(inner)
                         o.emit(f"{t} = _f.fixed({q.code}, {digits})", e.span)
-                    return V(t, n.mm)
+                    return V(t, n.mm, js=True)
         x = self.expr(inner)
         if x.is_const:
             return None
@@ -594,9 +648,9 @@ class _FunctionGen:
         tail = f" + {lit('.' + '0' * digits)}" if digits else ""
         c = x.code
         return self._assign(f"str({c}){tail} if {c}.__class__ is int and {c} < {_TWO53} and {c} > -{_TWO53} "
-                            f"else _f.fixed({c}, {d.code})", e.span, mm=x.mm)
+                            f"else _f.fixed({c}, {d.code})", e.span, mm=x.mm, js=True)
 
-    def _map(self, e: ast.Call) -> V:
+    def _map(self, e: ast.Call, out: bool = False) -> V:
         o = self.out
         seq_expr, lam = e.args
         seq = self.expr(seq_expr)
@@ -610,7 +664,7 @@ class _FunctionGen:
             o.emit(f"for {item} in {t}:")
             with self.block():
                 self.lambda_vars.append({lam.param: item})
-                body = self.expr(lam.body)
+                body = self.expr_out(lam.body) if out else self.expr(lam.body)
                 self.lambda_vars.pop()
                 if body.is_const and body.const is MISSING:
                     o.emit(f"{acc}.append(None)", lam.body.span)
@@ -621,7 +675,7 @@ class _FunctionGen:
             o.emit(f"{t} = {acc}")
         o.emit(f"elif {t} is not None{' and ' + t + ' is not _M' if seq.mm else ''}:", e.span)
         o.emit(f"    raise _Err('map() needs a list, got ' + _f.type_name({t}))", seq_expr.span)
-        return V(t, seq.mm)
+        return V(t, seq.mm, js=out)
 
     def _filter(self, e: ast.Call) -> V:
         """``filter(list, x => cond)``: a loop keeping the items whose condition is true."""
@@ -696,13 +750,22 @@ class _FunctionGen:
             ctx = self.block()
         with ctx:
             values = []
+            raw = []  # the values as computed, for the checks (the output forms print them)
             for f in pc.fields:
-                v = self.expr(f.value)
-                if f.name in OBJECT_FIELDS and not isinstance(f.value, ast.ObjectLit):
-                    self._object_check(f, v)
+                if isinstance(f.value, (ast.ObjectLit, ast.ListLit)) or (
+                        isinstance(f.value, ast.Call) and f.value.func == "map"):
+                    r = v = self.expr_out(f.value)
+                    if f.name in OBJECT_FIELDS and not isinstance(f.value, ast.ObjectLit):
+                        self._object_check(f, r)
+                else:
+                    r = self.expr(f.value)
+                    if f.name in OBJECT_FIELDS:
+                        self._object_check(f, r)
+                    v = self.to_js(r)
                 values.append((f, v))
+                raw.append((f, r))
             body = self._object(values, spec.span, lambda f: f.name, lambda f: f.value.span)
-            self._runtime_requirements(pc, values)
+            self._runtime_requirements(pc, raw)
             code = f"_new(_Call, ({lit(spec.kind)}, {body.code}, {lit(self.origins[spec.rule_id])}))"
             if state == "guarded":
                 o.emit(f"calls.append({code})", spec.span)
@@ -750,6 +813,22 @@ class _FunctionGen:
             self.cse[-1][("required", cond)] = True
             o.emit(f"if {cond}:", span)
             o.emit(f"    {message}", span)
+
+
+def _js_property_order(items: list, key_of) -> list:
+    """Entries in the order JavaScript enumerates an object's keys: integer-like keys
+    ("0", "42") first, ascending, then the others as written. The values were already
+    computed in the order written; only the display is reordered."""
+    def index(k: str) -> int | None:
+        if k[:1].isdigit() and k.isascii() and k.isdigit() and (k == "0" or k[0] != "0") and int(k) < 4294967295:
+            return int(k)
+        return None
+
+    numbered = [(index(key_of(x)), x, v) for x, v in items]
+    if all(i is None for i, _, _ in numbered):
+        return items
+    first = sorted((t for t in numbered if t[0] is not None), key=lambda t: t[0])
+    return [(x, v) for _, x, v in first] + [(x, v) for i, x, v in numbered if i is None]
 
 
 def _eq_const(e: ast.Binary, left, right) -> bool:

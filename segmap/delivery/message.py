@@ -22,6 +22,8 @@ import orjson
 from segmap.dsl.segment_fields import CALL_TYPES, REQUIRED_FIELDS
 from segmap.runtime.calls import Call
 from segmap.errors import SegmapError
+from segmap.runtime.jsjson import JSNumber, js_value
+from segmap.runtime.jsjson import default as js_default
 
 # Segment HTTP API limits (contracts §1.4). Message size is measured on the
 # UTF-8 JSON of the item as sent, including the per-attempt sentAt stamp.
@@ -89,6 +91,8 @@ def library_version() -> str:
 
 
 def _default(obj: Any) -> Any:
+    if obj.__class__ is JSNumber:  # a double whose JSON text JavaScript writes differently from orjson
+        return js_default(obj)
     if isinstance(obj, Decimal):
         if not obj.is_finite():
             raise MessageRejected(f"non-finite number {obj}")
@@ -173,7 +177,8 @@ def encode_message(msg: dict[str, Any]) -> bytes:
     if where is not None:
         raise MessageRejected(f"NaN or Infinity at {where}; Segment would reject the whole batch")
     try:
-        data = orjson.dumps(msg, default=_default)
+        # numbers as JSON.stringify writes them, whoever built the body (segmap.runtime.jsjson)
+        data = orjson.dumps(js_value(msg), default=_default)
     except MessageRejected:
         raise
     except (TypeError, orjson.JSONEncodeError) as exc:

@@ -40,7 +40,7 @@ def test_each_value_shows_where_it_came_from(mapping_file, cli):
     assert by_text['"currency": "USD",'] == f"{path}:9"
     assert by_text['"products": ['] == f"{path}:10"
     assert by_text['"quantity": 1'] == f"{path}:10"  # items of map() point at the lambda body
-    assert by_text['"userId": "cus_iMed5wztEqWZeSs4mB8LA"'] == f"{path}:3 (defaults)"
+    assert by_text['"userId": "cus_iMed5wztEqWZeSs4mB8LA",'] == f"{path}:3 (defaults)"  # defaults first, as {...defaults, ...call}
     assert by_text['"phone": "+14155550132"'] == f"{path}:14"
     assert "\x1b[" not in out
     # the JSON itself is intact once the annotations are cut off

@@ -4,11 +4,15 @@ The session's one node process (``tests/support/node.py``) runs each
 batch of jobs (handler source + webhooks) in one round trip, so a test or a
 Hypothesis example never costs one node start per envelope.
 
-An outcome is ``("ok", {"cancel": True} | {"url", "payload"})`` or
-``("err", location)``. Python's outcome is predicted from its calls with
-:func:`svix_result` (the tests' oracle for what the handler does, kept here
-so segmap's own code cannot grade itself); JS's is read off the webhook the
-handler returned. They must be equal under ``json_same`` (tests/support/json_equal.py).
+An outcome is ``("ok", {"cancel": True} | {"url", "payload"}, "", bytes)`` or
+``("err", location, message)``. Python's outcome is computed from the
+envelope's JSON text (``apply_json``, as the service gets it) and predicted
+from its calls with :func:`svix_result` (the tests' oracle for what the
+handler does, kept here so segmap's own code cannot grade itself); JS's is
+read off the webhook the handler returned. They must be equal under
+``json_same`` (tests/support/json_equal.py) and the payload bytes must be
+identical: Python's ``segmap.runtime.jsjson.dumps`` text against node's
+``JSON.stringify`` text (docs/export-js.md, "Numbers and strings").
 """
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from typing import Any, Iterable
 
 import segmap
 from segmap.compiler import jsgen
+from segmap.runtime import jsjson
 from segmap.runtime.values import MappingRuntimeError
 from tests.support.json_equal import json_same
 from tests.support.node import NodeBridge
@@ -50,12 +55,26 @@ def svix_result(calls, host: str = HOST) -> dict:
     return {"url": host + "batch", "payload": {"batch": [{"type": c.call, **c.body} for c in calls]}}
 
 
+def envelope_text(envelope: Any) -> str:
+    """The one JSON text of an envelope both targets parse (JS inside the webhook, Python on its own)."""
+    return json.dumps(envelope, ensure_ascii=True, allow_nan=False)
+
+
 def py_outcome(compiled, envelope: dict) -> tuple[str, Any, str]:
+    """Python's outcome for the envelope's JSON text, as the service gets it (``apply_json``); an ok
+    outcome with a request carries the exact bytes segmap would send as its fourth item."""
     try:
-        calls = compiled.apply(envelope)
+        calls = compiled.apply_json(envelope_text(envelope))
     except MappingRuntimeError as exc:
         return ("err", exc.location, exc.message)
-    return ("ok", _roundtrip(svix_result(calls, HOST)), "")
+    result = svix_result(calls, HOST)
+    if "payload" not in result:
+        return ("ok", result, "")
+    try:
+        text = jsjson.dumps(result["payload"], normalized=True)
+    except jsjson.EncodeError as exc:
+        return ("err", compiled.file, exc.message)
+    return ("ok", _roundtrip(result), "", text)  # type: ignore[return-value]
 
 
 def js_outcome(result: dict) -> tuple[str, Any, str]:
@@ -72,7 +91,7 @@ def js_outcome(result: dict) -> tuple[str, Any, str]:
         assert w["url"] == ORIGINAL_URL, "a cancelled webhook keeps its url"
         return ("ok", {"cancel": True}, "")
     assert w.get("method") == "POST" and "cancel" not in w, w
-    return ("ok", {"url": w["url"], "payload": w["payload"]}, "")
+    return ("ok", {"url": w["url"], "payload": w["payload"]}, "", result["text"].encode("utf-8"))  # type: ignore[return-value]
 
 
 @dataclass
@@ -116,7 +135,8 @@ def compare(runner: NodeBridge, cases: Iterable[Case], envelopes_of, *, messages
             p = py_outcome(case.compiled, env)
             j = js_outcome(r)
             stats["err" if p[0] == "err" else "cancel" if p[1] == {"cancel": True} else "ok"] += 1
-            if p[0] != j[0] or (p[0] == "ok" and not json_same(p[1], j[1])) or (p[0] == "err" and p[1] != j[1]):
+            if (p[0] != j[0] or (p[0] == "ok" and not json_same(p[1], j[1])) or (p[0] == "err" and p[1] != j[1])
+                    or (p[0] == "ok" and p[3:] != j[3:])):  # the bytes sent, when a request is sent
                 bad.append(Mismatch(case.name, env, p, j))
             elif p[0] == "err" and p[2] != j[2]:
                 stats["message_diffs"].append((case.name, p[2], j[2]))

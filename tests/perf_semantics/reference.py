@@ -19,6 +19,7 @@ from segmap.dsl import ast
 from segmap.dsl.segment_fields import OBJECT_FIELDS
 from segmap.runtime import functions as F
 from segmap.runtime.calls import Call
+from segmap.runtime.jsjson import js_value
 from segmap.runtime.values import MISSING, MappingRuntimeError
 
 _ARITH = {"+": F.add, "-": F.sub, "*": F.mul, "/": F.div, "%": F.mod,
@@ -83,7 +84,8 @@ class Reference:
                 srcs = ", ".join(path_text(f.value) or "the expression" for f in present)
                 _fail(present[0].value.span,
                       f"{spec.kind} call has no {' or '.join(alternatives)}: {srcs} was null or absent")
-        return Call(spec.kind, {k: v for k, v in body.items() if v is not MISSING}, self.origins[spec.rule_id])
+        # output numbers in the form JSON.stringify prints (segmap.runtime.jsjson), as generated code makes them
+        return Call(spec.kind, js_value({k: v for k, v in body.items() if v is not MISSING}), self.origins[spec.rule_id])
 
     # --- expressions ------------------------------------------------------
     def ev(self, e, env, scope):

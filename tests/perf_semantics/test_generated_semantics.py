@@ -16,6 +16,8 @@ import re
 import warnings
 
 import orjson
+
+from segmap.runtime import jsjson
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
@@ -100,7 +102,8 @@ def assert_same(compiled, env):
     assert got == want, env
     if got[0] == "ok":
         for c in compiled.apply(copy.deepcopy(env)):
-            orjson.dumps(c.body)  # no MISSING left anywhere, all JSON
+            jsjson.dumps(c.body, normalized=True)  # no MISSING left anywhere, all JSON, numbers in their JS form
+            assert jsjson.dumps(c.body, normalized=True) == jsjson.dumps(c.body)  # normalized: nothing left to do
 
 
 @st.composite

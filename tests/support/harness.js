@@ -4,7 +4,7 @@
 //
 // Runtime helpers (tests/runtime):
 //   {"load": name, "source": js}            -> defines context `name`
-//   {"ctx": name, "calls": [[fn, [args]]]}  -> [["ok", value] | ["err", message]]
+//   {"ctx": name, "calls": [[fn, [args]]]}  -> [["ok", value, JSON.stringify(value)] | ["err", message]]
 //   {"ctx": name, "grid": fn, "xs": [...], "ys": [...]} -> same, row-major fn(x, y)
 //   Values use JSON plus {"$sm": "missing" | "inf" | "-inf" | "nan"}.
 //
@@ -63,7 +63,9 @@ function call(ctx, fn, args) {
   const f = ctx[fn];
   if (typeof f !== "function") return ["err", "HARNESS: no function " + fn];
   try {
-    return ["ok", encode(f.apply(null, args))];
+    const r = f.apply(null, args);
+    // the value, and its text as JSON.stringify writes it (compared byte for byte with Python's)
+    return ["ok", encode(r), r === undefined ? null : JSON.stringify(r)];
   } catch (e) {
     if (e && e.name === "MappingRuntimeError") return ["err", e.message];
     return ["crash", String(e && e.stack || e)];
@@ -123,7 +125,8 @@ function runJob(job) {
     }
     const bad = findBad(out, protos, "webhook");
     if (bad) return { bad: bad };
-    return { ok: J.parse(J.stringify(out)) };
+    // the payload as Svix sends it: JSON.stringify's text (compared byte for byte with Python's)
+    return { ok: J.parse(J.stringify(out)), text: out.payload === undefined ? null : J.stringify(out.payload) };
   });
 }
 

@@ -106,11 +106,14 @@ class NodeBridge:
     def _outcome(o: list[Any]) -> Outcome:
         if o[0] == "crash":
             raise AssertionError("JS helper threw a non-mapping error: " + o[1])
-        return (o[0], decode(o[1]) if o[0] == "ok" else o[1])
+        if o[0] == "ok":  # the value, and node's JSON.stringify text of it
+            return ("ok", decode(o[1]), o[2])  # type: ignore[return-value]
+        return (o[0], o[1])
 
     # --- exported handlers (tests/js) ----------------------------------------------
     def run(self, jobs: Sequence[tuple[str, Sequence[dict[str, Any]]]]) -> list[list[dict[str, Any]]]:
         """Results of every webhook of every (handler source, webhooks) job."""
+        # the same envelope text both targets parse (tests/js/bridge.envelope_text)
         req = {"jobs": [{"source": src, "webhooks": [json.dumps(w, ensure_ascii=True, allow_nan=False) for w in hooks]}
                         for src, hooks in jobs]}
         result: list[list[dict[str, Any]]] = self.request(req)
