@@ -41,7 +41,7 @@ class JSNumber(float):
 
     __slots__ = ()
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type, tuple[float]]:
         return (float, (float(self),))
 
 
@@ -120,7 +120,7 @@ def js_number(x: int | float) -> Any:
     return x  # 1e+21 and beyond: both write the same exponent form; inf/nan: null in both
 
 
-def _js_key_order(d: dict) -> dict | None:
+def _js_key_order(d: dict[Any, Any]) -> dict[Any, Any] | None:
     """A copy of ``d`` in JavaScript's property order when it differs from Python's, else None.
 
     JavaScript lists integer-like keys ("0", "7", "42"; canonical array
