@@ -41,3 +41,11 @@ def cap_per_file(diags: list[Diagnostic], limit: int = MAX_DIAGNOSTICS_PER_FILE)
             notes=(f"the first one not shown is {first.code}: {first.message[:200]}",),
             hint="fix the ones shown (often one mistake repeated) and check again"))
     return sorted(out, key=Diagnostic.sort_key)
+
+
+def hidden_count(d: Diagnostic) -> int:
+    """How many diagnostics an N001 note stands for (0 for any other diagnostic)."""
+    if d.code != CAP_CODE:
+        return 0
+    head = d.message.split(" ", 1)[0]
+    return int(head) if head.isdigit() else 0

@@ -123,6 +123,11 @@ def render_summary(diags: list[Diagnostic]) -> str:
         parts.append(f"{errors} error{'s' if errors != 1 else ''}")
     if warnings:
         parts.append(f"{warnings} warning{'s' if warnings != 1 else ''}")
+    from segmap.diagnostics.cap import hidden_count
+
+    hidden = sum(hidden_count(d) for d in diags)
+    if hidden:  # the cap of diagnostics per file left some out (N001): say so in the summary too
+        parts.append(f"{hidden} more not shown")
     return ", ".join(parts) if parts else "no problems"
 
 

@@ -245,6 +245,11 @@ def _load_yaml(text: str, file: str, loader: Any) -> tuple[YNode | None, list[Di
                     offs = _offsets(text, start.index, end.index, ev.value, ev.style or None, start.line, start.column)
                     in_flow = bool(stack) and bool(stack[-1][1].flow_style)
                     node = YScalar(ev.value, sp, ev.style or None, offs, in_flow)
+                    bad = first_surrogate(ev.value)
+                    if bad is not None:  # libyaml refuses `"\ud800"`; the pure-Python parser lets it through
+                        diags.append(Diagnostic("E001", Severity.ERROR, f"`\\u{ord(ev.value[bad]):04x}` is half of a "
+                                                "surrogate pair, not a character: no UTF-8 text can hold it",
+                                                node.sub_span(bad, bad + 1)))
                 else:
                     if len(stack) >= MAX_DEPTH:
                         diags.append(Diagnostic("E005", Severity.ERROR, f"YAML nested deeper than {MAX_DEPTH} levels",

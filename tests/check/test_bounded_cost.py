@@ -150,3 +150,24 @@ def test_renderers_escape_surrogates_in_any_user_text():
 def test_check_source_refuses_text_holding_a_raw_surrogate():
     diags = check_source("version: 1\nevents: {}\n# \ud800\n", "raw.yaml").diagnostics
     assert [(d.code, d.span.line, d.span.col) for d in diags] == [("E001", 3, 3)]
+
+
+@pytest.mark.parametrize("parser", ["libyaml", "pure-python"])
+def test_a_surrogate_escape_in_a_yaml_scalar_is_refused_by_either_parser(monkeypatch, parser):
+    import yaml
+
+    from segmap.dsl import yaml_source
+
+    if parser == "pure-python":
+        monkeypatch.setattr(yaml_source, "_Loader", yaml.SafeLoader)
+    text = 'version: 1\nevents:\n  payment.succeeded:\n    - track: "a\\ud800"\n      userId: data.customer.customer_id\n'
+    diags = check_source(text, "s.yaml").diagnostics
+    assert [(d.code, d.span.line) for d in diags] == [("E001", 4)]
+
+
+def test_the_summary_counts_what_the_cap_left_out(tmp_path):
+    path = tmp_path / "aliases.yaml"
+    path.write_text("version: 1\nevents: {}\nx: &a 1\ny: [" + ",".join(["*a"] * 400) + "]\n", encoding="utf-8")
+    out = subprocess.run([sys.executable, "-m", "segmap.cli.main", "check", str(path)], capture_output=True, text=True)
+    assert out.returncode == 1
+    assert "failed: 200 errors, 203 more not shown in 1 file" in out.stdout + out.stderr
