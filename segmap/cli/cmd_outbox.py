@@ -300,7 +300,7 @@ def cmd_status(args) -> int:
         for state in ("pending", "in_flight", "delivered", "dead"):
             print(f"  {state:<10} {st.counts[state]:>10}")
         print(f"oldest undelivered call: {_age(st.oldest_pending_age)}")
-        if st.counts["pending"]:
+        if st.counts["pending"] > sum(st.held.values()):  # held calls have no next attempt
             due = st.next_attempt_at
             print(f"next attempt: {'due now' if due is None or due <= now else 'in ' + _age(due - now)}")
         print(f"quarantined envelopes (open): {st.quarantined_open}")

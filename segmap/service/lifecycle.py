@@ -445,7 +445,10 @@ class Service:
             return
         for state, n in st.counts.items():
             m.outbox.set(n, state)
-        m.outbox_depth.set(st.counts.get("pending", 0) + st.counts.get("in_flight", 0))
+        held = st.held or {}
+        m.outbox_depth.set(st.counts.get("pending", 0) + st.counts.get("in_flight", 0) - sum(held.values()))
+        for hold in ("dry_run", "test"):
+            m.held.set(held.get(hold, 0), hold)
         m.oldest_pending.set(st.oldest_pending_age or 0.0)
         m.quarantine_open.set(st.quarantined_open)
         stats = self.delivery.stats() if self.delivery is not None else None

@@ -215,6 +215,8 @@ class ServiceMetrics:
         self.oldest_pending = r.add(Gauge("segmap_outbox_oldest_undelivered_age_seconds",
                                           "Age of the oldest undelivered call (0 when none)."))
         self.quarantine_open = r.add(Gauge("segmap_quarantine_open", "Quarantined envelopes not yet resolved."))
+        self.held = r.add(Gauge("segmap_outbox_held", "Calls held back from Segment until `segmap outbox release` "
+                                "(hold: dry_run, test).", ("hold",)))
         self.http_rejected = r.add(Counter("segmap_http_rejected_total",
                                            "Requests refused before reaching an endpoint, by reason: malformed HTTP, "
                                            "headers over the limit, a head that never completed, unknown paths.",

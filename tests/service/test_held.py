@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 
+import httpx
 import orjson
 
 from segmap.cli.main import main as cli
@@ -75,6 +76,7 @@ def test_readme_quick_start_then_adding_the_write_key_sends_no_sample(tmp_path, 
         assert fake.requests == []
         status = segmap("outbox", "status", cwd=tmp_path)
         assert status.returncode == 1 and "HELD (test traffic): 4 call(s)" in status.stdout
+        assert "next attempt" not in status.stdout  # nothing is due: everything pending is held
         # the positive control: an explicit release of one sample is delivered by the running service
         r = segmap("outbox", "release", "test", "--webhook-id", wid, cwd=tmp_path)
         assert r.returncode == 0 and "released 2 held call(s)" in r.stdout
@@ -128,6 +130,9 @@ def test_send_to_a_live_service_with_the_real_secret_is_still_test_traffic(live,
     assert fake.received_ids == {"segmap-msg_real-0"}
     assert svc.store.held_counts() == {"test": 1}
     assert [r.webhook_id for r in svc.store.list_held()] == [wid]
+    text = httpx.get(f"{svc.admin_url}/metrics", timeout=5).text
+    assert 'segmap_outbox_held{hold="test"} 1' in text and 'segmap_outbox_held{hold="dry_run"} 0' in text
+    assert "segmap_outbox_depth 0" in text  # held calls are not a delivery backlog
 
 
 def test_a_quarantined_test_webhook_stays_held_after_the_mapping_is_fixed(tmp_path, capsys):
