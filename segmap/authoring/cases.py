@@ -199,16 +199,15 @@ class _Parser:
         elif len(sources) > 1:
             key = next(k for k, _ in node.items if k.value == sources[1])
             self.err("E601", f"give one of `event:`, `input:`, `input_file:`; found {' and '.join(sources)}", key.span)
-        if node.get("event") is not None:
-            self.event_key(node.get("event"), case)
-        if node.get("variant") is not None:
-            v = self.int_value(node.get("variant"), "`variant:`")
+        if (event_node := node.get("event")) is not None:
+            self.event_key(event_node, case)
+        if (variant_node := node.get("variant")) is not None:
+            v = self.int_value(variant_node, "`variant:`")
             if v is not None:
                 case.variant = v
             if node.get("event") is None:
-                self.err("E601", "`variant:` picks a sample, so it needs `event:`", node.get("variant").span)
-        if node.get("input") is not None:
-            inp = node.get("input")
+                self.err("E601", "`variant:` picks a sample, so it needs `event:`", variant_node.span)
+        if (inp := node.get("input")) is not None:
             if not isinstance(inp, YMap):
                 self.err("E601", f"`input:` must be an envelope mapping (business_id, type, timestamp, data), found {_kind(inp)}",
                          inp.span)
@@ -216,28 +215,28 @@ class _Parser:
                 ok, value = self.json_of(inp, "`input:`")
                 if ok:
                     self.envelope_value(value, inp.span, case)
-        if node.get("input_file") is not None:
-            self.input_file(node.get("input_file"), case)
+        if (file_node := node.get("input_file")) is not None:
+            self.input_file(file_node, case)
 
-        if node.get("set") is not None:
-            self.sets(node.get("set"), case)
-        if node.get("unset") is not None:
-            self.unsets(node.get("unset"), case)
+        if (set_node := node.get("set")) is not None:
+            self.sets(set_node, case)
+        if (unset_node := node.get("unset")) is not None:
+            self.unsets(unset_node, case)
 
-        if node.get("match") is not None:
-            s = self.scalar(node.get("match"), "`match:`")
+        if (match_node := node.get("match")) is not None:
+            s = self.scalar(match_node, "`match:`")
             if s is not None:
                 if s.value not in MATCH_MODES:
                     self.err("E601", f"`match:` is `partial` or `full`, found `{s.value}`", s.span,
                              suggestion=_suggest(s.value, MATCH_MODES))
                 else:
                     case.match = s.value
-        if node.get("expect") is not None:
-            case.expect = self.expect(node.get("expect"))
-        if node.get("expect_calls") is not None:
-            case.expect_calls = self.int_value(node.get("expect_calls"), "`expect_calls:`")
-        if node.get("expect_error") is not None:
-            s = self.scalar(node.get("expect_error"), "`expect_error:`")
+        if (expect_node := node.get("expect")) is not None:
+            case.expect = self.expect(expect_node)
+        if (calls_node := node.get("expect_calls")) is not None:
+            case.expect_calls = self.int_value(calls_node, "`expect_calls:`")
+        if (error_node := node.get("expect_error")) is not None:
+            s = self.scalar(error_node, "`expect_error:`")
             if s is not None:
                 if not s.value:
                     self.err("E601", "`expect_error:` needs some text of the expected error message", s.span)
@@ -246,7 +245,7 @@ class _Parser:
             others = [k for k in ("expect", "expect_calls") if node.get(k) is not None]
             if others:
                 self.err("E601", f"`expect_error:` cannot be combined with {' or '.join('`' + o + ':`' for o in others)}",
-                         node.get("expect_error").span, hint="a failing envelope makes no calls")
+                         error_node.span, hint="a failing envelope makes no calls")
         if all(node.get(k) is None for k in ("expect", "expect_calls", "expect_error")):
             self.err("E601", f"test `{case.name}` checks nothing: add `expect:`, `expect_calls:` or `expect_error:`", span)
         case.valid = self.case_ok
@@ -443,6 +442,7 @@ def build_envelope(case: TestCase) -> dict:
     """The envelope a case runs on (raises PathError for an override that does not fit)."""
     from segmap.samples import sample_envelope
 
+    env: Any  # a sample, or the case's own input (None when it has neither: the mapping then says so)
     if case.event is not None:
         env = sample_envelope(case.event, variant=case.variant)
     else:

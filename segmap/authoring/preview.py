@@ -72,7 +72,7 @@ class _Renderer:
             self.lines.append(_Line(pad + ktext + "{", pad + kpaint + "{", None if structured else origin))
             keys = list(v)
             for i, k in enumerate(keys):
-                child = prov.children.get(k) if structured else None
+                child = prov.children.get(k) if prov is not None and prov.children is not None else None
                 self.value(v[k], child, indent + 1, k, i < len(keys) - 1)
             self.lines.append(_Line(pad + "}" + end, pad + "}" + end))
         elif isinstance(v, list) and v:

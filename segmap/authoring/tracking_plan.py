@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from segmap.compiler import types as T
 from segmap.compiler.plan import PlannedCall
 from segmap.compiler.types import Ty
+from segmap.diagnostics.model import SourceMap
 from segmap.dsl import ast
 from segmap.runtime.values import type_name
 
@@ -66,7 +67,7 @@ class TrackingPlan:
     file: str
     rules: list[Rule]
     notes: list[str]  # what could not be exported, and why
-    sources: object = None  # SourceMap, for expression text in the Markdown page
+    sources: SourceMap | None = None  # for expression text in the Markdown page
 
 
 # --- building -----------------------------------------------------------------------
@@ -118,9 +119,11 @@ def merge(a: Ty | None, b: Ty | None) -> Ty:
     """
     if a is None and b is None:
         return T.NEVER.with_flags(optional=True)
-    if a is None or b is None:
-        present = a if a is not None else b
-        return present.with_flags(optional=True)
+    if a is None:
+        assert b is not None
+        return b.with_flags(optional=True)
+    if b is None:
+        return a.with_flags(optional=True)
     if a.kind == "object" and b.kind == "object":
         fa, fb = dict(a.args), dict(b.args)
         keys = list(fa) + [k for k in fb if k not in fa]
@@ -239,8 +242,8 @@ def _union_schema(t: Ty, enums: bool, depth: int) -> dict:
     options = [o for o in options if not ("enum" in o and set(o) == {"type", "enum"} and o["type"] in plain)]
     # all constant texts / enums of one JSON type: one enum
     if enums and all("enum" in o and set(o) <= {"type", "enum"} for o in options):
-        types = {json.dumps(o["type"]) for o in options}
-        if len(types) == 1:
+        json_types = {json.dumps(o["type"]) for o in options}
+        if len(json_types) == 1:
             values: list = []
             for o in options:
                 values.extend(v for v in o["enum"] if v not in values)

@@ -37,8 +37,8 @@ def run(args: argparse.Namespace) -> int:
 
             print(json.dumps([_as_json(i) for i in CODES.values()], indent=2, ensure_ascii=False))
         else:
-            for info in sorted(CODES.values(), key=lambda i: (i.code[1:], i.code)):
-                print(f"{info.code}  {info.severity.value:<7}  {info.title}")
+            for entry in sorted(CODES.values(), key=lambda i: (i.code[1:], i.code)):
+                print(f"{entry.code}  {entry.severity.value:<7}  {entry.title}")
         return 0
     code = _normalise(args.code)
     info = CODES.get(code)

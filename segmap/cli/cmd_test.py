@@ -88,10 +88,10 @@ def run(args: argparse.Namespace) -> int:
             line(f"    {paint('dim', f'test at {c.span.file}:{c.span.line}')}")
             for problem in res.problems:
                 line(f"    {problem}")
-            for d in res.diff:
-                style = ("bold" if d.startswith(("---", "+++")) else "hunk" if d.startswith("@@")
-                         else "del" if d.startswith("-") else "add" if d.startswith("+") else "")
-                line("    " + paint(style, d))
+            for text in res.diff:
+                style = ("bold" if text.startswith(("---", "+++")) else "hunk" if text.startswith("@@")
+                         else "del" if text.startswith("-") else "add" if text.startswith("+") else "")
+                line("    " + paint(style, text))
         if not args.keyword:
             missing = uncovered_events(list(result.plan.calls), cases)
             if missing:

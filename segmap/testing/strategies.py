@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime, timedelta, timezone
-from typing import Iterable
+from typing import Any, Callable, Iterable
 
 from hypothesis import strategies as st
 
@@ -150,7 +150,7 @@ def _any() -> st.SearchStrategy:
     return st.one_of(st.none(), st.booleans(), _ints(), tricky_text())
 
 
-_SCALARS = {
+_SCALARS: dict[str, Callable[[], st.SearchStrategy[Any]]] = {
     "int": _ints,
     "float": _floats,
     "bool": st.booleans,
