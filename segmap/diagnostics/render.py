@@ -147,6 +147,8 @@ def json_document(diags: Iterable[Diagnostic], files: int | None = None,
         "errors": sum(1 for d in items if d["severity"] == "error"),
         "warnings": sum(1 for d in items if d["severity"] == "warning"),
         "files": files if files is not None else len({d["file"] for d in items if d["file"]}),
+        # inputs that could not be read at all (each is also an E000 error above)
+        "unreadable": sum(1 for d in items if d["code"] == "E000"),
     }
     if coverage is not None:
         doc["coverage"] = coverage

@@ -84,7 +84,7 @@ def test_text_json_github_and_sarif_agree(name, capsys, tmp_path, monkeypatch):
         code, out, err = check(capsys, *argv)
         assert f"{len(unreadable)} file{'s' if len(unreadable) > 1 else ''} could not be read" in err + out
         doc = json.loads(check(capsys, *argv, "--format", "json")[1])
-        assert doc["summary"]["errors"] >= len(unreadable)
+        assert doc["summary"]["errors"] >= len(unreadable) and doc["summary"]["unreadable"] == len(unreadable)
 
 
 def test_missing_file_is_named_in_every_format(capsys, tmp_path, monkeypatch):

@@ -45,7 +45,7 @@ def test_caret_under_wide_characters_and_tabs():
 def test_json_document_schema():
     res = check_source(BAD, "m.yaml")
     doc = json.loads(render_json(res.diagnostics, files=1))
-    assert doc["version"] == 1 and doc["summary"] == {"errors": 1, "warnings": 1, "files": 1}
+    assert doc["version"] == 1 and doc["summary"] == {"errors": 1, "warnings": 1, "files": 1, "unreadable": 0}
     first = doc["diagnostics"][0]
     assert list(first) == ["code", "severity", "title", "message", "file", "line", "column", "end_line",
                            "end_column", "notes", "suggestion", "hint"]
@@ -68,7 +68,7 @@ def test_cli_formats_exit_codes_and_coverage(segmap_cli, tmp_path):
     r = segmap_cli("check", str(bad), str(warn), "--format", "json", "--coverage")
     assert r.returncode == 1
     doc = json.loads(r.stdout)  # one document, coverage included
-    assert doc["summary"] == {"errors": 1, "warnings": 2, "files": 2}
+    assert doc["summary"] == {"errors": 1, "warnings": 2, "files": 2, "unreadable": 0}
     cov = doc["coverage"][str(warn)]
     assert cov["mapped"] == 1 and cov["total"] == 48 and "refund.succeeded" in cov["unmapped"]
     assert segmap_cli("check", str(warn)).returncode == 0  # warnings pass ...
