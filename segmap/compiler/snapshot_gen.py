@@ -75,7 +75,7 @@ def _import_union() -> Any:
     return module.UnwrapWebhookEvent
 
 
-def event_classes() -> dict[str, type]:
+def event_classes() -> dict[str, type[Any]]:
     """Event type -> SDK event class, in the SDK's union order.
 
     Tests use this to validate generated envelopes with the SDK's own models.
@@ -197,10 +197,10 @@ class _TypeReader:
         self.aliases = aliases
         self.where = where
 
-    def field(self, tp: Any) -> tuple[dict, bool]:
+    def field(self, tp: Any) -> tuple[dict[str, Any], bool]:
         return self._read(tp, top=True)
 
-    def _read(self, tp: Any, *, top: bool = False) -> tuple[dict, bool]:
+    def _read(self, tp: Any, *, top: bool = False) -> tuple[dict[str, Any], bool]:
         origin = get_origin(tp)
         if origin is typing.Annotated:
             return self._read(get_args(tp)[0], top=top)
@@ -229,21 +229,21 @@ class _TypeReader:
                 raise UnsupportedAnnotation(f"{self.where}: heterogeneous tuple {tp!r}")
             return {"t": "list", "items": self._inner(args[0] if args else Any)}, False
         if origin in _DICT_ORIGINS or tp is dict:
-            args = get_args(tp)
-            if args and args[0] is not str:
-                raise UnsupportedAnnotation(f"{self.where}: dict key type {args[0]!r} is not str")
-            return {"t": "dict", "values": self._inner(args[1] if args else Any)}, False
+            key_value = get_args(tp)
+            if key_value and key_value[0] is not str:
+                raise UnsupportedAnnotation(f"{self.where}: dict key type {key_value[0]!r} is not str")
+            return {"t": "dict", "values": self._inner(key_value[1] if key_value else Any)}, False
         raise UnsupportedAnnotation(f"{self.where}: cannot express {tp!r}")
 
-    def _inner(self, tp: Any) -> dict:
+    def _inner(self, tp: Any) -> dict[str, Any]:
         t, nullable = self._read(tp)
         if nullable:
             raise UnsupportedAnnotation(f"{self.where}: None nested inside {tp!r}")
         return t
 
-    def _union(self, tp: Any, top: bool) -> tuple[dict, bool]:
+    def _union(self, tp: Any, top: bool) -> tuple[dict[str, Any], bool]:
         nullable = False
-        members: list[dict] = []
+        members: list[dict[str, Any]] = []
         for arg in get_args(tp):
             if arg is type(None):
                 nullable = True
@@ -277,8 +277,8 @@ def _models_in(tp: Any) -> list[type]:
     return found
 
 
-def _reachable_models(roots: list[type]) -> list[type]:
-    seen: dict[type, None] = {}
+def _reachable_models(roots: list[type[Any]]) -> list[type[Any]]:
+    seen: dict[type[Any], None] = {}
     stack = list(reversed(roots))
     while stack:
         cls = stack.pop()
@@ -306,7 +306,7 @@ def _assign_names(models: list[type]) -> dict[type, str]:
     return names
 
 
-def _field_entry(model: type, name: str, finfo: Any, model_name: dict[type, str]) -> dict:
+def _field_entry(model: type[Any], name: str, finfo: Any, model_name: dict[type[Any], str]) -> dict[str, Any]:
     klass = _declaring_class(model, name)
     annotation_ast, source_doc = _class_source_info(klass).get(name, (None, None))
     doc = getattr(finfo, "description", None) or source_doc  # explicit Field(description=) wins
@@ -315,12 +315,12 @@ def _field_entry(model: type, name: str, finfo: Any, model_name: dict[type, str]
     return {"type": t, "required": bool(finfo.is_required()), "nullable": nullable, "doc": _first_paragraph(doc)}
 
 
-def _model_entry(model: type, model_name: dict[type, str]) -> dict:
+def _model_entry(model: type[Any], model_name: dict[type[Any], str]) -> dict[str, Any]:
     fields = {name: _field_entry(model, name, f, model_name) for name, f in model.model_fields.items()}
     return {"doc": _first_paragraph(model.__dict__.get("__doc__")), "fields": fields}
 
 
-def build_snapshot() -> dict:
+def build_snapshot() -> dict[str, Any]:
     """The snapshot for the installed SDK, as a JSON-ready dict."""
     classes = event_classes()
     data_types = {et: cls.model_fields["data"].annotation for et, cls in classes.items()}
@@ -330,7 +330,7 @@ def build_snapshot() -> dict:
     models = _reachable_models(list(data_types.values()))
     model_name = _assign_names(models)
 
-    envelope: dict[str, dict] = {}
+    envelope: dict[str, dict[str, Any]] = {}
     for cls in classes.values():
         for name in _ENVELOPE_EXTRA:
             entry = _field_entry(cls, name, cls.model_fields[name], model_name)
@@ -348,7 +348,7 @@ def build_snapshot() -> dict:
     }
 
 
-def render(snapshot: dict) -> str:
+def render(snapshot: dict[str, Any]) -> str:
     return json.dumps(snapshot, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
 
 
@@ -378,7 +378,7 @@ def diff_summary(old: Any, new: Any, *, limit: int = 40) -> list[str]:
     return lines
 
 
-def model_changes(old: dict, new: dict) -> list[str]:
+def model_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """What differs between two snapshots in what the checker reads: event types, then every
     other path. The SDK version they were made with is not a change: a release that changes
     no model needs no refresh."""
