@@ -179,6 +179,7 @@ class Checker:
             self.check_field(spec, f, ty)
             typed.append(PlannedField(f, ty))
         meaning_checks.check_call(self, spec, fields)
+        meaning_checks.check_time(self, fields, event)
         reachable = spec.when is None or static_truth(spec.when, event) is not False
         return PlannedCall(event, spec, tuple(typed), reachable)
 

@@ -16,7 +16,10 @@ clean; the broken ones are tests/check/catalogue/w44*.yaml):
   or account the user belongs to);
 - W443 -- `to_major(amount, "USD")` with a constant currency where the
   amount's own object carries a `currency` field: every non-USD payment is
-  converted with the wrong exponent (1500 JPY becomes 15).
+  converted with the wrong exponent (1500 JPY becomes 15);
+- W444 -- `timestamp` taken from another date of the payload (`created_at`
+  of a renewed subscription, `next_billing_date`): Segment orders a user's
+  events by it, so the renewal lands where the subscription began.
 
 Each check compares expressions by their text and reads only what the
 checker already inferred, so a correct mapping (all of examples/ and the
@@ -78,6 +81,35 @@ def check_call(checker: CheckContext, spec: ast.CallSpec, fields: Iterable[ast.F
                            notes=("Segment's B2B spec: a group is the company, team or account the user "
                                   "belongs to (for Dodo, often the subscription or the business)",),
                            hint="use the account's id, e.g. `data.subscription_id` or `business_id`")
+
+
+def check_time(checker: CheckContext, fields, event: str) -> None:
+    """W444: `timestamp` taken from another date of the payload than the event's own time."""
+    f = next((f for f in fields if f.name == "timestamp"), None)
+    if f is None:
+        return
+    path = path_text(f.value)
+    ty = checker.type_of(f.value)
+    if path is None or not path.startswith("data.") or ty is None or ty.required().kind not in ("datetime", "date"):
+        return
+    name = path.rsplit(".", 1)[-1]
+    action = event.rsplit(".", 1)[-1]
+    if name == "created_at" and action in _CREATION_EVENTS:
+        return  # the object's creation is the event
+    stem = name.removesuffix("_at").removesuffix("_date").removesuffix("_on")
+    if stem[:5] == action[:5]:
+        return  # `cancelled_at` of subscription.cancelled, `expires_at` of an expired one: the event's own time
+    what = {"created_at": "when the object was created", "updated_at": "when the object last changed"}.get(
+        name, f"the payload's `{name}`")
+    checker.report("W444", f"`timestamp` is `{path}`, {what}, not when {event} happened", f.value.span,
+                   suggestion="timestamp",
+                   notes=("Segment orders a user's events by `timestamp`; the envelope's `timestamp` is when Dodo "
+                          "sent the event",),
+                   hint=f"send `{path}` as a property if it matters")
+
+
+# the action part of event types whose event *is* the creation of the object (`created_at` is its time)
+_CREATION_EVENTS = {"created", "opened", "detected"}
 
 
 def check_constant_currency(checker: CheckContext, call: ast.Call) -> None:

@@ -502,6 +502,19 @@ the wrong exponent: 1500 JPY becomes 15, 12345 KWD becomes 123.45.
 """, """
 revenue: to_major(data.total_amount, "USD")     # use data.currency
 """)
+_code("W444", "timestamp from another date of the payload", """
+`timestamp` says when the event happened; Segment orders a user's events by
+it. A date of the payload is usually something else: `created_at` of a
+renewed subscription is when the subscription began, `next_billing_date` is
+in the future. The envelope's `timestamp` is when Dodo sent the event.
+(`created_at` is accepted for events that are the creation: `*.created`,
+`dispute.opened`, `abandoned_checkout.detected`; so is a date named after
+the event's action: `cancelled_at` of subscription.cancelled.)
+""", """
+subscription.renewed:
+  - track: Subscription Renewed
+    timestamp: data.created_at        # when it began: use `timestamp`
+""")
 _code("E501", "mapping failed at run time", """
 An expression failed on a particular envelope (for example arithmetic on
 a value that was not a number, or an unknown currency code). The event is

@@ -122,6 +122,8 @@ CASES = [
          lambda t: calls_for(t, "payment.succeeded")[0].body["userId"] == sample_envelope("payment.succeeded")["data"]["customer"]["customer_id"]),
     Case("E001", "version: 1\nevents:\n  payment.succeeded:\n    - track: Order Completed\n      userId data.customer.customer_id\n",
          lambda t: calls_for(t, "payment.succeeded")[0].body["userId"] == sample_envelope("payment.succeeded")["data"]["customer"]["customer_id"]),
+    Case("W444", HEAD + "  subscription.renewed:\n    - track: Subscription Renewed\n      timestamp: data.created_at\n",
+         lambda t: calls_for(t, "subscription.renewed")[0].body["timestamp"] == sample_envelope("subscription.renewed")["timestamp"]),
     Case("E011", "version: 1\nevent:\n  payment.succeeded:\n    - track: Order Completed\n      userId: data.customer.customer_id\n",
          _promise_made("payment.succeeded")),
     Case("E020", HEAD + "  payment.succeeded:\n    - trak: Order Completed\n", _promise_event_name("Order Completed")),
