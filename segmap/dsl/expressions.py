@@ -8,7 +8,9 @@ expression can raise RecursionError.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any, cast
 
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
@@ -16,6 +18,9 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from segmap.diagnostics.model import Diagnostic, Severity, Span
 from segmap.dsl import ast
 from segmap.dsl.yaml_source import YScalar
+
+if TYPE_CHECKING:
+    from lark.tree import Meta
 
 MAX_EXPR_CHARS = 4000
 MAX_EXPR_DEPTH = 48
@@ -38,15 +43,22 @@ def parser() -> Lark:
     return load_parser()
 
 
+
+def _bounds(tok: Token) -> tuple[int, int]:
+    """A token's (start, end) offsets in the expression text (the parser always records them)."""
+    assert tok.start_pos is not None and tok.end_pos is not None
+    return tok.start_pos, tok.end_pos
+
+
 @lru_cache(maxsize=4096)
-def _parse_tree(text: str) -> Tree:
+def _parse_tree(text: str) -> Tree[Token]:
     """Lark's tree for an expression text. Mappings repeat the same expressions across events
     (`data.customer.customer_id` ...), and the tree depends only on the text, so it is parsed once;
     spans are applied per occurrence by the transformer."""
     return parser().parse(text)
 
 
-def _describe_expected(expected) -> str:
+def _describe_expected(expected: Iterable[str]) -> str:
     names = sorted({_TERMINAL_NAMES.get(t, None) or _literal_name(t) for t in expected})
     if len(names) > 6:
         names = names[:6] + ["..."]
@@ -61,93 +73,93 @@ def _literal_name(term: str) -> str:
         return term
 
 
-class _Builder(Transformer):
+class _Builder(Transformer[Token, Any]):
     """Lark tree -> ast nodes. ``span(start, end)`` maps expression offsets to the file."""
 
-    def __init__(self, span_of, sub_parse):
+    def __init__(self, span_of: Callable[[int, int], Span], sub_parse: Callable[..., Any]) -> None:
         super().__init__()
         self._span_of = span_of
         self._sub_parse = sub_parse
 
-    def _sp(self, meta) -> Span:
+    def _sp(self, meta: Meta) -> Span:
         return self._span_of(meta.start_pos, meta.end_pos)
 
     def _tsp(self, tok: Token) -> Span:
-        return self._span_of(tok.start_pos, tok.end_pos)
+        return self._span_of(*_bounds(tok))
 
     @v_args(meta=True)
-    def cond(self, meta, c):
+    def cond(self, meta: Meta, c: list[Any]) -> Any:
         return ast.Cond(c[0], c[1], c[2], self._sp(meta))
 
     @v_args(meta=True)
-    def coalesce(self, meta, c):
+    def coalesce(self, meta: Meta, c: list[Any]) -> Any:
         left, right = c
         return ast.Binary("??", left, right, self._sp(meta), self._between(left, right))
 
-    def _between(self, left, right) -> Span:
+    def _between(self, left: ast.Expr, right: ast.Expr) -> Span:
         # the operator sits between the operands; point at the gap
         return Span(left.span.file, left.span.end_line, left.span.end_col, right.span.line, right.span.col)
 
     @v_args(meta=True)
-    def or_(self, meta, c):
+    def or_(self, meta: Meta, c: list[Any]) -> Any:
         return ast.Binary("or", c[0], c[1], self._sp(meta), self._between(c[0], c[1]))
 
     @v_args(meta=True)
-    def and_(self, meta, c):
+    def and_(self, meta: Meta, c: list[Any]) -> Any:
         return ast.Binary("and", c[0], c[1], self._sp(meta), self._between(c[0], c[1]))
 
     @v_args(meta=True)
-    def not_(self, meta, c):
+    def not_(self, meta: Meta, c: list[Any]) -> Any:
         return ast.Unary("not", c[0], self._sp(meta))
 
     @v_args(meta=True)
-    def compare(self, meta, c):
+    def compare(self, meta: Meta, c: list[Any]) -> Any:
         return ast.Binary(str(c[1]), c[0], c[2], self._sp(meta), self._tsp(c[1]))
 
     @v_args(meta=True)
-    def binary(self, meta, c):
+    def binary(self, meta: Meta, c: list[Any]) -> Any:
         return ast.Binary(str(c[1]), c[0], c[2], self._sp(meta), self._tsp(c[1]))
 
     @v_args(meta=True)
-    def neg(self, meta, c):
+    def neg(self, meta: Meta, c: list[Any]) -> Any:
         operand = c[0]
         if isinstance(operand, ast.Literal) and type(operand.value) in (int, float):
-            return ast.Literal(-operand.value, self._sp(meta))
+            return ast.Literal(-cast(float, operand.value), self._sp(meta))
         return ast.Unary("-", operand, self._sp(meta))
 
     @v_args(meta=True)
-    def field(self, meta, c):
+    def field(self, meta: Meta, c: list[Any]) -> Any:
         obj, name_tok = c
         return ast.Field(obj, str(name_tok), self._sp(meta), self._tsp(name_tok))
 
-    def field_name(self, c):
+    def field_name(self, c: list[Any]) -> Any:
         return c[0]
 
     @v_args(meta=True)
-    def index(self, meta, c):
+    def index(self, meta: Meta, c: list[Any]) -> Any:
         obj, idx = c
         if isinstance(idx, ast.Literal) and isinstance(idx.value, str):
             return ast.Field(obj, idx.value, self._sp(meta), idx.span)
         return ast.Index(obj, idx, self._sp(meta))
 
     @v_args(meta=True)
-    def call(self, meta, c):
+    def call(self, meta: Meta, c: list[Any]) -> Any:
         name_tok = c[0]
         args = tuple(c[1]) if len(c) > 1 and c[1] is not None else ()
         return ast.Call(str(name_tok), args, self._sp(meta), self._tsp(name_tok))
 
-    def args(self, c):
+    def args(self, c: list[Any]) -> Any:
         return list(c)
 
     @v_args(meta=True)
-    def lambda_(self, meta, c):
+    def lambda_(self, meta: Meta, c: list[Any]) -> Any:
         return ast.Lambda(str(c[0]), c[1], self._sp(meta), self._tsp(c[0]))
 
-    def name(self, c):
+    def name(self, c: list[Any]) -> Any:
         tok = c[0]
         return ast.Name(str(tok), self._tsp(tok))
 
-    def string(self, c):
+    def string(self, c: list[Any]) -> Any:
         tok = c[0]
         return ast.Literal(self._decoded(tok), self._tsp(tok))
 
@@ -155,10 +167,10 @@ class _Builder(Transformer):
         try:
             return decode_string(str(tok))
         except _BadEscape as exc:  # located at the escape itself
-            raise _BadString(str(exc), self._span_of(tok.start_pos + exc.offset,
-                                                     tok.start_pos + exc.offset + exc.width)) from None
+            start = _bounds(tok)[0]
+            raise _BadString(str(exc), self._span_of(start + exc.offset, start + exc.offset + exc.width)) from None
 
-    def number(self, c):
+    def number(self, c: list[Any]) -> Any:
         tok = c[0]
         text = str(tok)
         value: object
@@ -181,39 +193,39 @@ class _Builder(Transformer):
                 value = float(value)  # as a run-time number of this size is (num() in segmap.runtime.functions)
         return ast.Literal(value, self._tsp(tok))
 
-    def template(self, c):
+    def template(self, c: list[Any]) -> Any:
         tok = c[0]
         return self._sub_parse(tok)
 
     @v_args(meta=True)
-    def true(self, meta, c):
+    def true(self, meta: Meta, c: list[Any]) -> Any:
         return ast.Literal(True, self._sp(meta))
 
     @v_args(meta=True)
-    def false(self, meta, c):
+    def false(self, meta: Meta, c: list[Any]) -> Any:
         return ast.Literal(False, self._sp(meta))
 
     @v_args(meta=True)
-    def null(self, meta, c):
+    def null(self, meta: Meta, c: list[Any]) -> Any:
         return ast.Literal(None, self._sp(meta))
 
     @v_args(meta=True)
-    def list_(self, meta, c):
+    def list_(self, meta: Meta, c: list[Any]) -> Any:
         items = tuple(c[0]) if c and c[0] is not None else ()
         return ast.ListLit(items, self._sp(meta))
 
-    def items(self, c):
+    def items(self, c: list[Any]) -> Any:
         return list(c)
 
     @v_args(meta=True)
-    def object_(self, meta, c):
+    def object_(self, meta: Meta, c: list[Any]) -> Any:
         entries = tuple(c[0]) if c and c[0] is not None else ()
         return ast.ObjectLit(entries, self._sp(meta))
 
-    def entries(self, c):
+    def entries(self, c: list[Any]) -> Any:
         return list(c)
 
-    def entry(self, c):
+    def entry(self, c: list[Any]) -> Any:
         key_tok, value = c
         key = self._decoded(key_tok) if key_tok.type == "STRING" else str(key_tok)
         return ast.ObjectEntry(key, value, self._tsp(key_tok))
@@ -231,7 +243,8 @@ def decode_string(text: str) -> str:
     if text[0] == "'":
         body = body.replace("\\'", "'").replace('"', '\\"')
     try:
-        return json.loads('"' + body + '"', strict=False)  # a tab typed inside the quotes is kept
+        decoded: str = json.loads('"' + body + '"', strict=False)  # a tab typed inside the quotes is kept
+        return decoded
     except ValueError as exc:  # pragma: no cover - _check_escapes refuses every escape JSON refuses
         raise _BadEscape(str(exc), 0, len(text)) from None
 
@@ -301,8 +314,8 @@ class _BadEscape(ValueError):
         self.width = width
 
 
-def _tree_depth_ok(tree) -> bool:
-    stack = [(tree, 1)]
+def _tree_depth_ok(tree: Tree[Token]) -> bool:
+    stack: list[tuple[Tree[Token] | Token, int]] = [(tree, 1)]
     while stack:
         node, d = stack.pop()
         if d > MAX_EXPR_DEPTH:
@@ -359,7 +372,9 @@ class ExpressionParser:
                                                self.span(0, len(text), base)))
             return None
         try:
-            return _Builder(lambda s, e: self.span(s, e, base), lambda tok: self._template(tok, base)).transform(tree)
+            built: ast.Expr = _Builder(lambda s, e: self.span(s, e, base),
+                                       lambda tok: self._template(tok, base)).transform(tree)
+            return built
         except Exception as exc:  # lark wraps transformer errors in VisitError
             inner = getattr(exc, "orig_exc", exc)
             if isinstance(inner, _BadString):
@@ -378,8 +393,9 @@ class ExpressionParser:
 
     def _template(self, tok: Token, base: int) -> ast.Expr:
         raw = str(tok)
-        body_start = tok.start_pos + 2  # after f"
-        parts: list = []
+        tok_start, tok_end = _bounds(tok)
+        body_start = tok_start + 2  # after f"
+        parts: list[str | ast.Expr] = []
         text_buf: list[str] = []
         i, n = 0, len(raw) - 3  # body is raw[2:-1]
         body = raw[2:-1]
@@ -417,9 +433,10 @@ class ExpressionParser:
                 text_buf.append(ch)
                 i += 1
         flush(n)
-        sp = self.span(tok.start_pos, tok.end_pos, base)
-        if all(isinstance(p, str) for p in parts):
-            return ast.Literal("".join(parts), sp)
+        sp = self.span(tok_start, tok_end, base)
+        texts = [p for p in parts if isinstance(p, str)]
+        if len(texts) == len(parts):
+            return ast.Literal("".join(texts), sp)
         return ast.Template(tuple(parts), sp)
 
     def _syntax_error(self, exc: UnexpectedInput, text: str, base: int) -> Diagnostic:
@@ -474,7 +491,8 @@ class _AlreadyReported(Exception):
 
 def _decode_text(raw: str) -> str:
     try:
-        return json.loads('"' + raw + '"', strict=False)
+        decoded: str = json.loads('"' + raw + '"', strict=False)
+        return decoded
     except ValueError as exc:
         raise _TemplateError(f"bad escape in template: {exc}") from None
 
