@@ -83,7 +83,7 @@ def check_call(checker: CheckContext, spec: ast.CallSpec, fields: Iterable[ast.F
                            hint="use the account's id, e.g. `data.subscription_id` or `business_id`")
 
 
-def check_time(checker: CheckContext, fields, event: str) -> None:
+def check_time(checker: CheckContext, fields: Iterable[ast.FieldSpec], event: str) -> None:
     """W444: `timestamp` taken from another date of the payload than the event's own time."""
     f = next((f for f in fields if f.name == "timestamp"), None)
     if f is None:
