@@ -86,7 +86,7 @@ def _signed_load(url: str, rate: float, duration: float, prefix: str) -> tuple[i
 
     n = int(rate * duration)
     threads = []
-    with httpx.Client(timeout=15, limits=httpx.Limits(max_connections=16)) as client:
+    with httpx.Client(timeout=15, limits=httpx.Limits(max_connections=64)) as client:
         t0 = time.monotonic()
         for i in range(n):
             delay = t0 + i / rate - time.monotonic()
