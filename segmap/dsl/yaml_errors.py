@@ -48,7 +48,8 @@ def _previous_content_line(text: str, line0: int) -> tuple[int, str] | None:
     return None
 
 
-def _missing_colon_above(text: str, mark, *, same_indent: bool):
+def _missing_colon_above(text: str, mark: yaml.Mark, *,
+                         same_indent: bool) -> tuple[tuple[int, int, int, int], str, str | None] | None:
     """((line, col, end_line, end_col), message, suggestion) when the nearest content line above
     the error is a bare `key` or `key value` (no colon at all), else None."""
     prev = _previous_content_line(text, mark.line)
@@ -94,16 +95,16 @@ _CLOSER = {"flow sequence": ("[", "]", "list"), "flow mapping": ("{", "}", "mapp
 def explain(exc: yaml.MarkedYAMLError, text: str, file: str) -> SyntaxExplanation:
     problem = exc.problem or "invalid YAML"
     context = exc.context or ""
-    mark, start = exc.problem_mark, exc.context_mark
-    if mark is None and start is None:
+    start = exc.context_mark
+    mark = exc.problem_mark if exc.problem_mark is not None else start
+    if mark is None:
         return SyntaxExplanation(Span(file, 1, 1), f"YAML syntax error: {problem}")
-    mark = mark or start
     at_eof = mark.index >= len(text.rstrip())
 
     # a tab the scanner refused
     if text[mark.index:mark.index + 1] == "\t":
-        msg, notes = _tab_message(text, mark.index)
-        return SyntaxExplanation(Span(file, mark.line + 1, mark.column + 1), f"YAML syntax error: {msg}", notes,
+        msg, tab_notes = _tab_message(text, mark.index)
+        return SyntaxExplanation(Span(file, mark.line + 1, mark.column + 1), f"YAML syntax error: {msg}", tab_notes,
                                  "indent with spaces (YAML does not allow tabs there)")
 
     # a key without its `:` -- the scanner notices on the next line (or at the end of the file)
@@ -125,13 +126,13 @@ def explain(exc: yaml.MarkedYAMLError, text: str, file: str) -> SyntaxExplanatio
     # `key value` then the next line: the plain scalar runs on into the next line's `key:`, or
     # a bare `key` leaves the next key indented inside a scalar
     if "mapping values are not allowed" in problem or ("expected key" in problem and "block mapping" in context):
-        found = _missing_colon_above(text, mark, same_indent="expected key" in problem)
-        if found is not None:
-            return SyntaxExplanation(Span(file, *found[0]),
-                                     f"YAML syntax error: {found[1]}",
+        missing = _missing_colon_above(text, mark, same_indent="expected key" in problem)
+        if missing is not None:
+            return SyntaxExplanation(Span(file, *missing[0]),
+                                     f"YAML syntax error: {missing[1]}",
                                      (f"without it YAML reads on to line {mark.line + 1} and fails there",),
                                      "a mapping key ends with `:` followed by a space or the end of the line",
-                                     found[2])
+                                     missing[2])
         if "mapping values are not allowed" in problem:
             return SyntaxExplanation(Span(file, mark.line + 1, mark.column + 1),
                                      f"YAML syntax error: {problem}", (),
@@ -195,7 +196,7 @@ def explain(exc: yaml.MarkedYAMLError, text: str, file: str) -> SyntaxExplanatio
 
     # anything else: the parser's own words, never placed past the last line
     msg = problem + (f" ({context})" if context else "")
-    notes: tuple[str, ...] = ()
+    notes = ()
     if start is not None and context and start.line != mark.line:
         notes = (f"{context} that starts at line {start.line + 1}",)
     if at_eof:
