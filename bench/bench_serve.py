@@ -22,6 +22,13 @@ one fsync per webhook: `max_group=1`).
     python bench/bench_serve.py [--rates 500,1000,2000,2500,3000] [--duration 8] [--connections 64]
                                 [--repeat N] [--normal] [--no-baseline] [--quick]
 
+The floor: in the same run, a bare uvicorn + httptools ASGI app that reads the body and
+answers 200 takes the same load (`--no-floor` skips it). Every row reports the server
+process's CPU time per accepted request (user + system, from /proc, every thread: HTTP,
+verification, mapping, commits, delivery), so the service's cost reads as a multiple of
+the floor's. With BENCH_PROFILE=FILE the service's event-loop thread runs under cProfile
+and the stats are dumped to FILE (`python -m pstats FILE`) when it stops.
+
 Environment knobs for experiments: BENCH_EXTRA_PATH (prepended to the service's
 PYTHONPATH, e.g. a `pip install --target` dir holding httptools and uvloop, which
 uvicorn then uses), BENCH_SWITCH_INTERVAL (sys.setswitchinterval in the service),
@@ -71,8 +78,53 @@ svc.open()
 sock = bind("127.0.0.1", 0)
 admin = bind("127.0.0.1", 0)  # /metrics lives on the admin listener
 print("PORT", sock.getsockname()[1], admin.getsockname()[1], flush=True)
+if os.environ.get("BENCH_PROFILE"):
+    import cProfile
+    prof = cProfile.Profile()
+    try:
+        status = prof.runcall(serve, svc, sock, admin)
+    finally:
+        prof.dump_stats(os.environ["BENCH_PROFILE"])
+    sys.exit(status)
 sys.exit(serve(svc, sock, admin))
 """ % (SECRET, WRITE_KEY)
+
+# The floor: the least any Python ASGI server on this stack can do per webhook request.
+FLOOR = r"""
+import sys
+import uvicorn
+from segmap.service.server import bind
+
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    more = True
+    while more:  # read the whole body, as the service must
+        message = await receive()
+        more = message.get("more_body", False)
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": b'{"status":"accepted"}'})
+
+sock = bind("127.0.0.1", 0)
+print("PORT", sock.getsockname()[1], 0, flush=True)
+uvicorn.Server(uvicorn.Config(app, http="httptools", log_config=None, access_log=False, lifespan="on",
+                              server_header=False)).run(sockets=[sock])
+"""
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads) so far, from /proc; 0 elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _taskset(cpu: int) -> list[str]:
@@ -95,6 +147,16 @@ _ADMIN_PORT: dict[int, int] = {}  # webhook port -> admin port of the same servi
 
 
 def start_service(workdir: Path, fake_url: str, max_group: int, sync: str = "FULL") -> tuple[subprocess.Popen, int, Path]:
+    if max_group < 0:  # the floor
+        proc = subprocess.Popen([*_taskset(0), sys.executable, "-c", FLOOR], cwd=workdir, stdout=subprocess.PIPE,
+                                text=True, env={**os.environ, "PYTHONPATH": os.environ.get("BENCH_EXTRA_PATH", "") + ":"
+                                                + str(ROOT)})
+        line = proc.stdout.readline().strip()
+        if not line.startswith("PORT "):
+            proc.kill()
+            raise RuntimeError(f"floor app did not start: {line!r}")
+        time.sleep(0.3)
+        return proc, int(line.split()[1]), None
     mapping = workdir / "segmap.yaml"
     if not mapping.exists():
         from segmap.cli.cmd_init import starter_text
@@ -284,25 +346,39 @@ def bench(rates: list[float], duration: float, connections: int, configs: list[t
     try:
         for label, max_group, sync in configs:
             proc, port, db = start_service(work, fake_url, max_group, sync)
+            floor = db is None
             try:
                 run_load(port, 300, 2, connections, f"w{max_group}_")  # warm-up (imports, page cache, WAL)
-                _commit_stats(port)
-                _server_p99(port)
+                if not floor:
+                    _commit_stats(port)
+                    _server_p99(port)
                 for rate in [r for r in rates for _ in range(repeat)]:
-                    _drain(db)
+                    if not floor:
+                        _drain(db)
                     httpx.post(f"{fake_url}/_reset")
                     seg_before = httpx.get(f"{fake_url}/_stats").json()["requests"]
                     prefix = f"g{max_group}{sync}r{int(rate)}_{time.monotonic_ns()}_"
+                    cpu_before = cpu_seconds(proc.pid)
                     res = run_load(port, rate, duration, connections, prefix)
-                    commits = _commit_stats(port)
-                    server_p99 = _server_p99(port)
-                    ledger_ok, ledger = check_ledger(db, fake_url, "msg_" + prefix, res.pop("ok_ids"))
-                    seg = httpx.get(f"{fake_url}/_stats").json()["requests"] - seg_before
+                    if floor:
+                        cpu = cpu_seconds(proc.pid) - cpu_before
+                        commits, server_p99, seg = "-", "-", 0
+                        ledger_ok, ledger = True, "n/a (the floor stores nothing)"
+                        res.pop("ok_ids")
+                    else:
+                        commits = _commit_stats(port)
+                        server_p99 = _server_p99(port)
+                        ledger_ok, ledger = check_ledger(db, fake_url, "msg_" + prefix, res.pop("ok_ids"))
+                        cpu = cpu_seconds(proc.pid) - cpu_before  # delivery of the run's calls included
+                        seg = httpx.get(f"{fake_url}/_stats").json()["requests"] - seg_before
+                    cpu_per_req = cpu / res["ok"] * 1e6 if res["ok"] else float("nan")
                     res.update(label=label, rate=rate, ledger=ledger, ledger_ok=ledger_ok, commits=commits,
-                               server_p99=server_p99, segment_requests=seg, load=os.getloadavg()[0])
+                               server_p99=server_p99, segment_requests=seg, load=os.getloadavg()[0],
+                               cpu_us_per_request=cpu_per_req)
                     rows.append(res)
                     print(f"{label:>22} | {rate:6.0f}/s | achieved {res['achieved']:7.0f}/s | p50 {res['p50_ms']:6.1f} ms"
-                          f" | p99 {res['p99_ms']:6.1f} ms | max {res['max_ms']:6.1f} ms | server p99 <= {server_p99}"
+                          f" | p99 {res['p99_ms']:6.1f} ms | max {res['max_ms']:6.1f} ms | CPU {cpu_per_req:5.0f} us/request"
+                          f" | server p99 <= {server_p99}"
                           f" | errors {res['errors'] or 0} | {commits} | {seg} Segment requests"
                           f" | load {res['load']:.2f} | ledger {ledger}", flush=True)
                     if res["p99_ms"] > 2000:
@@ -386,6 +462,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--normal", action="store_true", help="also run group commit with synchronous=NORMAL (not durable)")
     p.add_argument("--repeat", type=int, default=1, help="run each rate N times")
     p.add_argument("--quick", action="store_true", help="rates 1000,2000 for 4 s")
+    p.add_argument("--no-floor", action="store_true", help="skip the bare uvicorn + httptools app")
     args = p.parse_args(argv)
     rates = [1000.0, 2000.0] if args.quick else [float(x) for x in args.rates.split(",")]
     duration = 4.0 if args.quick else args.duration
@@ -396,11 +473,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"segmap serve benchmark: {os.cpu_count()} CPUs, taskset {'on' if _taskset(0) else 'off'}, "
           f"{args.connections} connections, {duration:g} s per rate, load average {os.getloadavg()[0]:.2f}", flush=True)
     configs = [("group commit, FULL", 512, "FULL")]
+    if not args.no_floor:
+        configs.append(("floor: bare uvicorn", -1, "-"))
     if not args.no_baseline:
         configs.append(("no group commit, FULL", 1, "FULL"))
     if args.normal:
         configs.append(("group commit, NORMAL", 512, "NORMAL"))
     rows = bench(rates, duration, args.connections, configs, args.repeat)
+    floor = {r["rate"]: r["cpu_us_per_request"] for r in rows if r["label"].startswith("floor")}
+    for r in rows:
+        if r["label"] == "group commit, FULL" and floor.get(r["rate"]):
+            print(f"CPU per request at {r['rate']:.0f}/s: service {r['cpu_us_per_request']:.0f} us, floor "
+                  f"{floor[r['rate']]:.0f} us: {r['cpu_us_per_request'] / floor[r['rate']]:.2f}x the floor", flush=True)
     status = exit_status(rows)
     if status:
         print("LEDGER MISMATCH: webhooks or messages were lost or invented; these numbers do not count", flush=True)

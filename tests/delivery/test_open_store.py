@@ -23,6 +23,8 @@ def test_backend_is_chosen_by_the_target(tmp_path, pg_url):
 
 def test_passwords_never_show(pg_url):
     assert describe("postgresql://segmap:s3cr3t@db.internal:5432/segmap") == "postgresql://segmap:***@db.internal:5432/segmap"
+    assert describe("postgresql://db.internal/segmap?sslmode=require&password=s3cr3t&x=1") == \
+        "postgresql://db.internal/segmap?sslmode=require&password=***&x=1"
     assert describe("segmap.db") == "segmap.db"
 
 

@@ -32,6 +32,7 @@ from segmap.delivery.outbox.store import (
 
 _PG_SCHEMES = ("postgresql://", "postgres://")
 _PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
+_PASSWORD_PARAM = re.compile(r"([?&]password=)[^&]*", re.IGNORECASE)
 
 
 def is_postgres_url(target: str | os.PathLike) -> bool:
@@ -45,7 +46,9 @@ def backend_for(target: str | os.PathLike) -> str:
 
 def describe(target: str | os.PathLike) -> str:
     """The target as it may be printed or logged: a URL's password is masked."""
-    return _PASSWORD.sub(r"\1***@", str(target)) if is_postgres_url(target) else str(target)
+    if not is_postgres_url(target):
+        return str(target)
+    return _PASSWORD_PARAM.sub(r"\1***", _PASSWORD.sub(r"\1***@", str(target)))
 
 
 def db_target(text: str | os.PathLike) -> str | Path:
