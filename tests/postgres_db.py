@@ -80,12 +80,3 @@ def pg_url(pg_database):
     except psycopg.Error:  # pragma: no cover
         pass
 
-
-def new_schema_url(pg_database: str) -> str:
-    """A fresh schema outside a fixture (Hypothesis examples); dropped with the session database."""
-    import psycopg
-
-    schema = f"m_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_database, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    return with_schema(pg_database, schema)

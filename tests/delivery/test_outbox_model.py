@@ -16,7 +16,6 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from segmap.runtime.calls import Call
 from segmap.delivery.outbox import STATES, SqliteOutbox
 from tests.delivery.conftest import Clock
-from tests.postgres_db import new_schema_url
 
 
 def make_calls(n: int, poison: bool) -> list[Call]:
@@ -191,23 +190,25 @@ TestOutboxModel = OutboxMachine.TestCase
 
 
 class PostgresOutboxMachine(OutboxMachine):
-    """The same rules and invariants on PostgreSQL: each example gets a fresh schema;
-    a crash closes the pool and opens a new store on the same schema."""
+    """The same rules and invariants on PostgreSQL: one schema for the test, emptied at the
+    start of each example; a crash closes the pool and opens a new store on it."""
 
     database_url = ""
 
     def _open(self, create: bool):
         from segmap.delivery.outbox.postgres import PostgresOutbox
 
-        if not getattr(self, "url", ""):
-            self.url = new_schema_url(self.database_url)
-        return PostgresOutbox(self.url, clock=self.clock)
+        store = PostgresOutbox(self.database_url, clock=self.clock)
+        if create:
+            with store._tx() as conn:
+                conn.execute("TRUNCATE inbox, outbox, quarantine, delivery_state RESTART IDENTITY")
+        return store
 
     def _sql(self, query: str, params=()) -> list[tuple]:
         with self.store._tx() as conn:
             return conn.execute(query.replace("?", "%s"), params).fetchall()
 
 
-def test_outbox_model_on_postgresql(pg_database):
-    PostgresOutboxMachine.database_url = pg_database
-    run_state_machine_as_test(PostgresOutboxMachine, settings=settings(MODEL_SETTINGS, max_examples=30))
+def test_outbox_model_on_postgresql(pg_url):
+    PostgresOutboxMachine.database_url = pg_url
+    run_state_machine_as_test(PostgresOutboxMachine, settings=settings(MODEL_SETTINGS, max_examples=15))
