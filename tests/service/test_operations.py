@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import socket
 import sqlite3
 import threading
@@ -332,3 +333,30 @@ def test_readiness_and_metrics_show_the_pause_and_the_last_error(live, fake):
     while metric(svc, "segmap_delivery_paused") != 0 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert metric(svc, "segmap_delivery_paused") == 0 and metric(svc, "segmap_delivery_failing_since_timestamp_seconds") == 0
+
+
+def test_admin_listener_settings_at_start_up(spawn, tmp_path, mapping_file):
+    import subprocess
+    import sys
+
+    from tests.service.conftest import ROOT, SECRET
+
+    env = {"DODO_WEBHOOK_SECRET": SECRET}
+
+    def serve(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "segmap", "serve", str(mapping_file), *args], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
+                              env={**os.environ, "PYTHONPATH": str(ROOT), **env})
+
+    with socket.socket() as busy:  # the admin port is taken: a clean start-up error, like the webhook port
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        r = serve("--port", "0", "--admin-port", str(busy.getsockname()[1]))
+    assert r.returncode == 2 and "admin listener" in r.stderr and "cannot listen" in r.stderr
+    r = serve("--port", "18765", "--admin-port", "18765")
+    assert r.returncode == 2 and "port of its own" in r.stderr
+    # --admin-port -1: no admin listener, said so at start-up; the public port still keeps /metrics to itself
+    svc = spawn(mapping_file, tmp_path / "segmap.db", env=env, args=["--admin-port", "-1"]).start()
+    assert svc.admin_url is None and "no admin listener" in svc.output
+    assert httpx.get(f"{svc.url}/metrics").status_code == 404
+    assert signed_post(svc, "msg_noadmin", envelope(9)).status_code == 200
