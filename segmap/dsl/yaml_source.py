@@ -191,7 +191,36 @@ def load_yaml(text: str, file: str) -> tuple[YNode | None, list[Diagnostic]]:
     try:
         return _load_yaml(text, file, _Loader)
     except _PreemptedByLibyaml:
+        # The pure-Python scanner is quadratic in flow nesting (it re-checks every open `[` for
+        # each token), and libyaml only stops at 1,000 levels: 2,000 `[` took seconds. segmap's
+        # bound fires at MAX_DEPTH, so the text up to a little past that depth is enough to
+        # report it at the same place; anything else falls back to the whole text.
+        cut = _flow_depth_index(text, MAX_DEPTH + 2)
+        if cut is not None:
+            root, diags = _load_yaml(text[:cut], file, yaml.SafeLoader)
+            if any(d.code == "E005" for d in diags):
+                return root, diags
         return _load_yaml(text, file, yaml.SafeLoader)
+
+
+def _flow_depth_index(text: str, depth: int) -> int | None:
+    """Index just after the `[`/`{` at which bracket nesting first reaches ``depth`` (quotes skipped
+    roughly: a miss only costs the slow path), or None."""
+    level = 0
+    quote = ""
+    for i, ch in enumerate(text):
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "[{":
+            level += 1
+            if level >= depth:
+                return i + 1
+        elif ch in "]}":
+            level = max(0, level - 1)
+    return None
 
 
 def _load_yaml(text: str, file: str, loader: Any) -> tuple[YNode | None, list[Diagnostic]]:

@@ -171,3 +171,17 @@ def test_the_summary_counts_what_the_cap_left_out(tmp_path):
     out = subprocess.run([sys.executable, "-m", "segmap.cli.main", "check", str(path)], capture_output=True, text=True)
     assert out.returncode == 1
     assert "failed: 200 errors, 203 more not shown in 1 file" in out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("opener", ["[", "{a: ", "[{a: "])
+def test_deep_flow_nesting_past_libyamls_own_limit_is_reported_quickly(opener):
+    """libyaml stops at 1,000 levels and the pure-Python re-read was quadratic (2,000 `[` took seconds)."""
+    check_source("version: 1\nevents: {}\n", "warm.yaml")
+    shallow = check_source("version: 1\nevents: {}\nx: " + opener * 100 + "1\n", "f.yaml").diagnostics
+    text = "version: 1\nevents: {}\nx: " + opener * 8000 + "1\n"
+    start = time.perf_counter()
+    deep = check_source(text, "f.yaml").diagnostics
+    elapsed = time.perf_counter() - start
+    assert [(d.code, d.span.line, d.span.col) for d in deep] == [(d.code, d.span.line, d.span.col) for d in shallow]
+    assert deep[0].code == "E005"
+    assert elapsed < 1 + MS_PER_KB * len(text) / 1024 / 1000, f"{elapsed:.2f} s"
