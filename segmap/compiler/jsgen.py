@@ -35,7 +35,7 @@ import re
 from dataclasses import dataclass, field
 
 from segmap.diagnostics.model import Span
-from segmap.compiler.literals import literal_operand
+from segmap.compiler.literals import literal_operand, number_literal_problem
 from segmap.compiler.paths import envelope_paths, static_path
 from segmap.compiler.plan import Plan, PlannedCall
 from segmap.dsl import ast
@@ -113,19 +113,11 @@ def js_lit(value, span: Span | None = None) -> str:
         return "false"
     if isinstance(value, str):
         return js_string(value)
-    if isinstance(value, int):
-        try:
-            exact = float(value) == value
-        except OverflowError:
-            exact = False
-        if not exact:
-            raise JsExportError(f"the number {value} cannot be represented exactly in JavaScript "
-                                "(integers beyond 2^53 are rounded)", span)
-        return str(value)
-    if isinstance(value, float):
-        if value - value != 0.0:
-            raise JsExportError("the number is not finite (too large for a double)", span)
-        return repr(value)
+    if isinstance(value, (int, float)):
+        problem = number_literal_problem(value)
+        if problem is not None:
+            raise JsExportError(problem, span)
+        return str(value) if isinstance(value, int) else repr(value)
     raise TypeError(f"not a literal: {type(value).__name__}")
 
 

@@ -1,4 +1,10 @@
-"""How both generators treat a literal operand of `==` / `!=`: the one literal policy.
+"""The one literal policy of both generators: which numbers a literal may hold, and `==` on literals.
+
+A number literal must mean the same on both targets: a finite double, and
+an integer only if a double holds it exactly (JavaScript rounds larger
+ones). The parser refuses other numbers in mapping text; both generators
+ask :func:`number_literal_problem` again for every literal they write, so
+a constant folded at compile time is held to the same rule.
 
 Deep JSON equality (``_f.eq`` / ``__sm_eq``) is only needed when neither
 side is known. Against a string literal, `==` is a plain comparison (a
@@ -14,6 +20,24 @@ from typing import Literal
 from segmap.dsl import ast
 
 LiteralKind = Literal["string", "null"]
+
+
+def number_literal_problem(value: int | float) -> str | None:
+    """Why ``value`` cannot be written as a number literal on both targets, or None when it can."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        try:
+            exact = float(value) == value
+        except OverflowError:
+            exact = False
+        if not exact:
+            return (f"the number {value} cannot be represented exactly in JavaScript "
+                    "(integers beyond 2^53 are rounded)")
+        return None
+    if value - value != 0.0:
+        return "the number is not finite (too large for a double)"
+    return None
 
 
 def literal_kind(e: ast.Expr) -> LiteralKind | None:

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from segmap.diagnostics.model import Span
-from segmap.compiler.literals import literal_operand
+from segmap.compiler.literals import literal_operand, number_literal_problem
 from segmap.compiler.paths import envelope_paths, static_path
 from segmap.compiler.plan import Plan, PlannedCall
 from segmap.dsl import ast
@@ -71,13 +71,11 @@ def lit(value) -> str:
         return "_M"
     if isinstance(value, str):
         return ascii(value)
-    if isinstance(value, int):
-        return str(int(value))
-    if isinstance(value, float):
-        r = repr(float(value))
-        if r in ("inf", "-inf", "nan"):
-            raise ValueError("non-finite number in a mapping")
-        return r
+    if isinstance(value, (int, float)):
+        problem = number_literal_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return str(int(value)) if isinstance(value, int) else repr(float(value))
     raise TypeError(f"not a literal: {type(value).__name__}")
 
 
