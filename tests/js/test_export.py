@@ -305,3 +305,26 @@ def test_cli_exit_codes(tmp_path, capsys):
     assert cli("export", "js", str(good), "--host", "ftp://nope") == 2
     with pytest.raises(SystemExit):
         cli("export", "js", str(good), "--region", "eu", "--host", "https://x.example")
+
+
+# --- the gallery fits the dashboard ---------------------------------------------------------------
+
+EXAMPLES = sorted((Path(__file__).parents[2] / "examples").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_every_gallery_example_exports_under_the_limit(path, capsys):
+    assert cli("export", "js", str(path)) == 0
+    captured = capsys.readouterr()
+    assert len(captured.out) <= jsgen.MAX_CODE_CHARS
+    assert f"({len(captured.out):,} of {jsgen.MAX_CODE_CHARS:,} characters" in captured.err
+
+
+def test_events_of_a_glob_rule_share_one_function_even_when_it_reads_type():
+    text = ("version: 1\nevents:\n  'subscription.*':\n    - track: Subscription Changed\n"
+            "      userId: data.customer.customer_id\n      properties:\n        kind: type\n"
+            "        status: data.status\n")
+    exported = jsgen.export_source(text, "subs.yaml")
+    functions = exported.source.count("  function e")
+    subscription_events = [e for e in exported.event_types if e.startswith("subscription.")]
+    assert len(subscription_events) > 5 and functions == 1
