@@ -1,4 +1,5 @@
-"""`segmap export js`: the mapping as a Svix transformation for the Dodo dashboard.
+"""`segmap export js`: the mapping as a Svix transformation for the Dodo dashboard;
+`segmap export python`: the mapping as a Python module for one's own webhook endpoint.
 
 For teams that would rather not run a service: paste the output into the
 endpoint's transformation and Dodo's delivery sends Segment the same calls
@@ -23,7 +24,9 @@ def register(sub) -> None:
         "sent to the Segment HTTP API (one call to /v1/<call>, several to /v1/batch); every other event is "
         "cancelled. Exit status: 0 written, 1 the mapping has errors or cannot be exported, 2 usage or I/O errors.",
     )
-    p.add_argument("target", choices=("js",), help="what to export: js (Svix transformation)")
+    p.add_argument("target", choices=("js", "python"),
+                   help="what to export: js (Svix transformation) or python (a module with apply(), "
+                   "apply_json() and apply_json_bytes() that imports only segmap.runtime)")
     p.add_argument("mapping", metavar="MAPPING", help="the mapping file")
     p.add_argument("-o", "--output", metavar="FILE", help="write the handler here instead of standard output")
     where = p.add_mutually_exclusive_group()
@@ -39,6 +42,9 @@ def run(args: argparse.Namespace) -> int:
     from segmap.cli.output import print_mapping_error
     from segmap.compiler import jsgen
     from segmap.compiler.api import MappingError
+
+    if args.target == "python":
+        return _run_python(args)
 
     try:
         host = jsgen.base_url(args.region, args.host)
@@ -71,6 +77,40 @@ def run(args: argparse.Namespace) -> int:
     print(f"segmap export: wrote {args.output or 'the handler to standard output'} ({len(exported.source):,} of "
           f"{jsgen.MAX_CODE_CHARS:,} characters, {n} event type{'s' if n != 1 else ''}, calls to {host})",
           file=sys.stderr)
+    return EXIT_OK
+
+
+def _run_python(args: argparse.Namespace) -> int:
+    """The generated Python module as a file, for calling the mapping from one's own endpoint."""
+    from segmap.cli.output import print_mapping_error
+    from segmap.compiler.api import MappingError, check_source, export_python, read_mapping_text
+
+    if args.region != "us" or args.host:
+        print("segmap export: error: --region and --host are for the js target", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        text, name = read_mapping_text(args.mapping)
+        source = export_python(text, name)
+    except OSError as exc:
+        print(f"segmap export: cannot read {args.mapping}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except MappingError as exc:
+        print_mapping_error(exc, "segmap export")
+        return EXIT_PROBLEMS
+    warnings = check_source(text, name).diagnostics
+    if warnings:
+        _print_warnings(warnings, args.mapping)
+    if args.output:
+        try:
+            with open(args.output, "w", encoding="ascii", newline="\n") as fh:
+                fh.write(source)
+        except OSError as exc:
+            print(f"segmap export: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_USAGE
+        print(f"segmap export: wrote {args.output} (imports only segmap.runtime; "
+              "apply, apply_json, apply_json_bytes)", file=sys.stderr)
+    else:
+        sys.stdout.write(source)
     return EXIT_OK
 
 

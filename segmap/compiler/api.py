@@ -7,7 +7,6 @@ from typing import Any
 
 from segmap.diagnostics.model import Diagnostic, Severity, SourceMap, Span
 from segmap.runtime.calls import Call
-from segmap.runtime.values import MappingRuntimeError
 from segmap.errors import SegmapError
 
 _counter = itertools.count()
@@ -81,147 +80,73 @@ def check_file(path) -> list[Diagnostic]:
 
 @dataclass
 class CompiledMapping:
-    """A compiled mapping: ``apply(envelope)`` returns the Segment calls for it."""
+    """A compiled mapping: ``apply(envelope)`` returns the Segment calls for it.
+
+    It holds the generated module and what calling it needs, nothing of the
+    check that produced it (``check`` checks the mapping text again when asked),
+    so a service that recompiles on every reload keeps one mapping's worth of memory.
+    """
 
     file: str
     source: str  # the generated Python source
     diagnostics: list[Diagnostic]
     event_types: tuple[str, ...]
-    _dispatch: dict = field(repr=False, default_factory=dict)
-    _line_spans: dict = field(repr=False, default_factory=dict)
-    _code_name: str = ""
-    check: Any = field(repr=False, default=None)
+    _entry: Any = field(repr=False, default=None)  # segmap.runtime.entry.Entry over the module's globals
+    _text: str = field(repr=False, default="")  # the mapping text, for `check`
 
     def __post_init__(self) -> None:
-        import orjson  # here, not at import: `segmap check` never needs it
+        self._dispatch = self._entry.dispatch
+        self._entry.apply.__doc__ = CompiledMapping.apply.__doc__
+        self._entry.apply.__qualname__ = "CompiledMapping.apply"
+        self.apply = self._entry.apply  # shadows the method below, same behaviour
+        self.apply_json = self._entry.apply_json
+        self.apply_json_bytes = self._entry.apply_json_bytes
 
-        from segmap.runtime import jsjson
+    @property
+    def check(self) -> CheckResult:
+        """The check of the mapping text (diagnostics, AST, plan), computed again on each use."""
+        return check_source(self._text, self.file)
 
-        self._get = self._dispatch.get
-        self._loads, self._dumps = orjson.loads, orjson.dumps
-        self._decode_error, self._encode_error = orjson.JSONDecodeError, orjson.JSONEncodeError
-        self._js_default, self._strict = jsjson.default, orjson.OPT_STRICT_INTEGER
-        self.apply = self._make_apply()  # shadows the method below, same behaviour
-
-    def _make_apply(self):
-        """``apply`` as a closure over the dispatch table: no bound method, no attribute lookups."""
-        get = self._dispatch.get
-        fail = self._apply_failed
-        empty = list
-
-        def apply(envelope: dict) -> list[Call]:
-            try:
-                fn = get(envelope["type"])
-            except (KeyError, TypeError):
-                return fail(envelope, None)
-            if fn is None:
-                if envelope["type"].__class__ is not str:  # a number or null: as wrong as a list
-                    return fail(envelope, None)
-                return empty()
-            try:
-                return fn(envelope)
-            except Exception as exc:  # noqa: BLE001 - located and re-raised as MappingRuntimeError
-                return fail(envelope, exc)
-
-        apply.__doc__ = CompiledMapping.apply.__doc__
-        apply.__qualname__ = "CompiledMapping.apply"
-        return apply
-
-    def _apply_failed(self, envelope, exc):
-        if exc is None:  # no dispatch: not an object, or no `type`
-            if not isinstance(envelope, dict):
-                raise MappingRuntimeError(f"an envelope must be a JSON object, got {type(envelope).__name__}",
-                                          self.file) from None
-            if "type" in envelope:  # a number, null, list or object: not something an event type can be
-                from segmap.runtime.functions import type_name
-
-                raise MappingRuntimeError(f"the envelope's `type` must be a string, got {type_name(envelope['type'])}",
-                                          self.file) from None
-            raise MappingRuntimeError("the envelope has no `type`", self.file) from None
-        if isinstance(exc, MappingRuntimeError):
-            exc.location = self._locate(exc.__traceback__) or exc.location or self.file
-            raise exc
-        if isinstance(exc, RecursionError):  # pragma: no cover - bounded inputs make this unreachable
-            raise MappingRuntimeError("envelope too deeply nested", self.file) from None
-        # an internal bug: never let it pass as a mapping result
-        loc = self._locate(exc.__traceback__) or self.file
-        raise MappingRuntimeError(f"internal error in generated code: {type(exc).__name__}: {exc}", loc) from exc
-
-    def apply(self, envelope: dict) -> list[Call]:  # replaced per instance by the closure of _make_apply
+    def apply(self, envelope: dict) -> list[Call]:  # replaced per instance by the entry's closure
         """Calls for one envelope (empty for unmapped event types).
 
         Raises MappingRuntimeError, located at the mapping's file:line:col,
         when an expression fails on this envelope.
         """
-        return self._make_apply()(envelope)
+        return self._entry.apply(envelope)
 
-    def apply_json(self, raw: bytes | bytearray | memoryview | str) -> list[Call]:
+    def apply_json(self, raw: bytes | bytearray | memoryview | str) -> list[Call]:  # replaced per instance
         """Calls for one envelope given as JSON text: exactly ``apply(orjson.loads(raw))``.
 
         Text that is not JSON raises MappingRuntimeError too ("the envelope is not
         valid JSON: ..."), located at the mapping file.
         """
-        try:
-            envelope = self._loads(raw)
-        except self._decode_error as exc:
-            raise MappingRuntimeError(_not_json(exc), self.file) from None
-        return self.apply(envelope)
+        return self._entry.apply_json(raw)
 
-    def apply_json_bytes(self, raw: bytes | bytearray | memoryview | str) -> bytes:
+    def apply_json_bytes(self, raw: bytes | bytearray | memoryview | str) -> bytes:  # replaced per instance
         """JSON in, JSON out: ``[{"call": "track", "body": {...}}, ...]`` (``Call.to_json()`` of each call)
-        as compact UTF-8 bytes, ``b"[]"`` for an unmapped event type. Fails as :meth:`apply_json` does."""
-        try:
-            envelope = self._loads(raw)
-        except self._decode_error as exc:
-            raise MappingRuntimeError(_not_json(exc), self.file) from None
-        calls = self.apply(envelope)
-        try:
-            # numbers in generated output are already in their JavaScript form (segmap.runtime.jsjson)
-            return self._dumps([{"call": c[0], "body": c[1]} for c in calls], default=self._js_default,
-                               option=self._strict)
-        except self._encode_error as exc:  # a lone surrogate from the mapping's own text
-            from segmap.runtime import jsjson
-
-            message = jsjson.LONE_SURROGATE_OUT if "surrogate" in str(exc) else f"a call cannot be encoded as JSON: {exc}"
-            raise MappingRuntimeError(message, self.file) from None
+        as compact UTF-8 bytes, numbers as ``JSON.stringify`` writes them, ``b"[]"`` for an unmapped event
+        type. Fails as :meth:`apply_json` does."""
+        return self._entry.apply_json_bytes(raw)
 
     def handles(self, event_type: str) -> bool:
         return event_type in self._dispatch
 
-    def _locate(self, tb) -> str | None:
-        line = None
-        while tb is not None:
-            if tb.tb_frame.f_code.co_filename == self._code_name:
-                line = tb.tb_lineno
-            tb = tb.tb_next
-        if line is None:
-            return None
-        span = self._line_spans.get(line)
-        return str(span) if span else None
 
+def _compile_checked(result: CheckResult, filename: str, strict_warnings: bool = False, text: str = "") -> CompiledMapping:
+    import linecache
+    import weakref
 
-def _not_json(exc: Exception) -> str:
-    """The message for text orjson refuses; the two refusals the exported JS handler repeats
-    (lone surrogates, numbers beyond the doubles) are worded as it words them."""
-    from segmap.runtime import jsjson
-
-    text = str(exc)
-    if "surrogate" in text:
-        return jsjson.LONE_SURROGATE
-    if "infinity when parsed as double" in text:
-        return jsjson.NUMBER_OUT_OF_RANGE
-    return f"the envelope is not valid JSON: {text}"
-
-
-def _compile_checked(result: CheckResult, filename: str, strict_warnings: bool = False) -> CompiledMapping:
     from segmap._version import __version__
     from segmap.compiler import pygen
     from segmap.compiler.function_types import python_name
+    from segmap.runtime.entry import Entry
 
     if not result.ok or (strict_warnings and result.diagnostics):
         raise MappingError(result.diagnostics, result.sources)
     generated = pygen.generate(result.plan, filename, __version__, python_name)
-    code_name = f"<segmap:{ascii(filename)[1:-1]}#{next(_counter)}>"  # no NULs or odd characters in code names
+    number = _code_number()
+    code_name = f"<segmap:{ascii(filename)[1:-1]}#{number}>"  # no NULs or odd characters in code names
     namespace: dict = {"__name__": f"segmap_generated_{next(_counter)}"}
     lazy = generated.lazy
 
@@ -230,25 +155,58 @@ def _compile_checked(result: CheckResult, filename: str, strict_warnings: bool =
 
         It is compiled from its own lines of the module, at their line numbers, so tracebacks
         and error locations are those of the whole module."""
-        first, text = lazy[name]
-        exec(compile("\n" * (first - 1) + text, code_name, "exec"), namespace)  # noqa: S102 - our own source
+        first, fn_text = lazy[name]
+        exec(compile("\n" * (first - 1) + fn_text, code_name, "exec"), namespace)  # noqa: S102 - our own source
         return namespace[name](env)
 
     namespace["_lazy"] = _lazy
     # The general versions only run for envelopes off the fast path: compile them on first use.
-    exec(compile(generated.exec_source or generated.source, code_name, "exec"), namespace)  # noqa: S102
-    # make tracebacks show generated lines
+    exec(compile(generated.exec_source, code_name, "exec"), namespace)  # noqa: S102
+    compiled = CompiledMapping(filename, generated.source, result.diagnostics, tuple(result.plan.calls),
+                               Entry(namespace), text)
+    # Tracebacks show generated lines while the mapping lives; its entry goes with it (a service
+    # that recompiles on every reload must not keep every old module's text).
+    linecache.cache[code_name] = (len(generated.source), None, generated.source.splitlines(True), code_name)
+    weakref.finalize(compiled, _release, code_name, number)
+    return compiled
+
+
+# Code names are reused once their mapping is gone: CPython keeps every distinct code file name it
+# compiled for good (about 80 bytes each), which a service recompiling on each reload would add up.
+_free_numbers: list[int] = []
+
+
+def _code_number() -> int:
+    try:
+        return _free_numbers.pop()
+    except IndexError:
+        return next(_counter)
+
+
+def _release(code_name: str, number: int) -> None:
     import linecache
 
-    linecache.cache[code_name] = (len(generated.source), None, generated.source.splitlines(True), code_name)
-    return CompiledMapping(filename, generated.source, result.diagnostics, tuple(result.plan.calls),
-                           namespace["DISPATCH"], generated.line_spans, code_name, result)
+    linecache.cache.pop(code_name, None)
+    _free_numbers.append(number)
 
 
 def compile_source(text: str, filename: str = "<mapping>", strict_warnings: bool = False) -> CompiledMapping:
-    return _compile_checked(check_source(text, filename), filename, strict_warnings)
+    return _compile_checked(check_source(text, filename), filename, strict_warnings, text)
 
 
 def compile_file(path, strict_warnings: bool = False) -> CompiledMapping:
     text, name = read_mapping_text(path)
     return compile_source(text, name, strict_warnings)
+
+
+def export_python(text: str, filename: str = "<mapping>") -> str:
+    """The mapping as a Python module that imports only ``segmap.runtime``: ``apply``, ``apply_json`` and
+    ``apply_json_bytes`` at its top level, its line map inside (``segmap export python``)."""
+    from segmap._version import __version__
+    from segmap.compiler import pygen
+    from segmap.compiler.function_types import python_name
+
+    result = check_source(text, filename)
+    if not result.ok:
+        raise MappingError(result.diagnostics, result.sources)
+    return pygen.generate(result.plan, filename, __version__, python_name, entry=True).source

@@ -17,7 +17,7 @@ from segmap.compiler import types as T
 from segmap.compiler.plan import Plan, PlannedCall, PlannedField
 from segmap.compiler.scope import Scope, non_null_paths, static_truth
 from segmap.compiler.types import Ty
-from segmap.compiler.wording import containing, path_text, quoted, show, suggest
+from segmap.compiler.wording import containing, method_name as _method_name, path_text, quoted, show, suggest
 from segmap.diagnostics.model import Diagnostic, Severity, Span
 from segmap.dsl import ast
 from segmap.dsl.segment_fields import CALL_FIELDS, REQUIRED_FIELDS
@@ -219,7 +219,7 @@ class Checker:
                         hint=hint, notes=("segmap has no truthiness: conditions are comparisons, `and`, `or`, `not`",))
 
     def infer(self, expr: ast.Expr, scope: Scope) -> Ty:
-        ty: Ty = getattr(self, "_infer_" + type(expr).__name__)(expr, scope)
+        ty: Ty = getattr(self, _method_name("_infer_", type(expr).__name__))(expr, scope)
         self.types[id(expr)] = ty
         return ty
 

@@ -38,6 +38,7 @@ from segmap.diagnostics.model import Span
 from segmap.compiler.literals import literal_operand, number_literal_problem
 from segmap.compiler.paths import envelope_paths, static_path
 from segmap.compiler.plan import Plan, PlannedCall
+from segmap.compiler.wording import method_name as _method_name
 from segmap.dsl import ast
 from segmap.dsl.segment_fields import OBJECT_FIELDS
 from segmap.errors import SegmapError
@@ -199,7 +200,7 @@ class _FunctionGen:
                     return cur
             if (root,) + keys in self.paths:
                 return self.paths[(root,) + keys]
-        return getattr(self, "_" + type(e).__name__)(e)
+        return getattr(self, _method_name("_", type(e).__name__))(e)
 
     def _assign(self, code: str, at: int | None = None) -> str:
         t = self.new()

@@ -33,7 +33,7 @@ def general_apply(compiled):
         try:
             return general(env)
         except Exception as exc:  # noqa: BLE001 - located exactly as apply() does
-            return compiled._apply_failed(env, exc)
+            return compiled._entry.failed(env, exc)
     return apply
 
 
