@@ -78,6 +78,25 @@ svc.open()
 sock = bind("127.0.0.1", 0)
 admin = bind("127.0.0.1", 0)  # /metrics lives on the admin listener
 print("PORT", sock.getsockname()[1], admin.getsockname()[1], flush=True)
+if os.environ.get("BENCH_THREAD_CPU"):
+    # every 0.5 s: CPU seconds per thread (by Python thread name), for the per-thread breakdown
+    import json, threading, time as _t
+    def _cpu_by_thread():
+        tick = os.sysconf("SC_CLK_TCK")
+        while True:
+            out = {}
+            for th in threading.enumerate():
+                try:
+                    f = open(f"/proc/self/task/{th.native_id}/stat").read().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                name = th.name.split("-")[0] if th.name.startswith("Thread-") else th.name
+                out[name] = out.get(name, 0.0) + (int(f[11]) + int(f[12])) / tick
+            with open(os.environ["BENCH_THREAD_CPU"] + ".tmp", "w") as fh:
+                json.dump(out, fh)
+            os.replace(os.environ["BENCH_THREAD_CPU"] + ".tmp", os.environ["BENCH_THREAD_CPU"])
+            _t.sleep(0.5)
+    threading.Thread(target=_cpu_by_thread, name="bench-cpu", daemon=True).start()
 if os.environ.get("BENCH_PROFILE"):
     import cProfile
     prof = cProfile.Profile()
@@ -108,7 +127,8 @@ async def app(scope, receive, send):
     while more:  # read the whole body, as the service must
         message = await receive()
         more = message.get("more_body", False)
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"21")]})
     await send({"type": "http.response.body", "body": b'{"status":"accepted"}'})
 
 sock = bind("127.0.0.1", 0)
@@ -359,6 +379,7 @@ def bench(rates: list[float], duration: float, connections: int, configs: list[t
                     seg_before = httpx.get(f"{fake_url}/_stats").json()["requests"]
                     prefix = f"g{max_group}{sync}r{int(rate)}_{time.monotonic_ns()}_"
                     cpu_before = cpu_seconds(proc.pid)
+                    threads_before = {} if floor else _thread_cpu()
                     res = run_load(port, rate, duration, connections, prefix)
                     if floor:
                         cpu = cpu_seconds(proc.pid) - cpu_before
@@ -372,6 +393,13 @@ def bench(rates: list[float], duration: float, connections: int, configs: list[t
                         cpu = cpu_seconds(proc.pid) - cpu_before  # delivery of the run's calls included
                         seg = httpx.get(f"{fake_url}/_stats").json()["requests"] - seg_before
                     cpu_per_req = cpu / res["ok"] * 1e6 if res["ok"] else float("nan")
+                    if not floor and os.environ.get("BENCH_THREAD_CPU") and res["ok"]:
+                        time.sleep(0.6)  # one more snapshot after the drain
+                        after = _thread_cpu()
+                        per = {k: (v - threads_before.get(k, 0.0)) / res["ok"] * 1e6 for k, v in after.items()}
+                        print("    CPU per request by thread: " + ", ".join(
+                            f"{k} {v:.0f} us" for k, v in sorted(per.items(), key=lambda kv: -kv[1]) if v >= 1),
+                            flush=True)
                     res.update(label=label, rate=rate, ledger=ledger, ledger_ok=ledger_ok, commits=commits,
                                server_p99=server_p99, segment_requests=seg, load=os.getloadavg()[0],
                                cpu_us_per_request=cpu_per_req)
@@ -390,6 +418,13 @@ def bench(rates: list[float], duration: float, connections: int, configs: list[t
         fake.wait(10)
         shutil.rmtree(work, ignore_errors=True)
     return rows
+
+
+def _thread_cpu() -> dict[str, float]:
+    try:
+        return json.loads(Path(os.environ["BENCH_THREAD_CPU"]).read_text())
+    except (OSError, ValueError, KeyError):
+        return {}
 
 
 def _drain(db: Path, timeout: float = 60.0) -> None:
@@ -463,7 +498,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=1, help="run each rate N times")
     p.add_argument("--quick", action="store_true", help="rates 1000,2000 for 4 s")
     p.add_argument("--no-floor", action="store_true", help="skip the bare uvicorn + httptools app")
+    p.add_argument("--threads", action="store_true", help="print the service's CPU per request by thread")
     args = p.parse_args(argv)
+    if args.threads:
+        os.environ["BENCH_THREAD_CPU"] = os.path.join(tempfile.mkdtemp(prefix="segmap-bench-cpu-"), "threads.json")
     rates = [1000.0, 2000.0] if args.quick else [float(x) for x in args.rates.split(",")]
     duration = 4.0 if args.quick else args.duration
     probe = subprocess.run([sys.executable, "-c", "import importlib.util as u; print(('httptools' if u.find_spec('httptools') "
