@@ -254,8 +254,10 @@ class Service:
         loaded = self.mapping.current
         log.info("mapping loaded", extra={"mapping": str(cfg.mapping_path),
                                           "event_types": len(getattr(loaded.mapping, "event_types", ()))})
-        log.info("outbox open", extra={"db": describe(cfg.db_path), "backend": backend_for(cfg.db_path),
-                                       "synchronous": cfg.synchronous})
+        backend = backend_for(cfg.db_path)
+        log.info("outbox open", extra={"db": describe(cfg.db_path), "backend": backend,
+                                       **({"synchronous": cfg.synchronous} if backend == "sqlite"
+                                          else {"synchronous_commit": "on"})})
         if self.delivery is not None:
             endpoint = getattr(self.client, "endpoint", None) or type(self._sink_override).__name__
             log.info("delivering to Segment", extra={"endpoint": endpoint, "workers": cfg.delivery_workers})
