@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import threading
 from bisect import bisect_left
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Sequence, TypeVar
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -52,13 +52,20 @@ class _Metric:
     def header(self) -> list[str]:
         return [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} {self.kind}"]
 
+    def render(self) -> list[str]:
+        """The metric's lines in the exposition format; each kind writes its own."""
+        raise NotImplementedError
+
+
+_M = TypeVar("_M", bound=_Metric)
+
 
 class Counter(_Metric):
     kind = "counter"
 
     def __init__(self, name: str, help_text: str, labels: Sequence[str] = (), initial: Iterable[Sequence[str]] = ()):
         super().__init__(name, help_text, labels)
-        self._values: dict[tuple, float] = {tuple(v): 0 for v in initial}
+        self._values: dict[tuple[str, ...], float] = {tuple(v): 0 for v in initial}
         if not self.label_names:
             self._values[()] = 0
 
@@ -82,7 +89,7 @@ class Gauge(_Metric):
 
     def __init__(self, name: str, help_text: str, labels: Sequence[str] = ()):
         super().__init__(name, help_text, labels)
-        self._values: dict[tuple, float] = {}
+        self._values: dict[tuple[str, ...], float] = {}
 
     def set(self, value: float, *labels: str) -> None:
         with self._lock:
@@ -154,7 +161,7 @@ class Registry:
     def __init__(self) -> None:
         self._metrics: list[_Metric] = []
 
-    def add(self, metric: _Metric) -> _Metric:
+    def add(self, metric: _M) -> _M:
         self._metrics.append(metric)
         return metric
 
@@ -257,7 +264,15 @@ class ServiceMetrics:
              "Answers that paused delivery or kept it paused (401/403/407, 404, 405, 3xx ...)."),
             ("probes", "segmap_delivery_probes_total", "One-message probes sent while delivery was paused."),
         ):
-            r.add(CounterView(name, text, lambda a=attr: getattr(stats(), a)))
+            r.add(CounterView(name, text, _stat_reader(stats, attr)))
 
     def render(self) -> bytes:
         return self.registry.render()
+
+
+def _stat_reader(stats: Callable[[], object], attr: str) -> Callable[[], float]:
+    """Reads one attribute of a fresh `stats()` snapshot each time it is called."""
+    def read() -> float:
+        value: float = getattr(stats(), attr)
+        return value
+    return read
