@@ -36,7 +36,7 @@ import contextlib
 import logging
 import re
 import time
-from typing import Any
+from typing import Any, Sequence
 
 import orjson
 from starlette.applications import Starlette
@@ -93,7 +93,7 @@ def _refuse_inexact_integers(body: bytes) -> None:
 _CLOSE = [(b"connection", b"close")]
 
 
-async def _send_json(send, status: int, payload: dict, headers: list[tuple[bytes, bytes]] = ()) -> None:
+async def _send_json(send, status: int, payload: dict, headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
     body = orjson.dumps(payload)
     await send({
         "type": "http.response.start",
@@ -233,6 +233,7 @@ class WebhookEndpoint:
         mapping = svc.mapping.current.mapping
         handled = mapping.handles(event_type)
         committer = svc.committer
+        assert committer is not None  # set by Service.open(), which runs before the server listens
         timeout = svc.config.accept_timeout
         hold = svc.hold_for(scope["headers"])
         try:

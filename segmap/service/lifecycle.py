@@ -20,10 +20,11 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from segmap.delivery.outbox import backend_for, describe, open_store
-from segmap.delivery.outbox.store import FIRST_START_KEY
+from segmap.delivery.outbox.store import FIRST_START_KEY, OutboxStore
+from segmap.delivery.sinks import Sink
 from segmap.errors import SegmapError
 from segmap.service.config import ServiceConfig
 from segmap.service.ingest import GroupCommitter
@@ -31,6 +32,9 @@ from segmap.service.metrics import ServiceMetrics
 from segmap.service.outflow import DryRunPump, TimedSink, TimedStore
 from segmap.service.storehealth import FaultWatch, StoreHealth
 from segmap.service.verification import Verifier
+
+if TYPE_CHECKING:
+    from segmap.delivery.worker import Delivery
 
 TEST_TRAFFIC_HEADER = b"segmap-test-traffic"  # set by `segmap send` on every request
 
@@ -114,11 +118,11 @@ class Service:
         self.mapping = MappingHolder(config.mapping_path)
         self._sink_override = sink
         self._delivery_config = delivery_config
-        self.store = None
+        self.store: OutboxStore | None = None
         self.committer: GroupCommitter | None = None
-        self.delivery = None
+        self.delivery: Delivery | None = None
         self.pump: DryRunPump | None = None
-        self.client = None
+        self.client: Sink | None = None
         self.stopping = False
         self.started = False
         self.listen_url: str | None = None
@@ -135,24 +139,28 @@ class Service:
         loaded = self.mapping.load()
         self.metrics.mapping_loaded.set(loaded.loaded_at)
         cfg = self.config
-        self.store = open_store(cfg.db_path, synchronous=cfg.synchronous)
+        store = self.store = open_store(cfg.db_path, synchronous=cfg.synchronous)
         self._check_store_at_start()
         # the boundary `segmap backfill` stops at by default: facts from before the service first
         # started can only come from a backfill, later ones only from webhooks (first start wins)
         try:
-            self.store.put_state(FIRST_START_KEY, repr(time.time()).encode(), only_if_absent=True)
+            store.put_state(FIRST_START_KEY, repr(time.time()).encode(), only_if_absent=True)
         except Exception as exc:
             if self.health.problem() is None:
                 raise
             self.health.note(exc, "start-up")  # already not ready; readiness says why
         m = self.metrics
         self.committer = GroupCommitter(
-            FaultWatch(self.store, self.health, "group commit"), max_group=cfg.max_group, max_queue=cfg.max_queue, on_committed=self._wake_delivery,
-            observe=lambda seconds, n: (m.commit_seconds.observe(seconds), m.commit_size.observe(n)),
+            FaultWatch(store, self.health, "group commit"), max_group=cfg.max_group, max_queue=cfg.max_queue, on_committed=self._wake_delivery,
+            observe=self._observe_commit,
         )
-        self._build_delivery()
+        self._build_delivery(store)
         m.dry_run.set(1 if cfg.dry_run and self._sink_override is None else 0)
         m.dev_secret.set(1 if cfg.dev_secret else 0)
+
+    def _observe_commit(self, seconds: float, webhooks: int) -> None:
+        self.metrics.commit_seconds.observe(seconds)
+        self.metrics.commit_size.observe(webhooks)
 
     def _check_store_at_start(self) -> None:
         """The integrity check and a real commit, before the first webhook (see storehealth.py)."""
@@ -174,7 +182,7 @@ class Service:
         elif result != "ok":
             log.error("the outbox database cannot commit at start-up; not ready", extra={"error": result})
 
-    def _build_delivery(self) -> None:
+    def _build_delivery(self, store: OutboxStore) -> None:
         from segmap.delivery.retry import RetryPolicy
         from segmap.delivery.worker import Delivery, DeliveryConfig
 
@@ -185,20 +193,21 @@ class Service:
 
             dry = DryRunSink(cfg.dry_run_file)
             self.client = dry
-            self.pump = DryRunPump(self.store, TimedSink(dry, m.segment_request_seconds.observe),
+            self.pump = DryRunPump(store, TimedSink(dry, m.segment_request_seconds.observe),
                                    on_written=lambda n: m.dry_run_written.inc(n))
             return
         if sink is None:
             from segmap.delivery.segment_client import SegmentClient
 
+            assert cfg.write_key is not None  # not a dry run
             sink = SegmentClient(cfg.write_key, region=cfg.region, host=cfg.segment_host)
             self.client = sink
         dconf = self._delivery_config or DeliveryConfig(
             workers=cfg.delivery_workers, lease_seconds=cfg.lease_seconds,
             policy=RetryPolicy(probe_first=cfg.probe_first, auth_probe_interval=cfg.probe_max))
-        timed_store = TimedStore(FaultWatch(self.store, self.health, "delivery"), m.delivery_latency.observe_many)
-        self.delivery = Delivery(timed_store, TimedSink(sink, m.segment_request_seconds.observe), dconf)
-        m.add_delivery_counters(self.delivery.stats)
+        timed_store = TimedStore(FaultWatch(store, self.health, "delivery"), m.delivery_latency.observe_many)
+        delivery = self.delivery = Delivery(timed_store, TimedSink(sink, m.segment_request_seconds.observe), dconf)
+        m.add_delivery_counters(delivery.stats)
 
     def hold_for(self, headers: Any) -> str | None:
         """Why the calls of a request must wait for an explicit release (None: deliverable).
@@ -225,6 +234,7 @@ class Service:
     async def startup(self) -> None:
         if self.store is None:
             self.open()
+        assert self.committer is not None  # open() sets it
         self.committer.start()
         if self.delivery is not None:
             self.delivery.start()
@@ -239,10 +249,12 @@ class Service:
     async def _prune_loop(self) -> None:
         """Keep the database from growing forever: delivered calls and inbox entries older than
         7 days go (never pending, in-flight, dead or quarantined ones; see OutboxStore.prune)."""
+        store = self.store
+        assert store is not None  # startup() opened it
         while True:
             await asyncio.sleep(self.config.prune_interval)
             try:
-                res = await asyncio.to_thread(self.store.prune)
+                res = await asyncio.to_thread(store.prune)
             except Exception as exc:  # noqa: BLE001 - retried next time
                 log.warning("pruning the outbox failed: %s", exc)
                 continue
@@ -262,6 +274,7 @@ class Service:
             endpoint = getattr(self.client, "endpoint", None) or type(self._sink_override).__name__
             log.info("delivering to Segment", extra={"endpoint": endpoint, "workers": cfg.delivery_workers})
             try:
+                assert self.store is not None  # startup() opened it
                 counts = self.store.counts()
                 held = self.store.held_counts()
                 waiting = counts.get("pending", 0) + counts.get("in_flight", 0) - sum(held.values())

@@ -20,7 +20,7 @@ import time
 from typing import Any, Callable, Sequence
 
 from segmap.delivery.outbox.store import OutboxStore
-from segmap.delivery.sinks import DryRunSink, SendResult, Sink
+from segmap.delivery.sinks import SendResult, Sink
 
 log = logging.getLogger("segmap.service.delivery")
 
@@ -95,7 +95,7 @@ class TimedSink:
 class DryRunPump:
     """Writes pending calls to the dry-run file as they are accepted; changes no row."""
 
-    def __init__(self, store: OutboxStore, sink: DryRunSink, *, page: int = 1000, poll_interval: float = 1.0,
+    def __init__(self, store: OutboxStore, sink: Sink, *, page: int = 1000, poll_interval: float = 1.0,
                  on_written: Callable[[int], None] | None = None):
         self.store = store
         self.sink = sink

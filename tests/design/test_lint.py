@@ -30,7 +30,6 @@ MYPY_NOT_YET_CLEAN = frozenset({
     "segmap/compiler/api.py", "segmap/compiler/jsgen.py", "segmap/compiler/pygen.py",
     "segmap/delivery/outbox/postgres.py", "segmap/delivery/outbox/sqlite.py", "segmap/delivery/sinks.py",
     "segmap/delivery/worker.py",
-    "segmap/service/app.py", "segmap/service/lifecycle.py",
     "segmap/settings.py",
 })
 
