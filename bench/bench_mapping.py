@@ -141,7 +141,7 @@ def large_mapping_text(only=None) -> str:
 
 # The origins segmap gives the starter's four calls when compiled as "segmap.yaml".
 _O_PAY_TRACK, _O_PAY_IDENTIFY, _O_SUB_ACTIVE, _O_SUB_CANCELLED = (
-    "segmap.yaml:19:7", "segmap.yaml:28:7", "segmap.yaml:38:7", "segmap.yaml:49:7")
+    "segmap.yaml:21:7", "segmap.yaml:30:7", "segmap.yaml:40:7", "segmap.yaml:51:7")
 
 
 def _no_user(call: str):
@@ -161,14 +161,13 @@ def _hand_payment_succeeded(env):
     name = c["name"]
     return [
         tuple_new(Call, ("track", {
-            "event": "Payment Completed",
+            "userId": user_id, "event": "Payment Completed",
             "properties": {"amount": amount, "currency": p["currency"] or "USD", "payment_method": method,
                            "payment_id": p["payment_id"], "customer_email": email, "customer_name": name},
-            "timestamp": ts, "userId": user_id}, _O_PAY_TRACK)),
+            "timestamp": ts}, _O_PAY_TRACK)),
         tuple_new(Call, ("identify", {
-            "traits": {"email": email, "name": name, "total_spent": amount, "payment_method": method,
-                       "last_payment_date": ts, "customer_since": ts},
-            "userId": user_id}, _O_PAY_IDENTIFY)),
+            "userId": user_id, "traits": {"email": email, "name": name, "total_spent": amount, "payment_method": method,
+                       "last_payment_date": ts, "customer_since": ts}}, _O_PAY_IDENTIFY)),
     ]
 
 
@@ -179,12 +178,12 @@ def _hand_subscription_active(env):
     if user_id is None:
         _no_user("track")
     return [tuple_new(Call, ("track", {
-        "event": "Subscription Started",
+        "userId": user_id, "event": "Subscription Started",
         "properties": {"subscription_id": s["subscription_id"], "product_id": s["product_id"],
                        "amount": "%.2f" % (s["recurring_pre_tax_amount"] / 100),
                        "frequency": s["payment_frequency_interval"], "next_billing": s["next_billing_date"],
                        "customer_email": c["email"]},
-        "timestamp": env["timestamp"], "userId": user_id}, _O_SUB_ACTIVE))]
+        "timestamp": env["timestamp"]}, _O_SUB_ACTIVE))]
 
 
 def _hand_subscription_cancelled(env):
@@ -199,7 +198,7 @@ def _hand_subscription_cancelled(env):
     props["cancel_at_next_billing"] = s["cancel_at_next_billing_date"]
     props["customer_email"] = c["email"]
     return [tuple_new(Call, ("track", {
-        "event": "Subscription Cancelled", "properties": props, "timestamp": env["timestamp"], "userId": user_id},
+        "userId": user_id, "event": "Subscription Cancelled", "properties": props, "timestamp": env["timestamp"]},
         _O_SUB_CANCELLED))]
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,11 +89,17 @@ class CompiledMapping:
     """
 
     file: str
-    source: str  # the generated Python source
-    diagnostics: list[Diagnostic]
-    event_types: tuple[str, ...]
+    _source_z: bytes = field(repr=False)  # the generated Python source, zlib-compressed (see `source`)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    event_types: tuple[str, ...] = ()
     _entry: Any = field(repr=False, default=None)  # segmap.runtime.entry.Entry over the module's globals
     _text: str = field(repr=False, default="")  # the mapping text, for `check`
+
+    @property
+    def source(self) -> str:
+        """The generated Python source (kept compressed: it is read when shown or when a general
+        function is first needed, while a reloading service keeps one per mapping for good)."""
+        return _unzip(self._source_z)
 
     def __post_init__(self) -> None:
         self._dispatch = self._entry.dispatch
@@ -134,7 +141,6 @@ class CompiledMapping:
 
 
 def _compile_checked(result: CheckResult, filename: str, strict_warnings: bool = False, text: str = "") -> CompiledMapping:
-    import linecache
     import weakref
 
     from segmap._version import __version__
@@ -148,27 +154,33 @@ def _compile_checked(result: CheckResult, filename: str, strict_warnings: bool =
     number = _code_number()
     code_name = f"<segmap:{ascii(filename)[1:-1]}#{number}>"  # no NULs or odd characters in code names
     namespace: dict = {"__name__": f"segmap_generated_{next(_counter)}"}
-    lazy = generated.lazy
+    source_z = zlib.compress(generated.source.encode("utf-8"), 1)
+    # where each general function is in the source (its text is not kept twice)
+    lazy = {name: (first, fn_text.count("\n") + 1) for name, (first, fn_text) in generated.lazy.items()}
 
     def _lazy(name: str, env):
         """Compile a general (cold-path) function the first time an envelope needs it, then run it.
 
         It is compiled from its own lines of the module, at their line numbers, so tracebacks
         and error locations are those of the whole module."""
-        first, fn_text = lazy[name]
+        first, n = lazy[name]
+        fn_text = "\n".join(_unzip(source_z).split("\n")[first - 1:first - 1 + n])
         exec(compile("\n" * (first - 1) + fn_text, code_name, "exec"), namespace)  # noqa: S102 - our own source
         return namespace[name](env)
 
     namespace["_lazy"] = _lazy
     # The general versions only run for envelopes off the fast path: compile them on first use.
     exec(compile(generated.exec_source, code_name, "exec"), namespace)  # noqa: S102
-    compiled = CompiledMapping(filename, generated.source, result.diagnostics, tuple(result.plan.calls),
-                               Entry(namespace), text)
-    # Tracebacks show generated lines while the mapping lives; its entry goes with it (a service
-    # that recompiles on every reload must not keep every old module's text).
-    linecache.cache[code_name] = (len(generated.source), None, generated.source.splitlines(True), code_name)
+    entry = Entry(namespace, source=lambda: _unzip(source_z), code_name=code_name)
+    compiled = CompiledMapping(filename, source_z, result.diagnostics, tuple(result.plan.calls), entry, text)
+    # Tracebacks show generated lines: the entry registers them with linecache when an envelope first
+    # fails, and they go with the mapping (a service recompiling on every reload keeps no old text).
     weakref.finalize(compiled, _release, code_name, number)
     return compiled
+
+
+def _unzip(data: bytes) -> str:
+    return zlib.decompress(data).decode("utf-8")
 
 
 # Code names are reused once their mapping is gone: CPython keeps every distinct code file name it

@@ -14,6 +14,7 @@ line; it is read only when an envelope fails, to say where in the mapping.
 """
 from __future__ import annotations
 
+import linecache
 from typing import Any, Callable
 
 from segmap.runtime.calls import Call
@@ -45,7 +46,8 @@ def _not_json(exc: Exception) -> str:
 class Entry:
     """What a generated module's namespace needs to be called: dispatch, failures located."""
 
-    def __init__(self, namespace: dict[str, Any]) -> None:
+    def __init__(self, namespace: dict[str, Any], *, source: Callable[[], str] | None = None,
+                 code_name: str | None = None) -> None:
         import orjson
 
         from segmap.runtime import jsjson
@@ -53,6 +55,8 @@ class Entry:
         self.file: str = namespace["FILE"]
         self.dispatch: dict[str, Callable[[dict[str, Any]], list[Call]]] = namespace["DISPATCH"]
         self._globals = namespace
+        # for a module compiled in memory: how to get its text, shown in tracebacks once something fails
+        self._source, self._code_name = source, code_name
         self._line_map: dict[int, str] | None = None
         self._loads, self._dumps = orjson.loads, orjson.dumps
         self._decode_error, self._encode_error = orjson.JSONDecodeError, orjson.JSONEncodeError
@@ -86,8 +90,19 @@ class Entry:
 
         return apply
 
+    def _show_source(self) -> None:
+        """Give linecache the generated lines (kept only from the first failure on: a line list costs
+        three times the text, and only a traceback reads it). The compiler removes the entry with
+        the mapping."""
+        name = self._code_name
+        if self._source is not None and name is not None and name not in linecache.cache:
+            text = self._source()
+            linecache.cache[name] = (len(text), None, text.splitlines(True), name)
+
     def failed(self, envelope: Any, exc: BaseException | None) -> list[Call]:
         """Raise the located MappingRuntimeError for an envelope that failed (never returns)."""
+        if exc is not None:
+            self._show_source()
         if exc is None:  # no dispatch: not an object, or no `type`
             if not isinstance(envelope, dict):
                 raise MappingRuntimeError(f"an envelope must be a JSON object, got {type(envelope).__name__}",
