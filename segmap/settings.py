@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Mapping
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic.config import JsonDict
 from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, SettingsConfigDict
 
 from segmap.errors import SegmapError
@@ -75,7 +76,7 @@ def split_secrets(text: str | None) -> list[str]:
 
 
 def _setting(default: Any, *env: str, used_by: str, help: str, secret: bool = False, **kw: Any) -> Any:
-    extra = {"env": list(env), "used_by": used_by, "help": help, "secret": secret}
+    extra: JsonDict = {"env": list(env), "used_by": used_by, "help": help, "secret": secret}
     alias = AliasChoices(*env) if env else None
     if callable(default) and not isinstance(default, (str, int, float)):
         return Field(default_factory=default, validation_alias=alias, json_schema_extra=extra, **kw)

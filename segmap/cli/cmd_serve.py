@@ -130,16 +130,18 @@ def run(args: argparse.Namespace) -> int:
 
         _err(f"cannot open the outbox database {describe(config.db_path)}: {exc}")
         return EXIT_USAGE
+    store = service.store
+    assert store is not None  # open() succeeded
     admin_port = config.admin_port_resolved
     if admin_port is not None and admin_port != 0 and admin_port == config.port:
         _err(f"--admin-port {admin_port} is the webhook port; the admin listener needs a port of its own")
-        service.store.close()
+        store.close()
         return EXIT_USAGE
     try:
         sock = bind(config.host, config.port)
     except ListenError as exc:
         _err(str(exc))
-        service.store.close()
+        store.close()
         return EXIT_USAGE
     admin_sock = None
     if admin_port is not None:
@@ -148,9 +150,9 @@ def run(args: argparse.Namespace) -> int:
         except ListenError as exc:
             _err(f"admin listener: {exc} (--admin-port -1 runs without one)")
             sock.close()
-            service.store.close()
+            store.close()
             return EXIT_USAGE
-    if config.dev_secret and sys.stderr.isatty():
+    if config.dev_secret_file is not None and sys.stderr.isatty():  # config.dev_secret
         # only to a terminal: a human is watching; never into a log pipeline
         from segmap.service.config import read_dev_secret
 
