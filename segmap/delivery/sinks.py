@@ -51,10 +51,11 @@ class DryRunSink:
         self.max_batch_bytes = max_batch_bytes
         self.max_batch_items = max_batch_items
         self._lock = threading.Lock()
-        if hasattr(target, "write"):
-            self._fh, self._owned = target, False
-        else:
+        self._fh: IO[bytes]
+        if isinstance(target, (str, os.PathLike)):
             self._fh, self._owned = open(target, "ab"), True
+        else:
+            self._fh, self._owned = target, False
         self.items_written = 0
 
     def send(self, payloads: Sequence[bytes]) -> SendResult:

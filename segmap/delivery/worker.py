@@ -520,13 +520,14 @@ class Delivery:
     def _enter_pause(self, res: SendResult) -> None:
         kind, reason = self.pause_reason(res)
         with self._cv:
-            first = self._paused is None
-            if first:
+            current = self._paused
+            first = current is None
+            if current is None:
                 self._paused = PauseState(reason, self._clock())
                 self._probes = 0
                 self._next_probe = time.monotonic() + self._policy.probe_delay(0)
-            elif self._paused.reason != reason:
-                self._paused = PauseState(reason, self._paused.since)
+            elif current.reason != reason:
+                self._paused = PauseState(reason, current.since)
             self._pause_kind = kind
             self._control_gen += 1
             self._cv.notify_all()
