@@ -144,7 +144,7 @@ def test_database_restart_under_load_503_while_down_never_a_false_2xx_and_recove
         ready_seen: list[int] = []
 
         async def watch_ready(stop: asyncio.Event):
-            async with httpx.AsyncClient(timeout=3) as client:
+            async with httpx.AsyncClient(timeout=8) as client:
                 while not stop.is_set():
                     try:
                         ready_seen.append((await client.get(f"{svc.admin_url}/readyz")).status_code)
@@ -159,7 +159,8 @@ def test_database_restart_under_load_503_while_down_never_a_false_2xx_and_recove
                                                   schedule=(0.2, 0.5, 1.0, 1.0, 2.0)))
             await asyncio.sleep(1.5)
             await asyncio.to_thread(server.stop, "fast")  # the database goes away under load
-            await asyncio.sleep(3.0)
+            # longer than a commit waits for a connection (5 s): webhooks arriving now must get 503
+            await asyncio.sleep(7.0)
             await asyncio.to_thread(server.start)  # ... and comes back; segmap is not restarted
             await sender
             await asyncio.sleep(1.0)

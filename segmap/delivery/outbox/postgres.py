@@ -99,6 +99,14 @@ def _check_hold(hold: str | None) -> str | None:
     return hold
 
 
+def _scalar(conn: psycopg.Connection, sql: str, params: Any = None) -> Any:
+    """The first column of the one row a query returns (aggregates, EXISTS, SHOW)."""
+    row = conn.execute(sql, params).fetchone()
+    if row is None:  # pragma: no cover - these queries always return a row
+        raise RuntimeError(f"no row from {sql[:60]!r}")
+    return row[0]
+
+
 def _valid_token(token: str | None) -> bool:
     if token is None:
         return True
@@ -154,11 +162,12 @@ class PostgresOutbox:
             raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {str(exc).strip()}") from exc
 
     @contextmanager
-    def _tx(self) -> Iterator[psycopg.Connection]:
-        """One transaction on a pooled connection: committed on success, rolled back on error."""
+    def _tx(self, timeout: float | None = None) -> Iterator[psycopg.Connection]:
+        """One transaction on a pooled connection: committed on success, rolled back on error.
+        `timeout`: how long to wait for a connection (default: the pool's, `pool_timeout`)."""
         if self._closed:
             raise RuntimeError("outbox store is closed")
-        with self._pool.connection() as conn:
+        with self._pool.connection(timeout=timeout) as conn:
             with conn.transaction():
                 yield conn
 
@@ -187,10 +196,10 @@ class PostgresOutbox:
 
     @staticmethod
     def _version(conn: psycopg.Connection) -> int:
-        exists = conn.execute("SELECT to_regclass('segmap_schema_migrations') IS NOT NULL").fetchone()[0]
+        exists = _scalar(conn, "SELECT to_regclass('segmap_schema_migrations') IS NOT NULL")
         if not exists:
             return 0
-        return int(conn.execute("SELECT COALESCE(max(version), 0) FROM segmap_schema_migrations").fetchone()[0])
+        return int(_scalar(conn, "SELECT COALESCE(max(version), 0) FROM segmap_schema_migrations"))
 
     def _migrate(self, upgrade: bool, check_only: bool = False) -> int:
         """Apply missing migrations, each in one transaction under an advisory lock (instances
@@ -409,7 +418,7 @@ class PostgresOutbox:
         )
 
     def _db_epoch(self, conn: psycopg.Connection) -> float:
-        return float(conn.execute(f"SELECT {_ep(_NOW)}", self._p()).fetchone()[0])
+        return float(_scalar(conn, f"SELECT {_ep(_NOW)}", self._p()))
 
     def set_paused(self, reason: str | None) -> None:
         with self._tx() as conn:
@@ -481,7 +490,7 @@ class PostgresOutbox:
         with self._tx() as conn:
             conn.execute(f"INSERT INTO delivery_state (key, value, updated_at) VALUES (%(k)s, %(v)s, {_NOW})"
                          f" ON CONFLICT (key) DO {conflict}", self._p(k=key, v=bytes(value)))
-            return bytes(conn.execute("SELECT value FROM delivery_state WHERE key = %s", (key,)).fetchone()[0])
+            return bytes(_scalar(conn, "SELECT value FROM delivery_state WHERE key = %s", (key,)))
 
     # --- operations ---
 
@@ -494,34 +503,34 @@ class PostgresOutbox:
 
     def has_undelivered(self) -> bool:
         with self._tx() as conn:
-            return bool(conn.execute(
-                "SELECT EXISTS (SELECT 1 FROM outbox WHERE state = 'pending' AND hold IS NULL)"
+            return bool(_scalar(
+                conn, "SELECT EXISTS (SELECT 1 FROM outbox WHERE state = 'pending' AND hold IS NULL)"
                 " OR EXISTS (SELECT 1 FROM outbox WHERE state = 'in_flight')"
-            ).fetchone()[0])
+            ))
 
     def oldest_pending_age(self) -> float | None:
         """Age of the oldest call not yet delivered (pending or in flight, not held), on the database's clock."""
         with self._tx() as conn:
-            row = conn.execute(
-                f"SELECT {_ep(_NOW + ' - min(created_at)')} FROM outbox WHERE state IN ('pending', 'in_flight')"
+            age = _scalar(
+                conn, f"SELECT {_ep(_NOW + ' - min(created_at)')} FROM outbox WHERE state IN ('pending', 'in_flight')"
                 " AND hold IS NULL",
                 self._p(),
-            ).fetchone()
-        return None if row[0] is None else max(0.0, row[0])
+            )
+        return None if age is None else max(0.0, age)
 
     def next_attempt_at(self) -> float | None:
         """When the next pending row is due, on the caller's clock (the database decides how far away it is)."""
         with self._tx() as conn:
-            row = conn.execute(
-                f"SELECT {_ep('min(available_at) - ' + _NOW)} FROM outbox WHERE state = 'pending' AND hold IS NULL",
+            due_in = _scalar(
+                conn, f"SELECT {_ep('min(available_at) - ' + _NOW)} FROM outbox WHERE state = 'pending' AND hold IS NULL",
                 self._p()
-            ).fetchone()
-        return None if row[0] is None else self._host_clock() + row[0]
+            )
+        return None if due_in is None else self._host_clock() + due_in
 
     def status(self) -> OutboxStatus:
         with self._tx() as conn:
-            quarantined = conn.execute("SELECT count(*) FROM quarantine WHERE status = 'open'").fetchone()[0]
-            inbox = conn.execute("SELECT count(*) FROM inbox").fetchone()[0]
+            quarantined = _scalar(conn, "SELECT count(*) FROM quarantine WHERE status = 'open'")
+            inbox = _scalar(conn, "SELECT count(*) FROM inbox")
         return OutboxStatus(
             counts=self.counts(),
             oldest_pending_age=self.oldest_pending_age(),
@@ -587,7 +596,8 @@ class PostgresOutbox:
 
     @staticmethod
     def _dead_filter(event_type: str | None, reason: str | None, since: float | None) -> tuple[str, dict]:
-        where, params = ["state = 'dead'"], {}
+        where: list[str] = ["state = 'dead'"]
+        params: dict[str, Any] = {}
         if event_type is not None:
             where.append("event_type = %(event_type)s")
             params["event_type"] = event_type
@@ -696,8 +706,8 @@ class PostgresOutbox:
             result = self.integrity_check()
             if result != "ok":
                 return "integrity check failed: " + result
-        with self._tx() as conn:
-            if conn.execute("SELECT pg_is_in_recovery()").fetchone()[0]:
+        with self._tx(timeout=2.0) as conn:  # a readiness probe must answer within the prober's timeout
+            if _scalar(conn, "SELECT pg_is_in_recovery()"):
                 return "database is a read-only standby"
             conn.execute(
                 f"INSERT INTO delivery_state (key, value, updated_at) VALUES ('health_probe', %(v)s, {_NOW})"
@@ -718,7 +728,7 @@ class PostgresOutbox:
         problems = []
         with self._tx() as conn:
             for what, cond in checks.items():
-                n = conn.execute(f"SELECT count(*) FROM outbox WHERE {cond}").fetchone()[0]
+                n = _scalar(conn, f"SELECT count(*) FROM outbox WHERE {cond}")
                 if n:
                     problems.append(f"{n} {what}")
         return "ok" if not problems else "; ".join(problems)
