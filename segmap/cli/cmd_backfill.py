@@ -101,8 +101,6 @@ def _client(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    import orjson
-
     from segmap.backfill.needs import diagnostics, plan_event
     from segmap.backfill.progress import Progress
     from segmap.backfill.resources import parse_only
@@ -214,11 +212,12 @@ def run(args: argparse.Namespace) -> int:
         if store is not None:
             store.close()
 
-    _summary(job, tally, orjson)
+    _summary(job, tally)
     return EXIT_PROBLEMS if tally.quarantined else EXIT_OK
 
 
-def _summary(job: Any, tally: Any, orjson: Any) -> None:
+def _summary(job: Any, tally: Any) -> None:
+    from segmap.runtime.jsjson import dumps  # bodies print as JavaScript prints them, as delivered
     out = sys.stdout
     dry = job.plan.dry_run
     if job.skipped_done:
@@ -241,7 +240,7 @@ def _summary(job: Any, tally: Any, orjson: Any) -> None:
               f"outbox {100 * tally.store_seconds / busy:.0f}%", file=out)
     if dry:
         for event_type, webhook_id, calls in tally.samples:
-            print(orjson.dumps({"type": event_type, "webhook_id": webhook_id, "calls": calls}).decode(), file=out)
+            print(dumps({"type": event_type, "webhook_id": webhook_id, "calls": calls}).decode(), file=out)
         print("dry run: nothing was queued", file=out)
     elif tally.quarantined:
         print("quarantined envelopes: `segmap outbox dead --quarantine`; replay them after fixing the mapping",

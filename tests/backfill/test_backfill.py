@@ -323,3 +323,22 @@ def test_backfill_into_a_postgresql_outbox(tmp_path, mapping_file, pg_url):
         assert " 0 calls queued" in again.stdout
         deliver(tmp_path, seg, db=pg_url)
         assert seg.received_ids == set(expected) and not seg.duplicates()
+
+
+def test_dry_run_prints_numbers_as_javascript_would(tmp_path, history):
+    (tmp_path / "m.yaml").write_text(
+        "version: 1\n"
+        "events:\n"
+        "  payment.failed:\n"
+        "    - track: Payment Failed\n"
+        "      userId: data.payment_id\n"
+        "      properties:\n"
+        "        tiny: data.total_amount / 100000000000  # segmap: allow W410\n")
+    with FakeDodo(history, api_key=API_KEY) as dodo:
+        proc = backfill(tmp_path, dodo, "--since", SINCE.isoformat(), "--until", UNTIL.isoformat(), "--dry-run",
+                        "--samples", "1", check=True)
+    sample = orjson.loads(next(ln for ln in proc.stdout.splitlines() if ln.startswith("{")))
+    obj = next(o for o in history.all() if o.object_id == sample["webhook_id"].rsplit(":", 1)[1])
+    tiny = sample["calls"][0]["body"]["properties"]["tiny"]
+    assert tiny == obj.webhook["total_amount"] / 100000000000
+    assert "e-" in proc.stdout.split('"tiny":')[1].split("}")[0]  # JavaScript's exponent form, as delivered
