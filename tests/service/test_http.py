@@ -166,6 +166,8 @@ def test_oversized_bodies_get_413_before_being_buffered(live):
      "malformed_json"),
     (b'{"type": "payment.succeeded", "n": 18446744073709551616}', 400, "malformed_json"),
     (b'{"type": "payment.succeeded", "n": [-9223372036854775809]}', 400, "malformed_json"),
+    (b'{"type": "payment.succeeded", "n": [1,\n\t 18446744073709551616]}', 400, "malformed_json"),
+    (b'{"type": "payment.succeeded", "s": "a:1", "n":\r\n-9223372036854775809}', 400, "malformed_json"),
 ])
 def test_bodies_that_are_not_envelopes_get_4xx_with_a_clear_message(live, body, code, reason):
     svc = live(max_body_bytes=1024 * 1024)
