@@ -37,11 +37,12 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
+from typing import Callable, ContextManager, Iterable, Iterator, Sequence, TypeVar
 
 from segmap.diagnostics.model import Span
 from segmap.compiler.literals import literal_operand, number_literal_problem
-from segmap.compiler.paths import envelope_paths, static_path
-from segmap.compiler.plan import Plan, PlannedCall
+from segmap.compiler.paths import PathKey, envelope_paths, static_path
+from segmap.compiler.plan import Plan, PlannedCall, PlannedField
 from segmap.compiler.wording import method_name as _method_name
 from segmap.dsl import ast
 from segmap.dsl.segment_fields import OBJECT_FIELDS
@@ -57,9 +58,12 @@ _TEXT_FUNCTIONS = frozenset({"fixed", "string", "lower", "upper", "trim", "iso_t
                              "starts_with", "ends_with", "contains"})
 _NOCONST = object()  # "not a compile-time constant"
 _SCALARS = (str, int, float, bool, type(None))
+#: a structural key of an expression for reuse (see `_FunctionGen.key`), or of a test already made
+_Key = tuple[object, ...]
+_X = TypeVar("_X")  # what a display entry is made from (an object entry, a planned field)
 
 
-def lit(value) -> str:
+def lit(value: object) -> str:
     """A Python literal for a JSON scalar; ascii() escapes every non-ASCII character."""
     if value is None:
         return "None"
@@ -91,7 +95,7 @@ class V:
 
     __slots__ = ("code", "mm", "const", "isbool", "js")
 
-    def __init__(self, code: str, mm: bool = False, const=_NOCONST, isbool: bool = False, js: bool = False):
+    def __init__(self, code: str, mm: bool = False, const: object = _NOCONST, isbool: bool = False, js: bool = False):
         self.code = code
         self.mm = mm
         self.const = const
@@ -104,7 +108,7 @@ class V:
         return self.const is not _NOCONST
 
 
-def _const_v(value) -> V:
+def _const_v(value: object) -> V:
     return V(lit(value), value is MISSING, value, isinstance(value, bool))
 
 
@@ -127,7 +131,8 @@ _COMPARISONS = ("<", "<=", ">", ">=")
 class _FunctionGen:
     """Generates one version (fast or general) of one event function."""
 
-    def __init__(self, fn_name: str, event: str, calls: tuple[PlannedCall, ...], origins: dict, funcs,
+    def __init__(self, fn_name: str, event: str, calls: tuple[PlannedCall, ...], origins: dict[str, str],
+                 funcs: Callable[[str], str],
                  *, fast: bool, general_name: str | None = None):
         self.fn_name = fn_name
         self.event = event
@@ -138,10 +143,10 @@ class _FunctionGen:
         self.general_name = general_name
         self.out = _Emitter()
         self.tmp = 0
-        self.paths: dict[tuple, str] = {}  # (root, keys...) -> local name (envelope paths only)
-        self.path_mm: dict[tuple, bool] = {}
+        self.paths: dict[PathKey, str] = {}  # (root, keys...) -> local name (envelope paths only)
+        self.path_mm: dict[PathKey, bool] = {}
         self.lambda_vars: list[dict[str, str]] = []
-        self.cse: list[dict] = [{}]
+        self.cse: list[dict[_Key, V | bool]] = [{}]  # a value computed, or True for a test already made
         self._folds: dict[int, object] = {}
 
     def new(self, prefix: str = "_t") -> str:
@@ -149,7 +154,7 @@ class _FunctionGen:
         return f"{prefix}{self.tmp}"
 
     @contextlib.contextmanager
-    def block(self):
+    def block(self) -> Iterator[None]:
         """An indented block: values computed inside are not reused outside it."""
         self.out.indent += 1
         self.cse.append({})
@@ -210,7 +215,7 @@ class _FunctionGen:
         o.emit(f"    return {self.general_name}(env)")
 
     # --- constant folding ---------------------------------------------------
-    def fold(self, e: ast.Expr):
+    def fold(self, e: ast.Expr) -> object:
         """The value of ``e`` if it is a compile-time constant (computed by the run-time helpers), else _NOCONST."""
         k = id(e)
         if k not in self._folds:
@@ -223,7 +228,7 @@ class _FunctionGen:
             self._folds[k] = r
         return self._folds[k]
 
-    def _fold(self, e: ast.Expr):
+    def _fold(self, e: ast.Expr) -> object:
         F = _rt
         if isinstance(e, ast.Literal):
             return e.value
@@ -265,10 +270,10 @@ class _FunctionGen:
                 return _eq_const(e, left, right)
             return getattr(F, _ARITH[op])(left, right)
         if isinstance(e, ast.Cond):
-            t = self.fold(e.test)
-            if t is _NOCONST:
+            test = self.fold(e.test)
+            if test is _NOCONST:
                 return _NOCONST
-            return self.fold(e.then if F.truth(t) else e.orelse)
+            return self.fold(e.then if F.truth(test) else e.orelse)
         if isinstance(e, ast.Call) and e.func not in ("map", "filter"):
             args = [self.fold(a) for a in e.args]
             if any(a is _NOCONST for a in args):
@@ -277,7 +282,7 @@ class _FunctionGen:
         return _NOCONST
 
     # --- common sub-expressions ---------------------------------------------
-    def key(self, e: ast.Expr):
+    def key(self, e: ast.Expr) -> _Key | None:
         """A structural key (spans dropped, map() variables resolved), or None for what must not be shared."""
         if isinstance(e, ast.Literal):
             return ("L", repr(e.value))
@@ -288,7 +293,7 @@ class _FunctionGen:
             return ("N", e.name)
         if isinstance(e, (ast.ObjectLit, ast.ListLit, ast.Lambda)) or (isinstance(e, ast.Call) and e.func in ("map", "filter")):
             return None  # builds a fresh object each time
-        parts: list = [type(e).__name__]
+        parts: list[object] = [type(e).__name__]
         if isinstance(e, ast.Field):
             parts.append(e.name)
         elif isinstance(e, (ast.Unary, ast.Binary)):
@@ -296,8 +301,9 @@ class _FunctionGen:
         elif isinstance(e, ast.Call):
             parts.append(e.func)
         elif isinstance(e, ast.Template):
-            parts.append(tuple(("s", p) if isinstance(p, str) else ("e", self.key(p)) for p in e.parts))
-            if any(k == ("e", None) for k in parts[-1]):
+            template_key = tuple(("s", p) if isinstance(p, str) else ("e", self.key(p)) for p in e.parts)
+            parts.append(template_key)
+            if any(k == ("e", None) for k in template_key):
                 return None
         for ch in ast.children(e) if not isinstance(e, ast.Template) else ():
             k = self.key(ch)
@@ -306,11 +312,17 @@ class _FunctionGen:
             parts.append(k)
         return tuple(parts)
 
-    def _cse_get(self, key):
+    def _cse_get(self, key: _Key) -> V | None:
+        """The value computed for ``key`` in this block or an enclosing one."""
         for scope in reversed(self.cse):
             if key in scope:
-                return scope[key]
+                hit = scope[key]
+                return hit if isinstance(hit, V) else None
         return None
+
+    def _cse_seen(self, key: _Key) -> bool:
+        """``key`` was computed or tested in this block or an enclosing one."""
+        return any(key in scope for scope in self.cse)
 
     # --- expressions -------------------------------------------------------
     def expr(self, e: ast.Expr) -> V:
@@ -331,7 +343,7 @@ class _FunctionGen:
                 hit = self._cse_get(key)
                 if hit is not None:
                     return hit
-        v = getattr(self, _method_name("_", type(e).__name__))(e)
+        v: V = getattr(self, _method_name("_", type(e).__name__))(e)  # _Literal, _Binary ... for e's type
         if key is not None and v.code.isidentifier():
             self.cse[-1][key] = v
         return v
@@ -490,7 +502,7 @@ class _FunctionGen:
         return V(t, then.mm or orelse.mm, isbool=then.isbool and orelse.isbool, js=then.js and orelse.js)
 
     def _Template(self, e: ast.Template) -> V:
-        parts: list[str] = []  # literal text (str) or code
+        parts: list[tuple[str, str]] = []  # ("text", literal text) or ("code", code)
         codes: list[tuple[bool, str]] = []
         for p in e.parts:
             if isinstance(p, str):
@@ -523,7 +535,8 @@ class _FunctionGen:
         values = [(entry, self.expr(entry.value)) for entry in e.entries]
         return self._object(values, e.span, lambda entry: entry.key, lambda entry: entry.value.span)
 
-    def _object(self, values, span, key_of, span_of) -> V:
+    def _object(self, values: Sequence[tuple[_X, V]], span: Span, key_of: Callable[[_X], str],
+                span_of: Callable[[_X], Span]) -> V:
         """A dict display; entries that may be MISSING are deleted after it is built (keeping key order)."""
         kept = [(x, v) for x, v in values if not (v.is_const and v.const is MISSING)]
         kept = _js_property_order(kept, key_of)
@@ -561,7 +574,7 @@ class _FunctionGen:
             return self._filter(e)
         special = getattr(self, _method_name("_call_", e.func), None)
         if special is not None:
-            v = special(e)
+            v: V | None = special(e)  # an inlined form (_call_fixed ...), None where it does not apply
             if v is not None:
                 return v
         args = [self.expr(a) for a in e.args]
@@ -575,7 +588,7 @@ class _FunctionGen:
                             js=e.func in _TEXT_FUNCTIONS)
 
     # --- inlined helpers (each exactly the helper; the helper stays for the other inputs) ---
-    def _call_fallback(self, e: ast.Call):
+    def _call_fallback(self, e: ast.Call) -> V | None:
         x, d = (self.expr(a) for a in e.args)
         if x.is_const:
             return d if x.const is None or x.const is MISSING or x.const == "" else x
@@ -585,7 +598,7 @@ class _FunctionGen:
         test = f"{c} is None or {c} is _M or {c} == ''" if x.mm else f"{c} is None or {c} == ''"
         return self._assign(f"{d.code} if not {c} and ({test}) else {c}", e.span, mm=d.mm, js=x.js and d.js)
 
-    def _call_coalesce(self, e: ast.Call):
+    def _call_coalesce(self, e: ast.Call) -> V | None:
         args = [self.expr(a) for a in e.args]
         args = [a if a is args[-1] else self.name(a) for a in args]
         chain: list[V] = []
@@ -606,12 +619,12 @@ class _FunctionGen:
             return chain[0]
         return self._assign(code, e.span, mm=chain[-1].mm, js=all(a.js for a in chain))
 
-    def _call_string(self, e: ast.Call):
+    def _call_string(self, e: ast.Call) -> V | None:
         (x,) = (self.expr(a) for a in e.args)
         return self._assign(f"{x.code} if {x.code}.__class__ is str else _f.string({x.code})", e.span, mm=x.mm,
                             js=True)
 
-    def _call_fixed(self, e: ast.Call):
+    def _call_fixed(self, e: ast.Call) -> V | None:
         if len(e.args) != 2:
             return None
         digits = self.fold(e.args[1])
@@ -619,7 +632,7 @@ class _FunctionGen:
             return None
         inner = e.args[0]
         if (isinstance(inner, ast.Binary) and inner.op == "/" and self.fold(inner) is _NOCONST
-                and self._cse_get(self.key(inner) or ("nothing",)) is None):
+                and not self._cse_seen(self.key(inner) or ("nothing",))):
             c = self.fold(inner.right)
             j = _power_of_ten(c)
             bound = (2**52) // 10**digits
@@ -651,6 +664,7 @@ class _FunctionGen:
     def _map(self, e: ast.Call, out: bool = False) -> V:
         o = self.out
         seq_expr, lam = e.args
+        assert isinstance(lam, ast.Lambda)  # the checker accepts only a lambda here
         seq = self.expr(seq_expr)
         t = self.new()
         item = self.new("_l")
@@ -679,6 +693,7 @@ class _FunctionGen:
         """``filter(list, x => cond)``: a loop keeping the items whose condition is true."""
         o = self.out
         seq_expr, lam = e.args
+        assert isinstance(lam, ast.Lambda)  # the checker accepts only a lambda here
         seq = self.expr(seq_expr)
         t = self.new()
         item = self.new("_l")
@@ -705,7 +720,7 @@ class _FunctionGen:
         if self.paths:
             self.emit_path_block()
         guarded = any(self._guard_state(pc) == "guarded" for pc in self.calls)
-        pending: list[str] = []
+        pending: list[tuple[str, Span]] = []
         if guarded:
             o.emit("calls = []")
         for pc in self.calls:
@@ -734,15 +749,16 @@ class _FunctionGen:
         except MappingRuntimeError:
             return "guarded"
 
-    def _call(self, pc: PlannedCall):
+    def _call(self, pc: PlannedCall) -> tuple[str, Span] | None:
         """Emit one call's statements; return (code building the Call, span) when it is made unconditionally."""
         o = self.out
         spec = pc.spec
         state = self._guard_state(pc)
         if state == "never":
             return None
-        ctx = contextlib.nullcontext()
+        ctx: ContextManager[None] = contextlib.nullcontext()
         if state == "guarded":
+            assert spec.when is not None  # "guarded": a `when:` that does not fold to a constant
             w = self.expr(spec.when)
             o.emit(f"if {self.truth(w)}:", spec.when.span)
             ctx = self.block()
@@ -770,7 +786,7 @@ class _FunctionGen:
                 return None
         return code, spec.span
 
-    def _object_check(self, f: ast.FieldSpec, v: V) -> None:
+    def _object_check(self, f: PlannedField, v: V) -> None:
         o = self.out
         msg = lit(f.name + " must be an object, got ")
         if v.is_const:
@@ -785,7 +801,7 @@ class _FunctionGen:
         o.emit(f"if {cond}:", f.value.span)
         o.emit(f"    raise _Err({msg} + _f.type_name({v.code}))", f.value.span)
 
-    def _runtime_requirements(self, pc: PlannedCall, values) -> None:
+    def _runtime_requirements(self, pc: PlannedCall, values: list[tuple[PlannedField, V]]) -> None:
         """Fail loudly rather than send Segment a call it will drop."""
         o = self.out
         value_of = {f.name: v for f, v in values}
@@ -806,14 +822,14 @@ class _FunctionGen:
                 o.emit(message, span)
                 continue
             cond = conds[0] if len(conds) == 1 else " and ".join(f"({c})" for c in conds)
-            if self._cse_get(("required", cond)) is not None:
+            if self._cse_seen(("required", cond)):
                 continue  # the same test passed already (an earlier call had the same identity)
             self.cse[-1][("required", cond)] = True
             o.emit(f"if {cond}:", span)
             o.emit(f"    {message}", span)
 
 
-def _js_property_order(items: list, key_of) -> list:
+def _js_property_order(items: list[tuple[_X, V]], key_of: Callable[[_X], str]) -> list[tuple[_X, V]]:
     """Entries in the order JavaScript enumerates an object's keys: integer-like keys
     ("0", "42") first, ascending, then the others as written. The values were already
     computed in the order written; only the display is reordered."""
@@ -825,11 +841,11 @@ def _js_property_order(items: list, key_of) -> list:
     numbered = [(index(key_of(x)), x, v) for x, v in items]
     if all(i is None for i, _, _ in numbered):
         return items
-    first = sorted((t for t in numbered if t[0] is not None), key=lambda t: t[0])
+    first = sorted(((i, x, v) for i, x, v in numbered if i is not None), key=lambda t: t[0])
     return [(x, v) for _, x, v in first] + [(x, v) for i, x, v in numbered if i is None]
 
 
-def _eq_const(e: ast.Binary, left, right) -> bool:
+def _eq_const(e: ast.Binary, left: object, right: object) -> bool:
     """``==``/``!=`` on constants, exactly as the generated code does it at run time."""
     shortcut = literal_operand(e)
     if shortcut is not None:
@@ -843,7 +859,7 @@ def _eq_const(e: ast.Binary, left, right) -> bool:
     return r if e.op == "==" else not r
 
 
-def _power_of_ten(c) -> int | None:
+def _power_of_ten(c: object) -> int | None:
     if type(c) is not int or c < 1:
         return None
     j = 0
@@ -853,21 +869,21 @@ def _power_of_ten(c) -> int | None:
     return j if c == 1 else None
 
 
-def _optional_keys(event: str, paths) -> set:
+def _optional_keys(event: str, paths: Iterable[PathKey]) -> set[PathKey]:
     """Paths whose last key the Dodo schema lets be absent (read with ``.get`` on the fast path)."""
     from segmap.compiler import types as T
 
-    out = set()
+    out: set[PathKey] = set()
     root_types = dict(T.envelope_type(event).args)
     for key in paths:
         if len(key) < 2:
             continue
-        ty = root_types.get(key[0])
+        ty = root_types.get(key[0]) if isinstance(key[0], str) else None  # the root is a name
         for k in key[1:]:
             if ty is None:
                 break
             base = ty.required()
-            if type(k) is int:
+            if isinstance(k, int):  # never a bool: static_path takes int literals only
                 ty = base.args[0] if base.kind == "list" else None
                 continue
             if base.kind == "model":
@@ -936,7 +952,8 @@ class _ModuleWriter:
         return first
 
 
-def generate(plan: Plan, file: str, version: str, func_name_of, *, entry: bool = False) -> GeneratedModule:
+def generate(plan: Plan, file: str, version: str, func_name_of: Callable[[str], str], *,
+             entry: bool = False) -> GeneratedModule:
     """The module for a checked plan; ``entry=True`` adds ``apply``/``apply_json``/``apply_json_bytes``
     bound from ``segmap.runtime.entry`` (for ``segmap export python``; ``compile_source`` binds them itself)."""
     origin_of: dict[str, str] = {}
@@ -957,7 +974,7 @@ def generate(plan: Plan, file: str, version: str, func_name_of, *, entry: bool =
             dispatch.append((lit(event), by_rule[id(rule)]))
             continue
         name = f"_e{i}"
-        folds: dict = {}
+        folds: dict[int, object] = {}
         general = _FunctionGen(f"_g{i}", event, calls, origin_of, func_name_of, fast=False)
         general._folds = folds
         general.collect_paths()
