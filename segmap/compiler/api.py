@@ -4,11 +4,16 @@ from __future__ import annotations
 import itertools
 import zlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from segmap.diagnostics.model import Diagnostic, Severity, SourceMap, Span
 from segmap.runtime.calls import Call
 from segmap.errors import SegmapError
+
+if TYPE_CHECKING:  # not imported at run time: a cold `segmap check` needs neither
+    from os import PathLike
+
+    from segmap.runtime.entry import Entry
 
 _counter = itertools.count()
 
@@ -60,7 +65,7 @@ def check_source(text: str, filename: str, ignore: tuple[str, ...] = ()) -> Chec
     return CheckResult(cap_per_file(diags), sources, mapping, plan, acknowledged)
 
 
-def read_mapping_text(path) -> tuple[str, str]:
+def read_mapping_text(path: str | PathLike[str]) -> tuple[str, str]:
     with open(path, "rb") as fh:  # not pathlib: a cold `segmap check` does not otherwise import it
         data = fh.read()
     try:
@@ -71,7 +76,7 @@ def read_mapping_text(path) -> tuple[str, str]:
     return text.lstrip("\ufeff"), str(path)
 
 
-def check_file(path) -> list[Diagnostic]:
+def check_file(path: str | PathLike[str]) -> list[Diagnostic]:
     try:
         text, name = read_mapping_text(path)
     except MappingError as exc:
@@ -92,7 +97,7 @@ class CompiledMapping:
     _source_z: bytes = field(repr=False)  # the generated Python source, zlib-compressed (see `source`)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     event_types: tuple[str, ...] = ()
-    _entry: Any = field(repr=False, default=None)  # segmap.runtime.entry.Entry over the module's globals
+    _entry: Entry | None = field(repr=False, default=None)  # over the generated module's globals (required)
     _text: str = field(repr=False, default="")  # the mapping text, for `check`
 
     @property
@@ -102,25 +107,32 @@ class CompiledMapping:
         return _unzip(self._source_z)
 
     def __post_init__(self) -> None:
-        self._dispatch = self._entry.dispatch
-        self._entry.apply.__doc__ = CompiledMapping.apply.__doc__
-        self._entry.apply.__qualname__ = "CompiledMapping.apply"
-        self.apply = self._entry.apply  # shadows the method below, same behaviour
-        self.apply_json = self._entry.apply_json
-        self.apply_json_bytes = self._entry.apply_json_bytes
+        entry = self._bound
+        self._dispatch = entry.dispatch
+        entry.apply.__doc__ = CompiledMapping.apply.__doc__
+        entry.apply.__qualname__ = "CompiledMapping.apply"
+        # the entry's functions shadow the methods below (same behaviour, one call less per envelope)
+        self.__dict__.update(apply=entry.apply, apply_json=entry.apply_json, apply_json_bytes=entry.apply_json_bytes)
+
+    @property
+    def _bound(self) -> Entry:
+        """The entry over the generated module (every CompiledMapping is made with one)."""
+        if self._entry is None:
+            raise TypeError("CompiledMapping needs the generated module's Entry (use compile_source)")
+        return self._entry
 
     @property
     def check(self) -> CheckResult:
         """The check of the mapping text (diagnostics, AST, plan), computed again on each use."""
         return check_source(self._text, self.file)
 
-    def apply(self, envelope: dict) -> list[Call]:  # replaced per instance by the entry's closure
+    def apply(self, envelope: dict[str, Any]) -> list[Call]:  # replaced per instance by the entry's closure
         """Calls for one envelope (empty for unmapped event types).
 
         Raises MappingRuntimeError, located at the mapping's file:line:col,
         when an expression fails on this envelope.
         """
-        return self._entry.apply(envelope)
+        return self._bound.apply(envelope)
 
     def apply_json(self, raw: bytes | bytearray | memoryview | str) -> list[Call]:  # replaced per instance
         """Calls for one envelope given as JSON text: exactly ``apply(orjson.loads(raw))``.
@@ -128,13 +140,13 @@ class CompiledMapping:
         Text that is not JSON raises MappingRuntimeError too ("the envelope is not
         valid JSON: ..."), located at the mapping file.
         """
-        return self._entry.apply_json(raw)
+        return self._bound.apply_json(raw)
 
     def apply_json_bytes(self, raw: bytes | bytearray | memoryview | str) -> bytes:  # replaced per instance
         """JSON in, JSON out: ``[{"call": "track", "body": {...}}, ...]`` (``Call.to_json()`` of each call)
         as compact UTF-8 bytes, numbers as ``JSON.stringify`` writes them, ``b"[]"`` for an unmapped event
         type. Fails as :meth:`apply_json` does."""
-        return self._entry.apply_json_bytes(raw)
+        return self._bound.apply_json_bytes(raw)
 
     def handles(self, event_type: str) -> bool:
         return event_type in self._dispatch
@@ -153,12 +165,12 @@ def _compile_checked(result: CheckResult, filename: str, strict_warnings: bool =
     generated = pygen.generate(result.plan, filename, __version__, python_name)
     number = _code_number()
     code_name = f"<segmap:{ascii(filename)[1:-1]}#{number}>"  # no NULs or odd characters in code names
-    namespace: dict = {"__name__": f"segmap_generated_{next(_counter)}"}
+    namespace: dict[str, Any] = {"__name__": f"segmap_generated_{next(_counter)}"}
     source_z = zlib.compress(generated.source.encode("utf-8"), 1)
     # where each general function is in the source (its text is not kept twice)
     lazy = {name: (first, fn_text.count("\n") + 1) for name, (first, fn_text) in generated.lazy.items()}
 
-    def _lazy(name: str, env):
+    def _lazy(name: str, env: dict[str, Any]) -> list[Call]:
         """Compile a general (cold-path) function the first time an envelope needs it, then run it.
 
         It is compiled from its own lines of the module, at their line numbers, so tracebacks
@@ -166,7 +178,8 @@ def _compile_checked(result: CheckResult, filename: str, strict_warnings: bool =
         first, n = lazy[name]
         fn_text = "\n".join(_unzip(source_z).split("\n")[first - 1:first - 1 + n])
         exec(compile("\n" * (first - 1) + fn_text, code_name, "exec"), namespace)  # noqa: S102 - our own source
-        return namespace[name](env)
+        calls: list[Call] = namespace[name](env)
+        return calls
 
     namespace["_lazy"] = _lazy
     # The general versions only run for envelopes off the fast path: compile them on first use.
@@ -206,7 +219,7 @@ def compile_source(text: str, filename: str = "<mapping>", strict_warnings: bool
     return _compile_checked(check_source(text, filename), filename, strict_warnings, text)
 
 
-def compile_file(path, strict_warnings: bool = False) -> CompiledMapping:
+def compile_file(path: str | PathLike[str], strict_warnings: bool = False) -> CompiledMapping:
     text, name = read_mapping_text(path)
     return compile_source(text, name, strict_warnings)
 

@@ -33,16 +33,20 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from segmap.diagnostics.model import Span
+from segmap.diagnostics.model import Diagnostic, Span
 from segmap.compiler.literals import literal_operand, number_literal_problem
-from segmap.compiler.paths import envelope_paths, static_path
-from segmap.compiler.plan import Plan, PlannedCall
+from segmap.compiler.paths import PathKey, envelope_paths, static_path
+from segmap.compiler.plan import Plan, PlannedCall, PlannedField
 from segmap.compiler.wording import method_name as _method_name
 from segmap.dsl import ast
 from segmap.dsl.segment_fields import OBJECT_FIELDS
 from segmap.errors import SegmapError
 from segmap.runtime import jsjson as _jsjson
+
+if TYPE_CHECKING:
+    from os import PathLike
 
 
 #: The dashboard refuses transformation code longer than this (characters).
@@ -104,7 +108,7 @@ def js_key(key: str) -> str:
     return "[" + js_string(key) + "]" if key == "__proto__" else js_string(key)
 
 
-def js_lit(value, span: Span | None = None) -> str:
+def js_lit(value: object, span: Span | None = None) -> str:
     """A JS literal for a JSON scalar of the mapping; refuses what JS would change."""
     if value is None:
         return "null"
@@ -157,7 +161,7 @@ class _FunctionGen:
         self.gen = gen
         self.out = _Out(2)
         self.vars: list[str] = []
-        self.paths: dict[tuple, str] = {}
+        self.paths: dict[PathKey, str] = {}
         self.lambda_vars: list[dict[str, str]] = []
 
     def new(self, prefix: str = "t") -> str:
@@ -200,7 +204,8 @@ class _FunctionGen:
                     return cur
             if (root,) + keys in self.paths:
                 return self.paths[(root,) + keys]
-        return getattr(self, _method_name("_", type(e).__name__))(e)
+        code: str = getattr(self, _method_name("_", type(e).__name__))(e)  # _Literal, _Binary ... for e's type
+        return code
 
     def _assign(self, code: str, at: int | None = None) -> str:
         t = self.new()
@@ -344,6 +349,7 @@ class _FunctionGen:
     def _filter(self, e: ast.Call) -> str:
         """``filter(list, x => cond)``: a loop keeping the items whose condition is true."""
         seq_expr, lam = e.args
+        assert isinstance(lam, ast.Lambda)  # the checker accepts only a lambda here
         o = self.out
         seq = self.expr(seq_expr)
         t = self._assign(seq)
@@ -367,6 +373,7 @@ class _FunctionGen:
 
     def _map(self, e: ast.Call) -> str:
         seq_expr, lam = e.args
+        assert isinstance(lam, ast.Lambda)  # the checker accepts only a lambda here
         o = self.out
         seq = self.expr(seq_expr)
         t = self._assign(seq)
@@ -402,11 +409,11 @@ class _FunctionGen:
     def _call(self, pc: PlannedCall) -> None:
         o = self.out
         spec = pc.spec
-        guarded = spec.when is not None
-        if guarded:
-            w = self.expr(spec.when)
-            o.open(f"if ({self._truth(w)})", self.at(spec.when.span))
-        values = []
+        when = spec.when
+        if when is not None:
+            w = self.expr(when)
+            o.open(f"if ({self._truth(w)})", self.at(when.span))
+        values: list[tuple[PlannedField, str]] = []
         for f in pc.fields:
             v = self.expr(f.value)
             if f.name in OBJECT_FIELDS and not isinstance(f.value, ast.ObjectLit):
@@ -422,10 +429,10 @@ class _FunctionGen:
                 o.emit(f"if ({v} === undefined) delete {body}[{js_lit(f.name)}];")
         self._requirements(pc, values)
         o.emit(f"calls.push([{js_lit(spec.kind)}, {body}]);")
-        if guarded:
+        if when is not None:
             o.close()
 
-    def _requirements(self, pc: PlannedCall, values) -> None:
+    def _requirements(self, pc: PlannedCall, values: list[tuple[PlannedField, str]]) -> None:
         """Fail loudly rather than send Segment a call it will drop (as pygen does)."""
         value_of = {f.name: v for f, v in values}
         for check in pc.identity_checks():
@@ -586,7 +593,7 @@ class ExportedHandler:
     event_types: tuple[str, ...]
     helpers: tuple[str, ...]  # runtime declarations included, dependencies resolved
     locations: list[str]  # index -> file:line:col, as thrown at run time
-    diagnostics: list = field(default_factory=list)  # the checker's warnings
+    diagnostics: list[Diagnostic] = field(default_factory=list)  # the checker's warnings
 
 
 def generate(plan: Plan, file: str, *, host: str = REGION_HOSTS["us"], version: str | None = None) -> ExportedHandler:
@@ -622,7 +629,7 @@ def export_source(text: str, filename: str = "<mapping>", *, host: str = REGION_
     return exported
 
 
-def export_file(path, *, host: str = REGION_HOSTS["us"]) -> ExportedHandler:
+def export_file(path: str | PathLike[str], *, host: str = REGION_HOSTS["us"]) -> ExportedHandler:
     from segmap.compiler.api import read_mapping_text
 
     text, name = read_mapping_text(path)
