@@ -531,8 +531,9 @@ class SqliteOutbox:
         return [_row(r) for r in rows]
 
     @staticmethod
-    def _dead_filter(event_type: str | None, reason: str | None, since: float | None) -> tuple[str, list]:
-        where, params = ["state = 'dead'"], []
+    def _dead_filter(event_type: str | None, reason: str | None, since: float | None) -> tuple[str, list[str | float]]:
+        where = ["state = 'dead'"]
+        params: list[str | float] = []
         if event_type is not None:
             where.append("event_type = ?")
             params.append(event_type)
