@@ -32,6 +32,7 @@ from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
 from segmap.runtime.currency import EXPONENTS
+from segmap.runtime.jsjson import finite_number_text
 from segmap.runtime.values import MISSING, MappingRuntimeError, type_name
 
 _TWO53 = 2**53
@@ -80,41 +81,6 @@ def _f(x: int | float) -> float:
         return _INF if x > 0 else -_INF
 
 
-def _js_number_string(x: float) -> str:
-    """``String(x)`` of JavaScript for a finite float.
-
-    ``repr`` already gives the shortest round-trip digits (as ECMAScript
-    Number::toString requires); only the layout differs.
-    """
-    if x == 0.0:
-        return "0"
-    r = repr(x)
-    sign = ""
-    if r[0] == "-":
-        sign = "-"
-        r = r[1:]
-    mant, _, exp = r.partition("e")
-    ip, _, fp = mant.partition(".")
-    raw = ip + fp
-    point = len(ip) + (int(exp) if exp else 0)
-    stripped = raw.lstrip("0")
-    point -= len(raw) - len(stripped)
-    digits = stripped.rstrip("0")
-    k = len(digits)
-    n = point
-    if k <= n <= 21:
-        return sign + digits + "0" * (n - k)
-    if 0 < n <= 21:
-        return sign + digits[:n] + "." + digits[n:]
-    if -6 < n <= 0:
-        return sign + "0." + "0" * (-n) + digits
-    e = n - 1
-    es = f"e+{e}" if e >= 0 else f"e-{-e}"
-    if k == 1:
-        return sign + digits + es
-    return sign + digits[0] + "." + digits[1:] + es
-
-
 def _num_to_string(x: Any) -> str:
     if type(x) is int:
         if -_TWO53 < x < _TWO53:
@@ -127,10 +93,10 @@ def _num_to_string(x: Any) -> str:
         if "e" not in r:
             # 1e-4 <= |x| < 1e16: repr is positional and JS is too.
             return r
-        return _js_number_string(x)
+        return finite_number_text(x)
     if x - x != 0.0:
         raise _fail("number is not finite")
-    return _js_number_string(x)
+    return finite_number_text(x)
 
 
 # --- arithmetic operators --------------------------------------------------
@@ -502,7 +468,7 @@ def fixed(x: Any, digits: Any) -> Any:
     if x - x != 0.0:
         raise _fail("number is not finite")
     if x >= 1e21 or x <= -1e21:
-        return _js_number_string(x)
+        return finite_number_text(x)
     if x == 0.0:
         return _ZEROS[d]  # toFixed gives "0.00" for -0 too (-0 < 0 is false)
     # Python's "f" format rounds the exact binary value correctly but ties to even;

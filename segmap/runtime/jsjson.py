@@ -45,23 +45,13 @@ class JSNumber(float):
         return (float, (float(self),))
 
 
-def number_text(x: int | float) -> str:
-    """``JSON.stringify(x)`` for a number JavaScript would hold as the double nearest ``x``.
+def finite_number_text(x: float) -> str:
+    """JavaScript's ``String(x)`` (and ``JSON.stringify``) of a finite double.
 
-    ``repr`` already gives the shortest round-trip digits (as ECMAScript's
-    Number::toString requires); only the layout differs. Non-finite numbers
-    are ``null``, as in JavaScript.
+    ``repr`` already gives the shortest round-trip digits, as ECMAScript's
+    Number::toString requires; only the layout (where the point and exponent
+    go) differs. The run-time functions (`string`, templates) use it too.
     """
-    if x.__class__ is int:
-        if -_TWO53 < x < _TWO53:
-            return str(x)
-        try:
-            x = float(x)
-        except OverflowError:
-            return "null"
-    x = float(x)
-    if x - x != 0.0:
-        return "null"
     if x == 0.0:
         return "0"
     r = repr(x)
@@ -89,6 +79,26 @@ def number_text(x: int | float) -> str:
     if k == 1:
         return sign + digits + es
     return sign + digits[0] + "." + digits[1:] + es
+
+
+def number_text(x: int | float) -> str:
+    """``JSON.stringify(x)`` for a number JavaScript would hold as the double nearest ``x``.
+
+    ``repr`` already gives the shortest round-trip digits (as ECMAScript's
+    Number::toString requires); only the layout differs. Non-finite numbers
+    are ``null``, as in JavaScript.
+    """
+    if x.__class__ is int:
+        if -_TWO53 < x < _TWO53:
+            return str(x)
+        try:
+            x = float(x)
+        except OverflowError:
+            return "null"
+    x = float(x)
+    if x - x != 0.0:
+        return "null"
+    return finite_number_text(x)
 
 
 def js_number(x: int | float) -> Any:
