@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 from segmap.backfill.resources import Resource
-from segmap.compiler.paths import ENVELOPE_ROOTS, static_path
+from segmap.compiler.paths import envelope_reads
 from segmap.compiler.snapshot import load_snapshot
 from segmap.diagnostics.model import Diagnostic, Severity, Span
-from segmap.dsl import ast
 
 WHOLE = "*"  # the whole `data` object (or a computed key of it) is read
 
@@ -48,33 +47,11 @@ class EventNeeds:
 def reads(calls: Sequence[Any]) -> list[FieldRead]:
     """Every envelope read of the planned calls, with the span of the expression reading it."""
     found: list[FieldRead] = []
-
-    def visit(expr: ast.Expr, bound: frozenset[str]) -> None:
-        if isinstance(expr, ast.Lambda):
-            visit(expr.body, bound | {expr.param})
-            return
-        sp = static_path(expr)
-        if sp is not None:
-            root, keys = sp
-            if root in ENVELOPE_ROOTS and root not in bound:
-                if root == "data":
-                    first = keys[0] if keys and isinstance(keys[0], str) else WHOLE
-                    found.append(FieldRead(root, first, expr.span))
-                else:
-                    found.append(FieldRead(root, None, expr.span))
-                return
-        if isinstance(expr, ast.Index):  # data[some expression]: any field may be read
-            inner = static_path(expr.obj)
-            if inner is not None and inner == ("data", ()) and "data" not in bound:
-                found.append(FieldRead("data", WHOLE, expr.span))
-        for child in ast.children(expr):
-            visit(child, bound)
-
-    for pc in calls:
-        if pc.spec.when is not None:
-            visit(pc.spec.when, frozenset())
-        for f in pc.fields:
-            visit(f.value, frozenset())
+    for expr, root, keys in envelope_reads(calls):
+        if root == "data":
+            found.append(FieldRead(root, keys[0] if keys and isinstance(keys[0], str) else WHOLE, expr.span))
+        else:
+            found.append(FieldRead(root, None, expr.span))
     return found
 
 

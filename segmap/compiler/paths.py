@@ -7,7 +7,7 @@ root, outside any `map()` variable) and lists every prefix to compute.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from segmap.dsl import ast
@@ -33,26 +33,32 @@ def static_path(expr: ast.Expr) -> tuple[str, tuple[str | int, ...]] | None:
             return None
 
 
-def envelope_paths(calls: Iterable[Any]) -> list[PathKey]:
-    """Every envelope path the calls (``plan.PlannedCall``) read, each prefix included, in first-use order."""
-    found: dict[PathKey, None] = {}
+def envelope_reads(calls: Iterable[Any]) -> Iterator[tuple[ast.Expr, str, tuple[str | int, ...]]]:
+    """Each envelope read of the calls (``plan.PlannedCall``): the outermost path expression, its
+    root and keys, in source order. A computed index (`data[x]`) reads its object as a whole."""
 
-    def visit(expr: ast.Expr, bound: frozenset[str]) -> None:
+    def visit(expr: ast.Expr, bound: frozenset[str]) -> Iterator[tuple[ast.Expr, str, tuple[str | int, ...]]]:
         if isinstance(expr, ast.Lambda):
-            visit(expr.body, bound | {expr.param})
+            yield from visit(expr.body, bound | {expr.param})
             return
         sp = static_path(expr)
         if sp is not None and sp[0] in ENVELOPE_ROOTS and sp[0] not in bound:
-            root, keys = sp
-            for i in range(len(keys) + 1):
-                found.setdefault((root,) + keys[:i], None)
+            yield expr, sp[0], sp[1]
             return
         for child in ast.children(expr):
-            visit(child, bound)
+            yield from visit(child, bound)
 
     for pc in calls:
         if pc.spec.when is not None:
-            visit(pc.spec.when, frozenset())
+            yield from visit(pc.spec.when, frozenset())
         for f in pc.fields:
-            visit(f.value, frozenset())
+            yield from visit(f.value, frozenset())
+
+
+def envelope_paths(calls: Iterable[Any]) -> list[PathKey]:
+    """Every envelope path the calls (``plan.PlannedCall``) read, each prefix included, in first-use order."""
+    found: dict[PathKey, None] = {}
+    for _, root, keys in envelope_reads(calls):
+        for i in range(len(keys) + 1):
+            found.setdefault((root,) + keys[:i], None)
     return list(found)
