@@ -17,13 +17,14 @@ import asyncio
 import logging
 import os
 import shutil
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from segmap.delivery.outbox import backend_for, describe, open_store
-from segmap.delivery.outbox.store import FIRST_START_KEY, OutboxStore
+from segmap.delivery.outbox.store import FIRST_START_KEY, OutboxStore, PruneResult
 from segmap.delivery.sinks import Sink
 from segmap.errors import SegmapError
 from segmap.service.config import ServiceConfig
@@ -131,6 +132,7 @@ class Service:
         self.health = StoreHealth(recheck_seconds=config.store_recheck_seconds)
         self._reloading: asyncio.Task | None = None
         self._pruning: asyncio.Task | None = None
+        self._prune_lock = threading.Lock()  # held while a prune runs: see _prune_once
 
     # --- start-up (before the server listens: errors become exit codes) ---
 
@@ -254,12 +256,21 @@ class Service:
         while True:
             await asyncio.sleep(self.config.prune_interval)
             try:
-                res = await asyncio.to_thread(store.prune)
+                res = await asyncio.to_thread(self._prune_once, store)
             except Exception as exc:  # noqa: BLE001 - retried next time
                 log.warning("pruning the outbox failed: %s", exc)
                 continue
             if res.inbox or res.delivered:
                 log.info("pruned the outbox", extra={"inbox": res.inbox, "delivered": res.delivered})
+
+    def _prune_once(self, store: OutboxStore) -> PruneResult:
+        # Cancelling the prune task at shutdown does not stop a prune already running in its
+        # thread; holding this lock while it runs lets shutdown wait for it before closing the
+        # store under it (closing a SQLite connection mid-transaction crashes the process).
+        with self._prune_lock:
+            if self.stopping:
+                return PruneResult(0, 0)
+            return store.prune()
 
     def _log_banner(self) -> None:
         cfg = self.config
@@ -345,6 +356,7 @@ class Service:
             except Exception:  # noqa: BLE001
                 pass
         if self.store is not None:
+            await asyncio.to_thread(self._prune_lock.acquire, True, left())
             self.store.close()
         log.info("stopped")
 
