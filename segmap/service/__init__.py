@@ -3,7 +3,7 @@
 Small modules, one job each:
 
 * `config`        flags + environment -> `ServiceConfig` (secrets kept out of repr)
-* `verification`  Standard Webhooks signatures, wrapped strictly around `standardwebhooks`
+* `verification`  Standard Webhooks signatures, checked strictly (`standardwebhooks` signs)
 * `ingest`        group commit of accepted webhooks into the outbox (one writer thread)
 * `outflow`       the delivery side: Segment worker (measured) or the dry-run writer
 * `lifecycle`     `Service`: start-up, hot reload, readiness, shutdown
