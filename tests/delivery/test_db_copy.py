@@ -102,6 +102,11 @@ def test_after_the_copy_postgresql_delivers_exactly_what_sqlite_still_owed(tmp_p
     assert fake.received_ids == owed and len(owed) == 33
     assert message_id_for("msg_send_1", 0) not in fake.received_ids  # held test traffic stays held
     assert dst.counts()["pending"] == 2 and dst.held_counts() == {"test": 2}
+    delivered = dst.counts()["delivered"]
+    # a copy run again after PostgreSQL delivered them (they left `outbox` at ack) queues none of them again
+    assert main(["db", "copy", "--from", str(path), "--to", pg_url]) == 0
+    assert dst.counts() == {"pending": 2, "in_flight": 0, "delivered": delivered, "dead": 3}
+    assert delivery.deliver_due() == 0
     dst.close()
 
 

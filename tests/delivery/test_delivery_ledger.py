@@ -243,6 +243,11 @@ def test_replaying_a_webhook_resends_identical_message_ids(store, backend, fake,
     d = make_delivery(make_client())
     assert d.drain(timeout=10)
     first = {mid: dict(m) for mid, m in fake.messages.items()}
+    if backend.name == "postgresql":  # delivered calls are kept in delivered_calls there: back into outbox
+        backend.sql(store, "WITH d AS (DELETE FROM delivered_calls RETURNING *) INSERT INTO outbox (id, webhook_id,"
+                    " idx, event_type, call, message_id, origin, payload, state, available_at, attempts, created_at,"
+                    " finished_at) SELECT id, webhook_id, idx, event_type, call, message_id, origin, payload, 'delivered',"
+                    " finished_at, attempts, created_at, finished_at FROM d")
     backend.sql(store, "UPDATE outbox SET state='dead', dead_reason='test'")  # operator replays everything
     assert store.replay_dead() == 6 and d.drain(timeout=10)
     assert fake.received_ids == expected and all(v == 2 for v in fake.received.values())

@@ -42,18 +42,27 @@ def test_accept_is_new_then_duplicate_and_first_body_wins(store, backend):
     assert bytes(body) == b"first"
 
 
-def test_accept_is_one_transaction(store, monkeypatch):
+def test_accept_is_one_transaction(store, backend, monkeypatch):
     """If writing the outbox rows fails, the inbox row is not there either: the webhook can be retried."""
-    real = store._insert_rows
+    if backend.name == "postgresql":
+        # accept is one statement there: the database refuses its outbox rows
+        import psycopg
 
-    def boom(*a, **k):
-        real(*a, **k)
-        raise sqlite3.OperationalError("disk I/O error")
+        backend.sql(store, "ALTER TABLE outbox ADD CONSTRAINT refuse_msg_1 CHECK (webhook_id <> 'msg_1')")
+        with pytest.raises(psycopg.errors.CheckViolation):
+            store.accept("msg_1", "payment.succeeded", b"{}", calls_for(1))
+        backend.sql(store, "ALTER TABLE outbox DROP CONSTRAINT refuse_msg_1")
+    else:
+        real = store._insert_rows
 
-    monkeypatch.setattr(store, "_insert_rows", boom)
-    with pytest.raises(sqlite3.OperationalError):
-        store.accept("msg_1", "payment.succeeded", b"{}", calls_for(1))
-    monkeypatch.undo()
+        def boom(*a, **k):
+            real(*a, **k)
+            raise sqlite3.OperationalError("disk I/O error")
+
+        monkeypatch.setattr(store, "_insert_rows", boom)
+        with pytest.raises(sqlite3.OperationalError):
+            store.accept("msg_1", "payment.succeeded", b"{}", calls_for(1))
+        monkeypatch.undo()
     assert store.status().inbox == 0 and sum(store.counts().values()) == 0
     assert store.accept("msg_1", "payment.succeeded", b"{}", calls_for(1)).new
 

@@ -201,10 +201,13 @@ class PostgresOutboxMachine(OutboxMachine):
         store = PostgresOutbox(self.database_url, clock=self.clock)
         if create:
             with store._tx() as conn:
-                conn.execute("TRUNCATE inbox, outbox, quarantine, delivery_state RESTART IDENTITY")
+                conn.execute("TRUNCATE inbox, outbox, delivered_calls, quarantine, delivery_state RESTART IDENTITY")
         return store
 
     def _sql(self, query: str, params=()) -> list[tuple]:
+        # a delivered call lives in delivered_calls on PostgreSQL: the model sees both tables as one
+        query = query.replace("FROM outbox", "FROM (SELECT id, webhook_id, state, sendable FROM outbox UNION ALL"
+                                             " SELECT id, webhook_id, 'delivered', true FROM delivered_calls) AS outbox")
         with self.store._tx() as conn:
             return conn.execute(query.replace("?", "%s"), params).fetchall()
 

@@ -213,3 +213,54 @@ def test_postgresql_instances_starting_together_upgrade_once(pg_url):
     assert _pg_versions(pg_url) == list(range(1, SCHEMA_LATEST + 1))
     for s in stores:
         s.close()
+
+
+def test_postgresql_database_of_the_previous_release_is_upgraded_and_its_instances_keep_working(pg_url, monkeypatch):
+    """Schema 3 written by the 3392d62 code itself (pending, in flight, delivered, retried, dead, held,
+    quarantined rows), upgraded to 4 while that instance still runs (a rolling deploy): no row is lost,
+    the old instance's claim is acked by its token after the upgrade, and what either release acks
+    is counted as delivered and pruned."""
+    from segmap.delivery.outbox.postgres import PostgresOutbox
+    from tests.delivery.legacy.outbox_postgres_3392d62 import PostgresOutbox as ReleasedPostgresOutbox
+
+    clock = Clock()
+    with monkeypatch.context() as m:
+        m.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:3])
+        m.setattr(migrations, "LATEST", 3)
+        old = ReleasedPostgresOutbox(pg_url, clock=clock)
+    assert _pg_versions(pg_url) == [1, 2, 3]
+    for i in range(5):
+        old.accept(f"msg_{i}", "payment.succeeded", f'{{"i":{i}}}'.encode(), calls_for(i))
+    old.accept("msg_send_1", "payment.succeeded", b"{}", calls_for(7), hold="test")
+    rows = old.claim(2, 30)
+    old.ack([r.id for r in rows], token=rows[0].token)  # delivered, in outbox
+    rows = old.claim(2, 30)
+    old.nack([rows[0].id], "HTTP 503", clock() + 60, token=rows[0].token)
+    old.dead([rows[1].id], "rejected by Segment: HTTP 400: bad", token=rows[0].token)
+    in_flight = old.claim(2, 30)  # still in flight at the upgrade
+    old.quarantine("msg_q", "payment.failed", b'{"q":1}', "KeyError: customer", "m.yaml:7:3")
+    before = dict(counts=old.counts(), dead=old.list_dead(), quarantine=old.list_quarantine(),
+                  peek=old.peek(100), held=old.list_held(), inbox=old.status().inbox)
+    assert before["counts"] == {"pending": 7, "in_flight": 2, "delivered": 2, "dead": 1}
+
+    store = PostgresOutbox(pg_url, clock=clock)
+    assert (store.upgraded_from, store.schema_version()) == (3, SCHEMA_LATEST)
+    after = dict(counts=store.counts(), dead=store.list_dead(), quarantine=store.list_quarantine(),
+                 peek=store.peek(100), held=store.list_held(), inbox=store.status().inbox)
+    assert after == before
+    # the claim made before the upgrade is settled after it, by its token
+    assert store.ack([r.id for r in in_flight], token=in_flight[0].token) == 2
+    # the instance of the previous release keeps claiming and acking on the upgraded schema
+    theirs = old.claim(2, 30)
+    assert len(theirs) == 2 and old.ack([r.id for r in theirs], token=theirs[0].token) == 2
+    ours = store.claim(100, 30)
+    assert {r.id for r in ours}.isdisjoint(r.id for r in theirs) and len(ours) == 2
+    assert store.ack([r.id for r in ours], token=ours[0].token) == 2
+    assert store.counts() == {"pending": 3, "in_flight": 0, "delivered": 8, "dead": 1}  # 1 retried later, 2 held
+    assert store.accept("msg_0", "payment.succeeded", b"{}", calls_for(0)).duplicate
+    assert store.integrity_check() == "ok"
+    clock.advance(8 * 24 * 3600)
+    assert store.prune().delivered == 8  # both releases' delivered rows
+    assert store.counts() == {"pending": 3, "in_flight": 0, "delivered": 0, "dead": 1}
+    old.close()
+    store.close()

@@ -7,8 +7,9 @@ What is copied, and how a re-run stays harmless:
 * **outbox**: every row not yet delivered (pending, in flight, dead), with its attempts,
   budget start, errors, dead reason and hold. A row in flight in SQLite becomes pending:
   the lease belonged to a process of the old setup. ``ON CONFLICT (webhook_id, idx) DO
-  NOTHING``. Delivered rows are not copied: they are done, and the inbox keeps their
-  webhook ids.
+  NOTHING``, and skipped when PostgreSQL has delivered it since an earlier copy (a
+  delivered row moves to ``delivered_calls``). Delivered rows are not copied: they
+  are done, and the inbox keeps their webhook ids.
 * **quarantine**: every envelope; one per (webhook id, time quarantined), skipped when
   already there.
 * **delivery_state**: the pause, the last delivery error, backfill cursors, the first
@@ -103,6 +104,7 @@ def copy_sqlite_to_postgres(source: str | Path, target_url: str) -> CopyReport:
                     " %s::bool[], %s::text[], %s::float8[], %s::int[], %s::float8[], %s::text[], %s::text[],"
                     " %s::float8[], %s::float8[], %s::text[])"
                     " AS t(w, i, e, k, m, o, p, s, st, av, a, fa, le, dr, ca, fi, h)"
+                    " WHERE NOT EXISTS (SELECT 1 FROM delivered_calls d WHERE d.webhook_id = t.w AND d.idx = t.i)"
                     " ON CONFLICT (webhook_id, idx) DO NOTHING RETURNING 1",
                     cols,
                 ).fetchall())
@@ -133,7 +135,8 @@ def copy_sqlite_to_postgres(source: str | Path, target_url: str) -> CopyReport:
             have = {w for (w,) in pg.execute("SELECT webhook_id FROM inbox")}
             missing = [w for w, *_ in inbox if w not in have]
             report.missing_after += [f"inbox {w}" for w in missing[:20]]
-            rows = {(w, i) for w, i in pg.execute("SELECT webhook_id, idx FROM outbox")}
+            rows = {(w, i) for w, i in pg.execute(
+                "SELECT webhook_id, idx FROM outbox UNION ALL SELECT webhook_id, idx FROM delivered_calls")}
             lost = [(r[0], r[1]) for r in outbox if (r[0], r[1]) not in rows]
             report.missing_after += [f"outbox {w}#{i}" for w, i in lost[:20]]
             qs = {(w, round(t, 3)) for w, t in pg.execute(

@@ -198,6 +198,32 @@ MIGRATIONS: tuple[Migration, ...] = (
             "UPDATE quarantine SET hold = 'test' WHERE status = 'open' AND webhook_id LIKE 'msg!_send!_%' ESCAPE '!'",
         ),
     ),
+    Migration(
+        4,
+        "PostgreSQL: delivered calls move out of `outbox` into `delivered_calls` at ack: a delete and an "
+        "insert into a table with one index instead of a new row version with an entry in every index; "
+        "delivered rows already in `outbox` stay there and are counted and pruned as before. SQLite: unchanged "
+        "(it rewrites a row in place)",
+        ("SELECT 1",),
+        (
+            """CREATE TABLE IF NOT EXISTS delivered_calls (
+    id               bigint PRIMARY KEY,
+    webhook_id       text NOT NULL,
+    idx              integer NOT NULL,
+    event_type       text NOT NULL,
+    call             text NOT NULL,
+    message_id       text NOT NULL,
+    origin           text NOT NULL,
+    payload          bytea NOT NULL,
+    attempts         integer NOT NULL,
+    first_attempt_at timestamptz,
+    created_at       timestamptz NOT NULL,
+    finished_at      timestamptz NOT NULL
+)""",
+            # prune's range; rows arrive in finished_at order, so a block range index costs next to nothing
+            "CREATE INDEX IF NOT EXISTS delivered_calls_finished ON delivered_calls USING brin (finished_at)",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version
