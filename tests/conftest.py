@@ -20,6 +20,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +31,12 @@ import pytest
 import segmap
 
 IN_CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+# `segmap check` keeps a cache of parse trees (segmap/dsl/tree_cache.py): the suite's own, in a
+# directory of the session (inherited by every segmap process a test starts), never ~/.cache.
+SEGMAP_CACHE_DIR = tempfile.mkdtemp(prefix="segmap-test-cache-")
+os.environ["SEGMAP_CACHE_DIR"] = SEGMAP_CACHE_DIR
+os.environ.pop("SEGMAP_NO_CACHE", None)
 
 
 @dataclass(frozen=True)
@@ -133,6 +140,10 @@ def _postgresql_server() -> str | None:
     from tests.pg_server import server_bindir
 
     return server_bindir()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(SEGMAP_CACHE_DIR, ignore_errors=True)
 
 
 def pytest_sessionstart(session):

@@ -68,6 +68,19 @@ def _read_stdin(name: str) -> tuple[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Check the files with the persistent parse-tree cache (``segmap.dsl.tree_cache``) on."""
+    from segmap.dsl import expressions, tree_cache
+
+    cache = tree_cache.open_default()
+    expressions.use_tree_cache(cache)
+    try:
+        return _run(args)
+    finally:
+        expressions.use_tree_cache(None)
+        cache.save()
+
+
+def _run(args: argparse.Namespace) -> int:
     from segmap.compiler.api import MappingError, check_source, read_mapping_text
     from segmap.diagnostics.model import SourceMap
     from segmap.diagnostics.render import render_summary, write_diagnostics

@@ -12,15 +12,16 @@ from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
-from lark import Lark, Token, Transformer, Tree, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
-
 from segmap.diagnostics.model import Diagnostic, Severity, Span
 from segmap.dsl import ast
+from segmap.dsl.plain_tree import PlainTree, depth, from_lark
 from segmap.dsl.yaml_source import YScalar
 
 if TYPE_CHECKING:
-    from lark.tree import Meta
+    from lark import Lark
+    from lark.exceptions import UnexpectedInput
+
+    from segmap.dsl.tree_cache import TreeCache
 
 MAX_EXPR_CHARS = 4000
 MAX_EXPR_DEPTH = 48
@@ -43,19 +44,50 @@ def parser() -> Lark:
     return load_parser()
 
 
+#: The persistent cache of parse trees `segmap check` reads and writes (None: parse every text).
+_tree_cache: TreeCache | None = None
 
-def _bounds(tok: Token) -> tuple[int, int]:
-    """A token's (start, end) offsets in the expression text (the parser always records them)."""
-    assert tok.start_pos is not None and tok.end_pos is not None
-    return tok.start_pos, tok.end_pos
+
+def use_tree_cache(cache: TreeCache | None) -> None:
+    """Read parse trees from ``cache`` before parsing, and add the trees parsed to it.
+
+    Only `segmap check` turns this on: a tree from the cache decides diagnostics, never what a
+    compiled mapping sends (compiling always parses with Lark)."""
+    global _tree_cache
+    _tree_cache = cache
+    _parse_tree.cache_clear()
+
+
+class _SyntaxFailure(Exception):
+    """Lark refused the text; ``error`` is its UnexpectedInput (Lark is imported by then)."""
+
+    def __init__(self, error: UnexpectedInput) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 @lru_cache(maxsize=4096)
-def _parse_tree(text: str) -> Tree[Token]:
-    """Lark's tree for an expression text. Mappings repeat the same expressions across events
-    (`data.customer.customer_id` ...), and the tree depends only on the text, so it is parsed once;
-    spans are applied per occurrence by the transformer."""
-    return parser().parse(text)
+def _parse_tree(text: str) -> PlainTree:
+    """The parse tree of an expression text, as plain lists (``segmap.dsl.plain_tree``).
+
+    Mappings repeat the same expressions across events (`data.customer.customer_id` ...), and the
+    tree depends only on the text, so it is parsed once; spans are applied per occurrence by the
+    builder. With a persistent cache (``use_tree_cache``) a text parsed by an earlier `segmap check`
+    is not parsed again, and a check whose texts are all there never imports Lark."""
+    cache = _tree_cache
+    if cache is not None:
+        cached = cache.get(text)
+        if cached is not None:
+            return cached
+    from lark.exceptions import UnexpectedInput
+
+    try:
+        tree = from_lark(parser().parse(text))
+    except UnexpectedInput as exc:
+        raise _SyntaxFailure(exc) from None
+    if cache is not None:
+        cache.put(text, tree)
+    return tree
 
 
 def _describe_expected(expected: Iterable[str]) -> str:
@@ -73,106 +105,107 @@ def _literal_name(term: str) -> str:
         return term
 
 
-class _Builder(Transformer[Token, Any]):
-    """Lark tree -> ast nodes. ``span(start, end)`` maps expression offsets to the file."""
+#: A token as the builder sees it: (type, text, start, end), offsets in the expression text.
+_Tok = tuple[str, str, int, int]
 
-    def __init__(self, span_of: Callable[[int, int], Span], sub_parse: Callable[..., Any]) -> None:
-        super().__init__()
+
+class _Builder:
+    """Plain parse tree -> ast nodes. ``span_of(start, end)`` maps expression offsets to the file.
+
+    One method per rule of ``segmap/grammar/expr.lark`` (its name or alias), called with the
+    rule's (start, end) offsets and its children already built, bottom-up, as Lark's Transformer
+    would; tokens arrive as ``_Tok`` tuples."""
+
+    def __init__(self, text: str, span_of: Callable[[int, int], Span], sub_parse: Callable[..., Any]) -> None:
+        self._text = text
         self._span_of = span_of
         self._sub_parse = sub_parse
 
-    def _sp(self, meta: Meta) -> Span:
-        return self._span_of(meta.start_pos, meta.end_pos)
+    def build(self, node: PlainTree) -> Any:
+        """The value of ``node`` (recursive: the caller has bounded the tree's depth)."""
+        if len(node) == 3:
+            kind, start, end = node
+            return (kind, self._text[start:end], start, end)
+        rule, start, end, kids = node
+        return getattr(self, rule)(start, end, [self.build(k) for k in kids])
 
-    def _tsp(self, tok: Token) -> Span:
-        return self._span_of(*_bounds(tok))
+    def _tsp(self, tok: _Tok) -> Span:
+        return self._span_of(tok[2], tok[3])
 
-    @v_args(meta=True)
-    def cond(self, meta: Meta, c: list[Any]) -> Any:
-        return ast.Cond(c[0], c[1], c[2], self._sp(meta))
+    def cond(self, start: int, end: int, c: list[Any]) -> Any:
+        return ast.Cond(c[0], c[1], c[2], self._span_of(start, end))
 
-    @v_args(meta=True)
-    def coalesce(self, meta: Meta, c: list[Any]) -> Any:
+    def coalesce(self, start: int, end: int, c: list[Any]) -> Any:
         left, right = c
-        return ast.Binary("??", left, right, self._sp(meta), self._between(left, right))
+        return ast.Binary("??", left, right, self._span_of(start, end), self._between(left, right))
 
     def _between(self, left: ast.Expr, right: ast.Expr) -> Span:
         # the operator sits between the operands; point at the gap
         return Span(left.span.file, left.span.end_line, left.span.end_col, right.span.line, right.span.col)
 
-    @v_args(meta=True)
-    def or_(self, meta: Meta, c: list[Any]) -> Any:
-        return ast.Binary("or", c[0], c[1], self._sp(meta), self._between(c[0], c[1]))
+    def or_(self, start: int, end: int, c: list[Any]) -> Any:
+        return ast.Binary("or", c[0], c[1], self._span_of(start, end), self._between(c[0], c[1]))
 
-    @v_args(meta=True)
-    def and_(self, meta: Meta, c: list[Any]) -> Any:
-        return ast.Binary("and", c[0], c[1], self._sp(meta), self._between(c[0], c[1]))
+    def and_(self, start: int, end: int, c: list[Any]) -> Any:
+        return ast.Binary("and", c[0], c[1], self._span_of(start, end), self._between(c[0], c[1]))
 
-    @v_args(meta=True)
-    def not_(self, meta: Meta, c: list[Any]) -> Any:
-        return ast.Unary("not", c[0], self._sp(meta))
+    def not_(self, start: int, end: int, c: list[Any]) -> Any:
+        return ast.Unary("not", c[0], self._span_of(start, end))
 
-    @v_args(meta=True)
-    def compare(self, meta: Meta, c: list[Any]) -> Any:
-        return ast.Binary(str(c[1]), c[0], c[2], self._sp(meta), self._tsp(c[1]))
+    def compare(self, start: int, end: int, c: list[Any]) -> Any:
+        return ast.Binary(c[1][1], c[0], c[2], self._span_of(start, end), self._tsp(c[1]))
 
-    @v_args(meta=True)
-    def binary(self, meta: Meta, c: list[Any]) -> Any:
-        return ast.Binary(str(c[1]), c[0], c[2], self._sp(meta), self._tsp(c[1]))
+    def binary(self, start: int, end: int, c: list[Any]) -> Any:
+        return ast.Binary(c[1][1], c[0], c[2], self._span_of(start, end), self._tsp(c[1]))
 
-    @v_args(meta=True)
-    def neg(self, meta: Meta, c: list[Any]) -> Any:
+    def neg(self, start: int, end: int, c: list[Any]) -> Any:
         operand = c[0]
         if isinstance(operand, ast.Literal) and type(operand.value) in (int, float):
-            return ast.Literal(-cast(float, operand.value), self._sp(meta))
-        return ast.Unary("-", operand, self._sp(meta))
+            return ast.Literal(-cast(float, operand.value), self._span_of(start, end))
+        return ast.Unary("-", operand, self._span_of(start, end))
 
-    @v_args(meta=True)
-    def field(self, meta: Meta, c: list[Any]) -> Any:
+    def field(self, start: int, end: int, c: list[Any]) -> Any:
         obj, name_tok = c
-        return ast.Field(obj, str(name_tok), self._sp(meta), self._tsp(name_tok))
+        return ast.Field(obj, name_tok[1], self._span_of(start, end), self._tsp(name_tok))
 
-    def field_name(self, c: list[Any]) -> Any:
+    def field_name(self, start: int, end: int, c: list[Any]) -> Any:
         return c[0]
 
-    @v_args(meta=True)
-    def index(self, meta: Meta, c: list[Any]) -> Any:
+    def index(self, start: int, end: int, c: list[Any]) -> Any:
         obj, idx = c
         if isinstance(idx, ast.Literal) and isinstance(idx.value, str):
-            return ast.Field(obj, idx.value, self._sp(meta), idx.span)
-        return ast.Index(obj, idx, self._sp(meta))
+            return ast.Field(obj, idx.value, self._span_of(start, end), idx.span)
+        return ast.Index(obj, idx, self._span_of(start, end))
 
-    @v_args(meta=True)
-    def call(self, meta: Meta, c: list[Any]) -> Any:
+    def call(self, start: int, end: int, c: list[Any]) -> Any:
         name_tok = c[0]
         args = tuple(c[1]) if len(c) > 1 and c[1] is not None else ()
-        return ast.Call(str(name_tok), args, self._sp(meta), self._tsp(name_tok))
+        return ast.Call(name_tok[1], args, self._span_of(start, end), self._tsp(name_tok))
 
-    def args(self, c: list[Any]) -> Any:
+    def args(self, start: int, end: int, c: list[Any]) -> Any:
         return list(c)
 
-    @v_args(meta=True)
-    def lambda_(self, meta: Meta, c: list[Any]) -> Any:
-        return ast.Lambda(str(c[0]), c[1], self._sp(meta), self._tsp(c[0]))
+    def lambda_(self, start: int, end: int, c: list[Any]) -> Any:
+        return ast.Lambda(c[0][1], c[1], self._span_of(start, end), self._tsp(c[0]))
 
-    def name(self, c: list[Any]) -> Any:
+    def name(self, start: int, end: int, c: list[Any]) -> Any:
         tok = c[0]
-        return ast.Name(str(tok), self._tsp(tok))
+        return ast.Name(tok[1], self._tsp(tok))
 
-    def string(self, c: list[Any]) -> Any:
+    def string(self, start: int, end: int, c: list[Any]) -> Any:
         tok = c[0]
         return ast.Literal(self._decoded(tok), self._tsp(tok))
 
-    def _decoded(self, tok: Token) -> str:
+    def _decoded(self, tok: _Tok) -> str:
         try:
-            return decode_string(str(tok))
+            return decode_string(tok[1])
         except _BadEscape as exc:  # located at the escape itself
-            start = _bounds(tok)[0]
+            start = tok[2]
             raise _BadString(str(exc), self._span_of(start + exc.offset, start + exc.offset + exc.width)) from None
 
-    def number(self, c: list[Any]) -> Any:
+    def number(self, start: int, end: int, c: list[Any]) -> Any:
         tok = c[0]
-        text = str(tok)
+        text = tok[1]
         value: object
         if any(ch in text for ch in ".eE"):
             value = float(text)
@@ -193,41 +226,35 @@ class _Builder(Transformer[Token, Any]):
                 value = float(value)  # as a run-time number of this size is (num() in segmap.runtime.functions)
         return ast.Literal(value, self._tsp(tok))
 
-    def template(self, c: list[Any]) -> Any:
-        tok = c[0]
-        return self._sub_parse(tok)
+    def template(self, start: int, end: int, c: list[Any]) -> Any:
+        return self._sub_parse(c[0])
 
-    @v_args(meta=True)
-    def true(self, meta: Meta, c: list[Any]) -> Any:
-        return ast.Literal(True, self._sp(meta))
+    def true(self, start: int, end: int, c: list[Any]) -> Any:
+        return ast.Literal(True, self._span_of(start, end))
 
-    @v_args(meta=True)
-    def false(self, meta: Meta, c: list[Any]) -> Any:
-        return ast.Literal(False, self._sp(meta))
+    def false(self, start: int, end: int, c: list[Any]) -> Any:
+        return ast.Literal(False, self._span_of(start, end))
 
-    @v_args(meta=True)
-    def null(self, meta: Meta, c: list[Any]) -> Any:
-        return ast.Literal(None, self._sp(meta))
+    def null(self, start: int, end: int, c: list[Any]) -> Any:
+        return ast.Literal(None, self._span_of(start, end))
 
-    @v_args(meta=True)
-    def list_(self, meta: Meta, c: list[Any]) -> Any:
+    def list_(self, start: int, end: int, c: list[Any]) -> Any:
         items = tuple(c[0]) if c and c[0] is not None else ()
-        return ast.ListLit(items, self._sp(meta))
+        return ast.ListLit(items, self._span_of(start, end))
 
-    def items(self, c: list[Any]) -> Any:
+    def items(self, start: int, end: int, c: list[Any]) -> Any:
         return list(c)
 
-    @v_args(meta=True)
-    def object_(self, meta: Meta, c: list[Any]) -> Any:
+    def object_(self, start: int, end: int, c: list[Any]) -> Any:
         entries = tuple(c[0]) if c and c[0] is not None else ()
-        return ast.ObjectLit(entries, self._sp(meta))
+        return ast.ObjectLit(entries, self._span_of(start, end))
 
-    def entries(self, c: list[Any]) -> Any:
+    def entries(self, start: int, end: int, c: list[Any]) -> Any:
         return list(c)
 
-    def entry(self, c: list[Any]) -> Any:
+    def entry(self, start: int, end: int, c: list[Any]) -> Any:
         key_tok, value = c
-        key = self._decoded(key_tok) if key_tok.type == "STRING" else str(key_tok)
+        key = self._decoded(key_tok) if key_tok[0] == "STRING" else key_tok[1]
         return ast.ObjectEntry(key, value, self._tsp(key_tok))
 
 
@@ -314,17 +341,6 @@ class _BadEscape(ValueError):
         self.width = width
 
 
-def _tree_depth_ok(tree: Tree[Token]) -> bool:
-    stack: list[tuple[Tree[Token] | Token, int]] = [(tree, 1)]
-    while stack:
-        node, d = stack.pop()
-        if d > MAX_EXPR_DEPTH:
-            return False
-        if isinstance(node, Tree):
-            stack.extend((ch, d + 1) for ch in node.children)
-    return True
-
-
 def _bracket_balance(text: str) -> int:
     return sum(text.count(c) for c in "([{") - sum(text.count(c) for c in ")]}")
 
@@ -363,20 +379,19 @@ class ExpressionParser:
             return None
         try:
             tree = _parse_tree(text)
-        except UnexpectedInput as exc:
-            self.diagnostics.append(self._syntax_error(exc, text, base))
+        except _SyntaxFailure as failure:
+            self.diagnostics.append(self._syntax_error(failure.error, text, base))
             return None
-        if not _tree_depth_ok(tree):
+        if depth(tree) > MAX_EXPR_DEPTH:
             self.diagnostics.append(Diagnostic("E005", Severity.ERROR,
                                                f"expression nested deeper than {MAX_EXPR_DEPTH} levels",
                                                self.span(0, len(text), base)))
             return None
         try:
-            built: ast.Expr = _Builder(lambda s, e: self.span(s, e, base),
-                                       lambda tok: self._template(tok, base)).transform(tree)
+            built: ast.Expr = _Builder(text, lambda s, e: self.span(s, e, base),
+                                       lambda tok: self._template(tok, base)).build(tree)
             return built
-        except Exception as exc:  # lark wraps transformer errors in VisitError
-            inner = getattr(exc, "orig_exc", exc)
+        except Exception as inner:
             if isinstance(inner, _BadString):
                 self.diagnostics.append(Diagnostic("E101", Severity.ERROR, f"invalid string: {inner}", inner.span))
                 return None
@@ -391,9 +406,8 @@ class ExpressionParser:
                 return None
             raise
 
-    def _template(self, tok: Token, base: int) -> ast.Expr:
-        raw = str(tok)
-        tok_start, tok_end = _bounds(tok)
+    def _template(self, tok: _Tok, base: int) -> ast.Expr:
+        _, raw, tok_start, tok_end = tok
         body_start = tok_start + 2  # after f"
         parts: list[str | ast.Expr] = []
         text_buf: list[str] = []
@@ -440,6 +454,8 @@ class ExpressionParser:
         return ast.Template(tuple(parts), sp)
 
     def _syntax_error(self, exc: UnexpectedInput, text: str, base: int) -> Diagnostic:
+        from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
+
         lexical = _lexical_mistake(text)
         if lexical is not None:  # a string or template that never ends: say so, at its opening
             message, start, end, hint = lexical

@@ -22,9 +22,7 @@ and a grammar edit gives a diff of what changed.
 """
 from __future__ import annotations
 
-import hashlib
 import os
-import pprint
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -40,6 +38,8 @@ def grammar_text() -> str:
 
 
 def digest(grammar: str | None = None) -> str:
+    import hashlib
+
     text = grammar_text() if grammar is None else grammar
     key = f"{sorted(OPTIONS.items())!r}\n{text}"
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
@@ -121,6 +121,8 @@ def _canonical(data: Any) -> Any:
 
 def tables_source() -> str:
     """The text of ``expr_tables.py`` for the current grammar and Lark version."""
+    import pprint
+
     import lark
     from lark.grammar import Rule
     from lark.lexer import TerminalDef
