@@ -133,43 +133,8 @@ def ratio_row(times: dict[str, list[float]], name: str, base: str) -> str:
             f"{len(ratios)} rounds)")
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--rounds", type=int, default=15)
-    ap.add_argument("--recompiles", type=int, default=1_000, help="recompiles of the 48-event mapping (default 1000)")
-    ap.add_argument("--quick", action="store_true", help="fewer rounds and envelopes, for a smoke run")
-    args = ap.parse_args(argv)
-    rounds = 5 if args.quick else args.rounds
-    n_cold = 3_000 if args.quick else 30_000
-    load0 = os.getloadavg()
-    print(f"segmap targets benchmark: Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
-          f"load average {load0[0]:.2f} at start", flush=True)
-
-    starter = segmap.compile_source(STARTER.read_text(encoding="utf-8"), "segmap.yaml")
-    envs = corpus(STARTER_TYPES, n_cold, seed=11)
-    raws = [orjson.dumps(e) for e in envs]
-    for e, raw in zip(envs[:2000], raws[:2000]):  # the same bodies and bytes, checked before timing
-        assert [(c.call, c.body) for c in starter.apply(e)] == plain_apply(e)
-        assert starter.apply_json_bytes(raw) == plain_bytes(raw)
-    gc.collect()
-    warm = envs[:200]
-    warm_raw = raws[:200]
-    chunk = 1_000 if args.quick else 2_000
-    rows = []
-
-    t = paired({"hand": plain_apply, "hand (Call)": hand_apply, "segmap": starter.apply},
-               lambda r: warm * 10, rounds)
-    rows.append(("starter `apply`, envelopes in cache, vs hand-written (plain tuples)", ratio_row(t, "segmap", "hand")))
-    rows.append(("starter `apply`, envelopes in cache, vs hand-written (Call objects)",
-                 ratio_row(t, "segmap", "hand (Call)")))
-    t = paired({"hand": plain_apply, "segmap": starter.apply},
-               lambda r: envs[(r * chunk) % n_cold:(r * chunk) % n_cold + chunk], rounds)
-    rows.append(("starter `apply`, cold envelopes (each once), vs hand-written (plain tuples)",
-                 ratio_row(t, "segmap", "hand")))
-    t = paired({"hand": plain_bytes, "segmap": starter.apply_json_bytes}, lambda r: warm_raw * 5, rounds)
-    rows.append(("starter `apply_json_bytes` vs hand-written + orjson", ratio_row(t, "segmap", "hand")))
-
-    # ---- memory
+def memory_rows(n_re: int) -> list[tuple[str, str]]:
+    """Memory kept alive by one compiled 48-event mapping, and growth over ``n_re`` recompiles."""
     large_text = large_mapping_text()
     warmup = segmap.compile_source(large_text, "large.yaml")  # the first compile also fills process-wide caches
     del warmup
@@ -180,7 +145,6 @@ def main(argv=None) -> int:
     gc.collect()
     size = tracemalloc.get_traced_memory()[0] - before
     del one
-    n_re = 100 if args.quick else args.recompiles
     for _ in range(50):  # fill the bounded caches first
         m = segmap.compile_source(large_text, "large.yaml")
     del m
@@ -194,9 +158,51 @@ def main(argv=None) -> int:
     growth = tracemalloc.get_traced_memory()[0] - base
     tracemalloc.stop()
     spent = time.perf_counter() - t0
-    rows.append(("compiled 48-event mapping, memory it keeps alive", f"{size / 1024:.0f} KiB (target < 500 KiB)"))
-    rows.append((f"memory growth over {n_re} recompiles of the 48-event mapping",
-                 f"{growth / 1024:.1f} KiB ({growth / n_re:.0f} B per recompile; {spent:.0f} s)"))
+    return [("compiled 48-event mapping, memory it keeps alive", f"{size / 1024:.0f} KiB (target < 500 KiB)"),
+            (f"memory growth over {n_re} recompiles of the 48-event mapping",
+             f"{growth / 1024:.1f} KiB ({growth / n_re:.0f} B per recompile; {spent:.0f} s)")]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--recompiles", type=int, default=1_000, help="recompiles of the 48-event mapping (default 1000)")
+    ap.add_argument("--quick", action="store_true", help="fewer rounds and envelopes, for a smoke run")
+    ap.add_argument("--only", choices=("speed", "memory"), help="run one half only")
+    args = ap.parse_args(argv)
+    rounds = 5 if args.quick else args.rounds
+    n_cold = 3_000 if args.quick else 30_000
+    load0 = os.getloadavg()
+    print(f"segmap targets benchmark: Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
+          f"load average {load0[0]:.2f} at start", flush=True)
+
+    rows: list[tuple[str, str]] = []
+    if args.only != "memory":
+        starter = segmap.compile_source(STARTER.read_text(encoding="utf-8"), "segmap.yaml")
+        envs = corpus(STARTER_TYPES, n_cold, seed=11)
+        raws = [orjson.dumps(e) for e in envs]
+        for e, raw in zip(envs[:2000], raws[:2000]):  # the same bodies and bytes, checked before timing
+            assert [(c.call, c.body) for c in starter.apply(e)] == plain_apply(e)
+            assert starter.apply_json_bytes(raw) == plain_bytes(raw)
+        gc.collect()
+        warm = envs[:200]
+        warm_raw = raws[:200]
+        chunk = 1_000 if args.quick else 2_000
+
+        t = paired({"hand": plain_apply, "hand (Call)": hand_apply, "segmap": starter.apply},
+                   lambda r: warm * 10, rounds)
+        rows.append(("starter `apply`, envelopes in cache, vs hand-written (plain tuples)", ratio_row(t, "segmap", "hand")))
+        rows.append(("starter `apply`, envelopes in cache, vs hand-written (Call objects)",
+                     ratio_row(t, "segmap", "hand (Call)")))
+        t = paired({"hand": plain_apply, "segmap": starter.apply},
+                   lambda r: envs[(r * chunk) % n_cold:(r * chunk) % n_cold + chunk], rounds)
+        rows.append(("starter `apply`, cold envelopes (each once), vs hand-written (plain tuples)",
+                     ratio_row(t, "segmap", "hand")))
+        t = paired({"hand": plain_bytes, "segmap": starter.apply_json_bytes}, lambda r: warm_raw * 5, rounds)
+        rows.append(("starter `apply_json_bytes` vs hand-written + orjson", ratio_row(t, "segmap", "hand")))
+
+    if args.only != "speed":
+        rows += memory_rows(100 if args.quick else args.recompiles)
     load1 = os.getloadavg()
     width = max(len(a) for a, _ in rows)
     for a, b in rows:

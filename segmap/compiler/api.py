@@ -170,16 +170,18 @@ def _compile_checked(result: CheckResult, filename: str, strict_warnings: bool =
     # where each general function is in the source (its text is not kept twice)
     lazy = {name: (first, fn_text.count("\n") + 1) for name, (first, fn_text) in generated.lazy.items()}
 
-    def _lazy(name: str, env: dict[str, Any]) -> list[Call]:
-        """Compile a general (cold-path) function the first time an envelope needs it, then run it.
+    def _lazy(name: str, env: dict[str, Any]) -> Any:
+        """Compile a general (cold-path) function, or a JSON twin, the first time it is needed, then run it.
 
         It is compiled from its own lines of the module, at their line numbers, so tracebacks
-        and error locations are those of the whole module."""
+        and error locations are those of the whole module. The stub takes the compiled code too,
+        so the dispatch tables holding it run the real function from then on."""
+        stub = namespace[name]
         first, n = lazy[name]
         fn_text = "\n".join(_unzip(source_z).split("\n")[first - 1:first - 1 + n])
         exec(compile("\n" * (first - 1) + fn_text, code_name, "exec"), namespace)  # noqa: S102 - our own source
-        calls: list[Call] = namespace[name](env)
-        return calls
+        stub.__code__ = namespace[name].__code__
+        return namespace[name](env)
 
     namespace["_lazy"] = _lazy
     # The general versions only run for envelopes off the fast path: compile them on first use.

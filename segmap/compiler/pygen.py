@@ -43,6 +43,7 @@ from segmap.diagnostics.model import Span
 from segmap.compiler.literals import literal_operand, number_literal_problem
 from segmap.compiler.paths import PathKey, envelope_paths, static_path
 from segmap.compiler.plan import Plan, PlannedCall, PlannedField
+from segmap.compiler.types import Ty
 from segmap.compiler.wording import method_name as _method_name
 from segmap.dsl import ast
 from segmap.dsl.segment_fields import OBJECT_FIELDS
@@ -133,8 +134,10 @@ class _FunctionGen:
 
     def __init__(self, fn_name: str, event: str, calls: tuple[PlannedCall, ...], origins: dict[str, str],
                  funcs: Callable[[str], str],
-                 *, fast: bool, general_name: str | None = None):
+                 *, fast: bool, general_name: str | None = None, json: bool = False):
         self.fn_name = fn_name
+        # json: the calls as apply_json_bytes serialises them, {"call": ..., "body": ...} dicts, not Calls
+        self.json = json
         self.event = event
         self.calls = calls
         self.origins = origins  # rule_id -> "file:line:col"
@@ -212,7 +215,10 @@ class _FunctionGen:
                 self.path_mm[key] = False
         o.indent -= 1
         o.emit("except (KeyError, TypeError, IndexError, _AttributeError):")
-        o.emit(f"    return {self.general_name}(env)")
+        if self.json:
+            o.emit(f"    return _json_calls({self.general_name}(env))")
+        else:
+            o.emit(f"    return {self.general_name}(env)")
 
     # --- constant folding ---------------------------------------------------
     def fold(self, e: ast.Expr) -> object:
@@ -354,23 +360,30 @@ class _FunctionGen:
         return V(t, mm, isbool=isbool, js=js)
 
     # --- output values: numbers printed as JavaScript prints them -----------
-    def expr_out(self, e: ast.Expr) -> V:
+    def expr_out(self, e: ast.Expr, ty: Ty | None = None) -> V:
         """``e`` where its value becomes part of a call body: every number in it printable as
         ``JSON.stringify`` prints it (``segmap.runtime.jsjson``). Displays are built from
         output members; anything else passed through (an envelope value, a number from a
-        helper) goes through ``js_value`` unless it is a string."""
+        helper) goes through ``js_value`` unless it needs no change (see ``to_js``); ``ty`` is
+        the checker's type for ``e``."""
+        base = ty.required() if ty is not None else None
         if isinstance(e, ast.ObjectLit) and self.fold(e) is _NOCONST:
-            values = [(entry, self.expr_out(entry.value)) for entry in e.entries]
+            members = dict(base.args) if base is not None and base.kind == "object" else {}
+            values = [(entry, self.expr_out(entry.value, members.get(entry.key))) for entry in e.entries]
             v = self._object(values, e.span, lambda entry: entry.key, lambda entry: entry.value.span)
             v.js = True
             return v
         if isinstance(e, ast.ListLit) and self.fold(e) is _NOCONST:
-            return self._list([self.expr_out(item) for item in e.items])
+            item = base.args[0] if base is not None and base.kind == "list" and base.args else None
+            return self._list([self.expr_out(x, item) for x in e.items])
         if isinstance(e, ast.Call) and e.func == "map":
-            return self._map(e, out=True)
-        return self.to_js(self.expr(e))
+            return self._map(e, out=True, ty=ty)
+        return self.to_js(self.expr(e), ty)
 
-    def to_js(self, v: V) -> V:
+    def to_js(self, v: V, ty: Ty | None = None) -> V:
+        """``v`` in its JavaScript-printable form: ``js_value`` of it, inlined for the values that need
+        no change. ``ty`` (the checker's type for the value) says which values to expect, so that
+        those pass with an identity test and no call; anything else still goes through ``js_value``."""
         if v.js:
             return v
         if v.is_const:
@@ -388,7 +401,7 @@ class _FunctionGen:
         if hit is not None:
             return hit
         t = self.new()
-        self.out.emit(f"{t} = {c} if {c}.__class__ is str else _jv({c})")
+        self.out.emit(f"{t} = {c} if {' or '.join(_unchanged_by_js_value(c, ty, v.mm))} else _jv({c})")
         out = V(t, v.mm, js=True)
         self.cse[-1][key] = out
         return out
@@ -661,7 +674,7 @@ class _FunctionGen:
         return self._assign(f"str({c}){tail} if {c}.__class__ is int and {c} < {_TWO53} and {c} > -{_TWO53} "
                             f"else _f.fixed({c}, {d.code})", e.span, mm=x.mm, js=True)
 
-    def _map(self, e: ast.Call, out: bool = False) -> V:
+    def _map(self, e: ast.Call, out: bool = False, ty: Ty | None = None) -> V:
         o = self.out
         seq_expr, lam = e.args
         assert isinstance(lam, ast.Lambda)  # the checker accepts only a lambda here
@@ -676,7 +689,9 @@ class _FunctionGen:
             o.emit(f"for {item} in {t}:")
             with self.block():
                 self.lambda_vars.append({lam.param: item})
-                body = self.expr_out(lam.body) if out else self.expr(lam.body)
+                base = ty.required() if ty is not None else None
+                item_ty = base.args[0] if base is not None and base.kind == "list" and base.args else None
+                body = self.expr_out(lam.body, item_ty) if out else self.expr(lam.body)
                 self.lambda_vars.pop()
                 if body.is_const and body.const is MISSING:
                     o.emit(f"{acc}.append(None)", lam.body.span)
@@ -768,19 +783,22 @@ class _FunctionGen:
             for f in pc.fields:
                 if isinstance(f.value, (ast.ObjectLit, ast.ListLit)) or (
                         isinstance(f.value, ast.Call) and f.value.func == "map"):
-                    r = v = self.expr_out(f.value)
+                    r = v = self.expr_out(f.value, f.ty)
                     if f.name in OBJECT_FIELDS and not isinstance(f.value, ast.ObjectLit):
                         self._object_check(f, r)
                 else:
                     r = self.expr(f.value)
                     if f.name in OBJECT_FIELDS:
                         self._object_check(f, r)
-                    v = self.to_js(r)
+                    v = self.to_js(r, f.ty)
                 values.append((f, v))
                 raw.append((f, r))
             body = self._object(values, spec.span, lambda f: f.name, lambda f: f.value.span)
             self._runtime_requirements(pc, raw)
-            code = f"_new(_Call, ({lit(spec.kind)}, {body.code}, {lit(self.origins[spec.rule_id])}))"
+            if self.json:
+                code = f"{{'call': {lit(spec.kind)}, 'body': {body.code}}}"
+            else:
+                code = f"_new(_Call, ({lit(spec.kind)}, {body.code}, {lit(self.origins[spec.rule_id])}))"
             if state == "guarded":
                 o.emit(f"calls.append({code})", spec.span)
                 return None
@@ -827,6 +845,24 @@ class _FunctionGen:
             self.cse[-1][("required", cond)] = True
             o.emit(f"if {cond}:", span)
             o.emit(f"    {message}", span)
+
+
+def _unchanged_by_js_value(c: str, ty: Ty | None, mm: bool) -> list[str]:
+    """Tests (or-ed) for values of local ``c`` that ``js_value`` returns unchanged, the expected kind
+    first: text, booleans, integers JavaScript holds exactly, null (when the type allows it), MISSING
+    (when ``c`` may hold it). A value that passes none of them goes through ``js_value``."""
+    base = ty.required() if ty is not None else None
+    if base is not None and base.kind == "bool":
+        tests = [f"{c} is True or {c} is False"]
+    elif base is not None and base.kind == "int":
+        tests = [f"({c}.__class__ is int and {-_TWO53} < {c} < {_TWO53})"]
+    else:
+        tests = [f"{c}.__class__ is str"]
+    if ty is not None and ty.nullable:
+        tests.append(f"{c} is None")
+    if mm and ty is not None and ty.optional:
+        tests.append(f"{c} is _M")
+    return tests
 
 
 def _js_property_order(items: list[tuple[_X, V]], key_of: Callable[[_X], str]) -> list[tuple[_X, V]]:
@@ -915,10 +951,11 @@ from segmap.runtime.values import MISSING as _M
 from segmap.runtime import functions as _f
 from segmap.runtime.calls import Call as _Call
 from segmap.runtime.values import MappingRuntimeError as _Err
-from segmap.runtime.calls import tuple_new as _new
+from segmap.runtime.calls import tuple_new as _new, json_calls as _json_calls
 from segmap.runtime.jsjson import js_value as _jv, JSNumber as _JN
 from builtins import AttributeError as _AttributeError
-# _eN(env) is event N's fast path; on an unusual envelope it hands over to _gN(env), the general one."""
+# _eN(env) is event N's fast path; on an unusual envelope it hands over to _gN(env), the general one.
+# _jN(env) is _eN building the call/body dicts apply_json_bytes serialises instead of Calls."""
 
 _ENTRY = """\
 # apply(envelope), apply_json(text) and apply_json_bytes(text): see segmap.runtime.entry
@@ -966,8 +1003,8 @@ def generate(plan: Plan, file: str, version: str, func_name_of: Callable[[str], 
     w.write(_HEADER.format(version=version, file=ascii(file)[1:-1]))
     exec_lines: dict[int, list[str]] = {}  # first line of a general function -> its stub lines
     lazy: dict[str, tuple[int, str]] = {}
-    dispatch = []
-    by_rule: dict[int, str] = {}  # events that share a rule share one function
+    dispatch: list[tuple[str, int]] = []  # (event literal, the number of its functions)
+    by_rule: dict[int, int] = {}  # events that share a rule share one function
     for i, (event, calls) in enumerate(plan.calls.items()):
         rule = plan.rule_of[event]
         if id(rule) in by_rule and plan.shares_function(event):
@@ -975,29 +1012,38 @@ def generate(plan: Plan, file: str, version: str, func_name_of: Callable[[str], 
             continue
         name = f"_e{i}"
         folds: dict[int, object] = {}
+        json_name = f"_j{i}"
         general = _FunctionGen(f"_g{i}", event, calls, origin_of, func_name_of, fast=False)
         general._folds = folds
         general.collect_paths()
         if general.paths:
             fast = _FunctionGen(name, event, calls, origin_of, func_name_of, fast=True, general_name=f"_g{i}")
-            fast._folds = folds
-            fast.collect_paths()
-            gens = [fast, general]
-        else:  # reads nothing from the envelope: one version is all there is
-            gens = [_FunctionGen(name, event, calls, origin_of, func_name_of, fast=False)]
+            as_json = _FunctionGen(json_name, event, calls, origin_of, func_name_of, fast=True,
+                                   general_name=f"_g{i}", json=True)
+            gens = [fast, general, as_json]
+        else:  # reads nothing from the envelope: one version is all there is (and its JSON twin)
+            gens = [_FunctionGen(name, event, calls, origin_of, func_name_of, fast=False),
+                    _FunctionGen(json_name, event, calls, origin_of, func_name_of, fast=False, json=True)]
         for gen in gens:
+            if gen is not general:
+                gen._folds = folds
+                gen.collect_paths()
             text = gen.generate()
             w.write("\n")
             first = w.function(f"def {gen.fn_name}(env):", gen.out.lines, gen.out.spans)
-            if gen is general and len(gens) == 2:
+            if (gen is general and len(gens) == 3) or gen.json:  # compiled the first time one is needed
                 lazy[gen.fn_name] = (first, text)
                 n = len(gen.out.lines)
                 exec_lines[first] = [f"    return _lazy({gen.fn_name!r}, env)"] + [""] * (n - 1)
-        by_rule.setdefault(id(rule), name)
-        dispatch.append((lit(event), name))
+        by_rule.setdefault(id(rule), i)
+        dispatch.append((lit(event), i))
     w.write("\n\nDISPATCH = {")
-    for ev, fn in dispatch:
-        w.write(f"    {ev}: {fn},")
+    for ev, n in dispatch:
+        w.write(f"    {ev}: _e{n},")
+    w.write("}")
+    w.write("JSON_DISPATCH = {")
+    for ev, n in dispatch:
+        w.write(f"    {ev}: _j{n},")
     w.write("}")
     # The line map, in the module itself: generated line = mapping line:column (in FILE).
     line_map = " ".join(f"{n}={sp.line}:{sp.col}" for n, sp in w.spans.items())

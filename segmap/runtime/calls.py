@@ -75,3 +75,9 @@ class Call(tuple[Any, ...]):
 #: ``tuple_new(Call, (call, body, origin))`` builds a Call in one C call, skipping
 #: ``Call.__new__``; generated code uses it (the tuple must have exactly three items).
 tuple_new = tuple.__new__
+
+
+def json_calls(calls: list[Call]) -> list[dict[str, Any]]:
+    """``[c.to_json() for c in calls]``: what ``apply_json_bytes`` serialises. Generated code's JSON
+    twins (``_jN``) build these dicts directly; this is for an envelope that left their fast path."""
+    return [{"call": c[0], "body": c[1]} for c in calls]

@@ -15,7 +15,7 @@ line; it is read only when an envelope fails, to say where in the mapping.
 from __future__ import annotations
 
 import linecache
-from typing import Any, Callable
+from typing import Any, Callable, NoReturn
 
 from segmap.runtime.calls import Call
 from segmap.runtime.values import MappingRuntimeError
@@ -54,6 +54,10 @@ class Entry:
 
         self.file: str = namespace["FILE"]
         self.dispatch: dict[str, Callable[[dict[str, Any]], list[Call]]] = namespace["DISPATCH"]
+        # the JSON twins: the same calls as {"call": ..., "body": ...} dicts (absent from a module
+        # exported by an older segmap: apply_json_bytes then converts apply's Calls)
+        self.json_dispatch: dict[str, Callable[[dict[str, Any]], list[dict[str, Any]]]] | None = \
+            namespace.get("JSON_DISPATCH")
         self._globals = namespace
         # for a module compiled in memory: how to get its text, shown in tracebacks once something fails
         self._source, self._code_name = source, code_name
@@ -62,6 +66,7 @@ class Entry:
         self._decode_error, self._encode_error = orjson.JSONDecodeError, orjson.JSONEncodeError
         self._js_default, self._strict = jsjson.default, orjson.OPT_STRICT_INTEGER
         self.apply = self._make_apply()
+        self.apply_json_bytes = self._make_apply_json_bytes()
 
     def _make_apply(self) -> Callable[[Any], list[Call]]:
         """``apply`` as a closure over the dispatch table: no bound method, no attribute lookups."""
@@ -99,7 +104,7 @@ class Entry:
             text = self._source()
             linecache.cache[name] = (len(text), None, text.splitlines(True), name)
 
-    def failed(self, envelope: Any, exc: BaseException | None) -> list[Call]:
+    def failed(self, envelope: Any, exc: BaseException | None) -> NoReturn:
         """Raise the located MappingRuntimeError for an envelope that failed (never returns)."""
         if exc is not None:
             self._show_source()
@@ -148,23 +153,54 @@ class Entry:
             raise MappingRuntimeError(_not_json(exc), self.file) from None
         return self.apply(envelope)
 
-    def apply_json_bytes(self, raw: bytes | bytearray | memoryview | str) -> bytes:
-        """JSON in, JSON out: ``[{"call": "track", "body": {...}}, ...]`` as compact UTF-8 bytes, numbers
-        as ``JSON.stringify`` writes them, ``b"[]"`` for an unmapped event type. Fails as :meth:`apply_json`."""
-        try:
-            envelope = self._loads(raw)
-        except self._decode_error as exc:
-            raise MappingRuntimeError(_not_json(exc), self.file) from None
-        calls = self.apply(envelope)
-        try:
-            # numbers in generated output are already in their JavaScript form (segmap.runtime.jsjson)
-            return self._dumps([{"call": c[0], "body": c[1]} for c in calls], default=self._js_default,
-                               option=self._strict)
-        except self._encode_error as exc:  # a lone surrogate from the mapping's own text
-            from segmap.runtime import jsjson
+    def _make_apply_json_bytes(self) -> Callable[[bytes | bytearray | memoryview | str], bytes]:
+        """``apply_json_bytes`` as a closure: each event's JSON twin builds the dicts orjson writes
+        (no Call objects in between), found as ``apply`` finds its function."""
+        loads, dumps, decode_error, encode_error = self._loads, self._dumps, self._decode_error, self._encode_error
+        js_default, strict = self._js_default, self._strict
+        file = self.file
+        fail = self.failed
+        if self.json_dispatch is None:  # a module exported by an older segmap: convert apply's Calls
+            from segmap.runtime.calls import json_calls
 
-            message = jsjson.LONE_SURROGATE_OUT if "surrogate" in str(exc) else f"a call cannot be encoded as JSON: {exc}"
-            raise MappingRuntimeError(message, self.file) from None
+            apply = self.apply
+
+            def twin(envelope: Any) -> list[dict[str, Any]]:
+                return json_calls(apply(envelope))
+
+            get: Callable[[str], Any] = lambda _type: twin  # noqa: E731
+        else:
+            get = self.json_dispatch.get
+
+        def apply_json_bytes(raw: bytes | bytearray | memoryview | str) -> bytes:
+            """JSON in, JSON out: ``[{"call": "track", "body": {...}}, ...]`` as compact UTF-8 bytes, numbers
+            as ``JSON.stringify`` writes them, ``b"[]"`` for an unmapped event type. Fails as ``apply_json``."""
+            try:
+                envelope = loads(raw)
+            except decode_error as exc:
+                raise MappingRuntimeError(_not_json(exc), file) from None
+            try:
+                fn = get(envelope["type"])
+            except (KeyError, TypeError):
+                return fail(envelope, None)
+            if fn is None:
+                if envelope["type"].__class__ is not str:  # a number or null: as wrong as a list
+                    return fail(envelope, None)
+                return b"[]"
+            try:
+                out = fn(envelope)
+            except Exception as exc:  # noqa: BLE001 - located and re-raised as MappingRuntimeError
+                return fail(envelope, exc)
+            try:
+                # numbers in generated output are already in their JavaScript form (segmap.runtime.jsjson)
+                return dumps(out, default=js_default, option=strict)
+            except encode_error as exc:  # a lone surrogate from the mapping's own text
+                from segmap.runtime import jsjson
+
+                message = jsjson.LONE_SURROGATE_OUT if "surrogate" in str(exc) else f"a call cannot be encoded as JSON: {exc}"
+                raise MappingRuntimeError(message, file) from None
+
+        return apply_json_bytes
 
 
 def bind(namespace: dict[str, Any]) -> tuple[Callable[[Any], list[Call]], Callable[..., list[Call]], Callable[..., bytes]]:

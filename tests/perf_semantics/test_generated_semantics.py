@@ -104,6 +104,27 @@ def assert_same(compiled, env):
         for c in compiled.apply(copy.deepcopy(env)):
             jsjson.dumps(c.body, normalized=True)  # no MISSING left anywhere, all JSON, numbers in their JS form
             assert jsjson.dumps(c.body, normalized=True) == jsjson.dumps(c.body)  # normalized: nothing left to do
+    try:
+        raw = orjson.dumps(env)
+    except TypeError:  # an integer beyond 64 bits: not something JSON text reaches apply_json_bytes with
+        return
+    assert bytes_outcome(compiled, raw) == got_bytes(got, compiled, env), env
+
+
+def bytes_outcome(compiled, raw):
+    """apply_json_bytes on the envelope's JSON (its JSON twins build the dicts, not apply)."""
+    try:
+        return ("ok", compiled.apply_json_bytes(raw))
+    except MappingRuntimeError as exc:
+        return ("error", exc.message, exc.location)
+
+
+def got_bytes(got, compiled, env):
+    """What apply_json_bytes must give, from apply's outcome: its calls' to_json(), or the same failure."""
+    if got[0] == "error":
+        return got
+    calls = [c.to_json() for c in compiled.apply(copy.deepcopy(env))]
+    return ("ok", jsjson.dumps(calls, normalized=True))
 
 
 @st.composite
@@ -290,6 +311,40 @@ def test_apply_json_fails_like_apply(rich):
         with pytest.raises(MappingRuntimeError) as b:
             rich.apply(orjson.loads(raw))
         assert (a.value.message, a.value.location) == (b.value.message, b.value.location)
+
+
+def test_json_twins_are_compiled_on_first_use_and_stay_compiled(rich):
+    m = segmap.compile_source(RICH, "rich.yaml")
+    twin = m._entry.json_dispatch["payment.succeeded"]
+    assert "_lazy" in twin.__code__.co_names  # a stub until apply_json_bytes needs it
+    raw = orjson.dumps(sample_envelope("payment.succeeded"))
+    first = m.apply_json_bytes(raw)
+    assert "_lazy" not in twin.__code__.co_names  # the dispatch table's entry now runs the compiled twin
+    assert m.apply_json_bytes(raw) == first == jsjson.dumps([c.to_json() for c in m.apply(orjson.loads(raw))])
+    # the twins of events sharing a rule are one function, as apply's are
+    shared = {e: f for e, f in m._entry.json_dispatch.items() if e.startswith("subscription.")}
+    assert len(set(map(id, shared.values()))) == len({id(m._dispatch[e]) for e in shared})
+
+
+def test_apply_json_bytes_of_a_module_without_json_twins():
+    """A module exported by a segmap from before the JSON twins still gets apply_json_bytes (from apply)."""
+    from segmap.runtime.entry import bind
+
+    from segmap.compiler.api import export_python
+
+    source = export_python(RICH, "rich.yaml")
+    head, _, tail = source.partition("\nJSON_DISPATCH = {")
+    assert tail
+    source = head + "\n" + tail.split("}\n", 1)[1]
+    ns: dict = {"__name__": "old_export"}
+    exec(compile(source.replace("apply, apply_json, apply_json_bytes = _bind(globals())", ""), "old", "exec"), ns)
+    assert "JSON_DISPATCH" not in ns
+    apply, _, apply_json_bytes = bind(ns)
+    for t in RICH_TYPES + ["license_key.created"]:
+        env = sample_envelope(t, variant=2)
+        assert apply_json_bytes(orjson.dumps(env)) == jsjson.dumps([c.to_json() for c in apply(env)])
+    with pytest.raises(MappingRuntimeError, match="must be a string"):
+        apply_json_bytes(b'{"type": 7}')
 
 
 def test_identity_path_text_helper_is_what_messages_use():
