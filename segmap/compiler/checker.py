@@ -12,7 +12,7 @@ from __future__ import annotations
 import fnmatch
 from typing import Any
 
-from segmap.compiler import function_types, meaning_checks, segment_rules, spec_checks
+from segmap.compiler import function_types, meaning_checks, sdk_checks, segment_rules, spec_checks
 from segmap.compiler import types as T
 from segmap.compiler.plan import Plan, PlannedCall, PlannedField
 from segmap.compiler.scope import Scope, non_null_paths, static_truth
@@ -41,6 +41,7 @@ class Checker:
         self.rule_events: dict[int, tuple[str, ...]] = {}  # id(rule) -> the events it runs for
         self.current_rule: ast.EventRule | None = None
         self._muted = False  # typing a call its guard never makes for the current event: report nothing
+        self.current_non_null: frozenset[str] = frozenset()  # paths the current call's `when:` proves non-null
 
     # --- reporting ----------------------------------------------------------
     def report(self, code: str, message: str, span: Span | None, **kw: Any) -> None:
@@ -170,6 +171,7 @@ class Checker:
             self.expect_bool(spec.when, wt, "a `when:` guard")
             segment_rules.check_templates(self, spec.when, None)
             scope = scope.narrowed(non_null_paths(spec.when, True))
+        self.current_non_null = scope.non_null
         self.check_required(spec, {f.name for f in fields} | set(spec.broken_fields))
         self._enter(spec.span)
         typed = []
@@ -180,6 +182,7 @@ class Checker:
             typed.append(PlannedField(f, ty))
         meaning_checks.check_call(self, spec, fields)
         meaning_checks.check_time(self, fields, event)
+        sdk_checks.check_advice(self, ([spec.when] if spec.when is not None else []) + [f.value for f in fields])
         reachable = spec.when is None or static_truth(spec.when, event) is not False
         return PlannedCall(event, spec, tuple(typed), reachable)
 
@@ -264,6 +267,7 @@ class Checker:
     def _infer_Field(self, e: ast.Field, scope: Scope) -> Ty:
         obj = self.infer(e.obj, scope)
         ty = self.member(obj, e, scope)
+        sdk_checks.check_deprecated(self, e)
         if ty.maybe_empty and path_text(e) in scope.non_null:
             ty = ty.required()
         return ty

@@ -8,7 +8,7 @@ precise rule here.
 """
 from __future__ import annotations
 
-from segmap.compiler import meaning_checks, segment_rules
+from segmap.compiler import meaning_checks, sdk_checks, segment_rules
 from segmap.compiler import types as T
 from segmap.compiler.functions import FUNCTIONS, LAMBDA_FUNCTIONS, FunctionSpec
 from segmap.compiler.scope import CheckContext, Scope
@@ -107,6 +107,7 @@ def infer_call(checker: CheckContext, e: ast.Call, scope: Scope) -> Ty:
     if e.func == "to_major":
         segment_rules.check_currency_pair(checker, e)
         meaning_checks.check_constant_currency(checker, e)
+        sdk_checks.check_to_major(checker, e)
     if e.func == "contains" and len(arg_types) == 2:
         hay, needle = arg_types[0].required(), arg_types[1].required()
         if hay.kind != "any" and hay.is_stringy and needle.kind not in ("any", "null", "never") \

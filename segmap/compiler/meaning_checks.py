@@ -7,7 +7,9 @@ clean; the broken ones are tests/check/catalogue/w44*.yaml):
 - W440 -- a YAML indentation slip that silently changes meaning: a call's own
   key (`when`, `userId`, `groupId`, `event`, ...) indented under
   `properties:` or `traits:` becomes a property named `when`, and the call
-  loses its guard or identity without any error;
+  loses its guard or identity without any error (`timestamp` too, when the
+  call, defaults included, has none of its own: a property named timestamp
+  beside the call's own is common and deliberate);
 - W441 -- an `alias` whose `previousId` is the same value as its `userId`:
   Segment merges nothing (Segment's identity spec: alias joins two
   different ids);
@@ -46,6 +48,10 @@ _CALL_KEYS = {
     "context": "the call's context object",
     "integrations": "the call's integrations object",
 }
+# keys that are ordinary property names as often as call keys: a slip only when the call lacks its own
+_CALL_KEYS_IF_MISSING = {
+    "timestamp": "the call's time (Segment stamps the call with the time it arrives instead)",
+}
 
 
 def check_call(checker: CheckContext, spec: ast.CallSpec, fields: Iterable[ast.FieldSpec]) -> None:
@@ -55,7 +61,8 @@ def check_call(checker: CheckContext, spec: ast.CallSpec, fields: Iterable[ast.F
         f = by_name.get(payload)
         if f is not None and not f.from_defaults and isinstance(f.value, ast.ObjectLit):
             for entry in f.value.entries:
-                meant = _CALL_KEYS.get(entry.key)
+                meant = _CALL_KEYS.get(entry.key) or (
+                    _CALL_KEYS_IF_MISSING.get(entry.key) if entry.key not in by_name else None)
                 if meant is None or (entry.key == "event" and spec.kind != "track"):
                     continue
                 checker.report("W440", f"`{entry.key}` is indented under `{payload}:`, so it is sent as a "

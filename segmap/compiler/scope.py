@@ -104,6 +104,7 @@ class CheckContext(Protocol):
     """The part of the checker a rule module uses."""
 
     current_event: str
+    current_non_null: frozenset[str]  # the paths the current call's `when:` proves non-null
 
     def report(self, code: str, message: str, span: Span | None, **kw: Any) -> None: ...
 

@@ -20,7 +20,7 @@ import re
 from collections import Counter
 from collections.abc import Collection, Iterator
 
-from segmap.compiler import spec_checks
+from segmap.compiler import sdk_checks, spec_checks
 from segmap.compiler import types as T
 from segmap.compiler.scope import CheckContext, Scope
 from segmap.compiler.types import Ty
@@ -65,6 +65,22 @@ PRODUCT_KINDS: dict[str, str] = {
     "category": "text", "name": "text", "brand": "text", "variant": "text", "coupon": "text", "url": "text",
     "image_url": "text",
 }
+#: Keys written for a product property of the spec, by people porting from other tools (`id`,
+#: `qty`); a key not listed but one typo from a spec key (`quantiy`) is caught by distance.
+PRODUCT_KEY_SLIPS: dict[str, str] = {"id": "product_id", "productId": "product_id", "qty": "quantity",
+                                     "title": "name", "product_name": "name", "unit_price": "price"}
+#: The Spec's semantic event names (E-commerce v2, B2B SaaS), which destinations map by their exact
+#: name (a "Order Completed" becomes a purchase in GA4, Amplitude revenue, ...).
+SPEC_EVENTS = frozenset({
+    "Products Searched", "Product List Viewed", "Product List Filtered", "Promotion Viewed", "Promotion Clicked",
+    "Product Clicked", "Product Viewed", "Product Added", "Product Removed", "Cart Viewed", "Checkout Started",
+    "Checkout Step Viewed", "Checkout Step Completed", "Payment Info Entered", "Order Updated", "Order Completed",
+    "Order Refunded", "Order Cancelled", "Coupon Entered", "Coupon Applied", "Coupon Denied", "Coupon Removed",
+    "Product Added to Wishlist", "Product Removed from Wishlist", "Wishlist Product Added to Cart",
+    "Product Shared", "Cart Shared", "Product Reviewed",
+    "Account Created", "Account Deleted", "Signed Up", "Signed In", "Signed Out", "Invite Sent",
+    "Account Added User", "Account Removed User", "Trial Started", "Trial Ended",
+})
 #: Spec numbers worth a warning when they can be null (Segment records no revenue then).
 NULL_SENSITIVE = ("revenue", "value", "total")
 
@@ -232,8 +248,10 @@ def check_field(checker: CheckContext, spec: ast.CallSpec, f: ast.FieldSpec, ty:
     if is_identity:
         _check_identity(checker, name, f.value, ty)
         spec_checks.check_personal_identity(checker, name, f.value)
+        spec_checks.check_person_identity(checker, name, f.value)
         if name == "event":
             check_event_name(checker, f.value)
+            check_spec_event_typo(checker, f.value)
         return
     if name == "timestamp":
         reported = _check_time(checker, "timestamp", f.value, ty, date_ok=False)
@@ -422,6 +440,13 @@ def _check_properties(checker: CheckContext, obj: ast.ObjectLit) -> None:
         kind = PROPERTY_KINDS.get(entry.key) or _guess_kind(entry.key)
         if kind:
             _check_entry(checker, f"property `{entry.key}`", entry, kind, spec_key=entry.key in PROPERTY_KINDS)
+        _check_meaning(checker, f"property `{entry.key}`", entry)
+
+
+def _check_meaning(checker: CheckContext, what: str, entry: ast.ObjectEntry) -> None:
+    """What the SDK says the value means against what Segment's key says (sdk_checks)."""
+    sdk_checks.check_money_property(checker, what, entry.key, entry.value, checker.current_non_null)
+    sdk_checks.check_period_role(checker, what, entry.key, entry.value)
 
 
 def _check_traits(checker: CheckContext, call_kind: str, obj: ast.ObjectLit) -> None:
@@ -435,6 +460,9 @@ def _check_traits(checker: CheckContext, call_kind: str, obj: ast.ObjectLit) -> 
             guess = _guess_kind(entry.key)
             if guess:
                 _check_entry(checker, f"trait `{entry.key}`", entry, guess, spec_key=False)
+        sdk_checks.check_period_role(checker, f"trait `{entry.key}`", entry.key, entry.value)
+        if call_kind in ("identify", "group"):
+            sdk_checks.check_total_trait(checker, call_kind, entry.key, entry.value)
 
 
 def _guess_kind(key: str) -> str | None:
@@ -585,10 +613,12 @@ def _check_products(checker: CheckContext, what: str, value: ast.Expr, ty: Ty) -
             and isinstance(value.args[1], ast.Lambda) and isinstance(value.args[1].body, ast.ObjectLit):
         items = [value.args[1].body]
     for item in items:
+        check_product_keys(checker, item)
         for entry in item.entries:
             kind = PRODUCT_KINDS.get(entry.key) or _guess_kind(entry.key)
             if kind:
                 _check_entry(checker, f"product property `{entry.key}`", entry, kind, spec_key=entry.key in PRODUCT_KINDS)
+            _check_meaning(checker, f"product property `{entry.key}`", entry)
 
 
 def _expect_scalar(checker: CheckContext, what: str, value: ast.Expr, ty: Ty, want: str | None, key: str | None = None) -> None:
@@ -692,3 +722,71 @@ def check_file(checker: CheckContext, mapping: ast.MappingFile) -> None:
                                entry.key_span, suggestion=restyle(entry.key, main),
                                notes=(f"{counts[main]} {word} key{'s' if counts[main] != 1 else ''} use {main}; "
                                       "destinations treat `order_id` and `orderId` as two different fields",))
+
+
+# --- spec names one typo away ---------------------------------------------------------------
+
+
+def edit_distance(a: str, b: str, limit: int = 3) -> int:
+    """Damerau-Levenshtein distance (a swap of two neighbours counts 1), cut off above ``limit``."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        row = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                row[j] = min(row[j], prev2[j - 2] + 1)
+        prev2, prev = prev, row
+    return prev[-1]
+
+
+def _one_typo(word: str, target: str) -> bool:
+    """A slip of the fingers: one edit for short words, two for words of 6 letters or more."""
+    return word != target and edit_distance(word, target) <= (1 if min(len(word), len(target)) < 6 else 2)
+
+
+def near_spec_event(name: str) -> str | None:
+    """The Spec event ``name`` is one typo away from (one word differs by a slip), or None."""
+    if name in SPEC_EVENTS:
+        return None
+    words = name.split(" ")
+    for spec in sorted(SPEC_EVENTS):
+        theirs = spec.split(" ")
+        if len(theirs) != len(words):
+            continue
+        differ = [(w, t) for w, t in zip(words, theirs) if w.lower() != t.lower()]
+        if len(differ) == 1 and _one_typo(differ[0][0].lower(), differ[0][1].lower()):
+            return spec
+    return None
+
+
+def check_spec_event_typo(checker: CheckContext, value: ast.Expr) -> None:
+    """W423: `Order Compelted` -- a Spec event name with a slip is a different event to every destination."""
+    for text, node in _name_parts(value):
+        if text is None or event_name_problem(text):
+            continue
+        spec = near_spec_event(text)
+        if spec:
+            checker.report("W423", f"event name \"{text}\" is one slip away from Segment's spec event \"{spec}\"",
+                           node.span, suggestion=spec,
+                           notes=("destinations recognise the spec's event names exactly (an \"Order Completed\" "
+                                  "becomes a purchase with its revenue); any other spelling is a custom event",))
+
+
+def check_product_keys(checker: CheckContext, item: ast.ObjectLit) -> None:
+    """W424: a product's `id` / `qty` / `quantiy` where the E-commerce spec names `product_id`, `quantity`."""
+    present = {e.key for e in item.entries}
+    for entry in item.entries:
+        if entry.key in PRODUCT_KINDS:
+            continue
+        target = PRODUCT_KEY_SLIPS.get(entry.key) or next(
+            (k for k in sorted(PRODUCT_KINDS) if len(entry.key) >= 4 and _one_typo(entry.key, k)), None)
+        if target is None or target in present:
+            continue
+        checker.report("W424", f"product key `{entry.key}` is not in Segment's E-commerce spec; its product "
+                       f"property is `{target}`", entry.key_span, suggestion=target,
+                       notes=("the spec's product properties: " + ", ".join(sorted(PRODUCT_KINDS)),
+                              "destinations read products by these names; other keys are kept as custom data"))

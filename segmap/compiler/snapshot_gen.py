@@ -13,11 +13,17 @@ Snapshot format (``json.dumps(sort_keys=True, indent=1)``)::
      "envelope": {"business_id": FIELD, "timestamp": FIELD},
      "events": {"<type>": {"class": "<EventClass>", "data": "<model>"}},
      "models": {"<model>": {"doc": str|None, "fields": {"<name>": FIELD}}}}
-    FIELD = {"type": T, "required": bool, "nullable": bool, "doc": str|None}
+    FIELD = {"type": T, "required": bool, "nullable": bool, "doc": str|None, "facts"?: FACTS}
+    FACTS = {"unit"?: "minor"|"basis_points", "currency"?: field, "deprecated"?: str,
+             "role"?: "period_start"|"period_end", "null_when"?: str, "advice"?: [{"avoid": "length"|"null", "of": field}]}
     T     = {"t": "str"|"int"|"float"|"bool"|"datetime"|"date"|"any"}
           | {"t": "enum", "values": [...sorted], "name": alias|None}
           | {"t": "list", "items": T} | {"t": "dict", "values": T}
           | {"t": "model", "name": model} | {"t": "union", "of": [T, ...]}
+
+FACTS (only when the SDK says something, see :func:`field_facts`) is what the
+docstring says a field *means*, read here once so the checker can reason about
+units, deprecation and the SDK's own advice without parsing prose per run.
 
 None never appears inside T: nullability is a property of the field, which is
 all the checker needs. A None nested deeper (``List[Optional[X]]``) cannot be
@@ -312,7 +318,65 @@ def _field_entry(model: type[Any], name: str, finfo: Any, model_name: dict[type[
     doc = getattr(finfo, "description", None) or source_doc  # explicit Field(description=) wins
     reader = _TypeReader(model_name, _alias_names(klass, annotation_ast), f"{model.__qualname__}.{name}")
     t, nullable = reader.field(finfo.annotation)
-    return {"type": t, "required": bool(finfo.is_required()), "nullable": nullable, "doc": _first_paragraph(doc)}
+    entry = {"type": t, "required": bool(finfo.is_required()), "nullable": nullable, "doc": _first_paragraph(doc)}
+    facts = field_facts(name, doc, t, set(getattr(model, "model_fields", {})))
+    if facts:
+        entry["facts"] = facts
+    return entry
+
+
+# --------------------------------------------------------------------------- what a field means
+
+# an integer amount in a model that carries its currency is in that currency's smallest unit
+# even where the docstring does not say so (Refund.amount: "The refunded amount.", a payout's fee)
+_MONEY_NAME = re.compile(r"(^|_)(amount|tax|fee|refunds|chargebacks)($|_)")
+_SAYS_MINOR = re.compile(r"smallest unit|minor units?", re.I)
+_SAYS_BASIS_POINTS = re.compile(r"basis points", re.I)
+_DEPRECATED = re.compile(r"^\s*DEPRECATED:?\s*(.*?)(?:\.\s|\.?$)")
+_PERIOD_ROLE = re.compile(r"\b(start|end) of (?:the )?(?:current )?(?:billing |service )?period", re.I)
+_AVOID_LENGTH = re.compile(r"Do not read the length of `(\w+)`")
+_AVOID_NULL = re.compile(r"Do not read `(\w+)` for null")
+_NULL_WHEN = re.compile(r"\bis null when ([^.]+)")
+
+
+def field_facts(name: str, doc: str | None, t: dict[str, Any], siblings: set[str]) -> dict[str, Any]:
+    """What the SDK's docstring (and, for money, the field's shape) says a field means.
+
+    - ``unit``: ``minor`` for an integer amount in the currency's smallest unit (the
+      docstring says so, or an amount/tax/fee field beside a ``currency``), with
+      ``currency`` naming that field (``settlement_*`` amounts: ``settlement_currency``);
+      ``basis_points`` where the docstring says so (a discount's percentage);
+    - ``deprecated``: the docstring's replacement advice after "DEPRECATED:";
+    - ``role``: ``period_start`` / ``period_end`` for a date the docstring calls the
+      start or end of the (billing, service) period;
+    - ``null_when``: what a null value means, where the docstring says "is null when ...";
+    - ``advice``: "Do not read the length of `x`" / "Do not read `x` for null" sentences
+      of this field's docstring: the SDK's way of saying *this* field answers that question.
+    """
+    text = " ".join(inspect.cleandoc(doc).split()) if doc else ""
+    facts: dict[str, Any] = {}
+    if t.get("t") == "int":
+        if _SAYS_BASIS_POINTS.search(text):
+            facts["unit"] = "basis_points"
+        else:
+            currency = "settlement_currency" if name.startswith("settlement_") else "currency"
+            if currency in siblings and (_SAYS_MINOR.search(text) or _MONEY_NAME.search(name)):
+                facts["unit"] = "minor"
+                facts["currency"] = currency
+    deprecated = _DEPRECATED.match(text)
+    if deprecated:
+        facts["deprecated"] = deprecated.group(1).strip() or "deprecated"
+    role = _PERIOD_ROLE.search(text)
+    if role and t.get("t") in ("datetime", "date"):
+        facts["role"] = f"period_{role.group(1).lower()}"
+    null_when = _NULL_WHEN.search(text)
+    if null_when:
+        facts["null_when"] = null_when.group(1).strip()
+    advice = [{"avoid": "length", "of": f} for f in _AVOID_LENGTH.findall(text)]
+    advice += [{"avoid": "null", "of": f} for f in _AVOID_NULL.findall(text)]
+    if advice:
+        facts["advice"] = advice
+    return facts
 
 
 def _model_entry(model: type[Any], model_name: dict[type[Any], str]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from segmap.compiler import types as T
 from segmap.compiler.scope import CheckContext
 from segmap.compiler.types import Ty
 from segmap.compiler.wording import path_text, show, suggest
@@ -181,10 +182,71 @@ def _sibling_ids(checker: CheckContext, field: ast.Field) -> list[str]:
     owner = checker.type_of(field.obj)
     if owner is None or owner.required().kind != "model" or not owner.required().name:
         return []
-    from segmap.compiler import types as T
-
     return [f for f in T.model_fields(owner.required().name) if f.endswith("_id") or f == "id"]
 
 
-__all__ = ["check_context", "check_integrations", "check_ordering_null", "check_personal_identity",
-           "only_explicitly_empty"]
+# --- an id that is not a person's as the userId -----------------------------------------------
+
+#: the SDK fields that identify a person (a Dodo customer); every other `*_id` / `id` field of an
+#: SDK model identifies a thing: a payment, refund, subscription, license key, business, brand, ...
+PERSON_ID_FIELDS = frozenset({"customer_id"})
+
+
+def _identity_path(value: ast.Expr) -> ast.Field | None:
+    """The field a userId is read from: `x.y_id`, `string(x.y_id)`, `x.y_id ?? ...`."""
+    while True:
+        if isinstance(value, ast.Call) and value.func == "string" and len(value.args) == 1:
+            value = value.args[0]
+        elif isinstance(value, ast.Binary) and value.op == "??":
+            value = value.left
+        else:
+            break
+    return value if isinstance(value, ast.Field) else None
+
+
+def check_person_identity(checker: CheckContext, name: str, value: ast.Expr) -> None:
+    """W415: `userId: data.payment_id` -- every payment would be a new user."""
+    if name != "userId":
+        return
+    field = _identity_path(value)
+    if field is None or not (field.name == "id" or field.name.endswith("_id")) or field.name in PERSON_ID_FIELDS:
+        return
+    owner = checker.type_of(field.obj)
+    if owner is None or owner.required().kind != "model" or not owner.required().name:
+        return
+    model = str(owner.required().name)
+    thing = field.name.removesuffix("_id").replace("_", " ") if field.name != "id" else \
+        re.sub(r"(?<=[a-z])(?=[A-Z])", " ", model.split(".")[0].removesuffix("_webhook_event")).replace("_", " ").lower()
+    fix = _customer_id_path(checker)
+    checker.report(
+        "W415", f"`userId` is `{path_text(field) or show(field)}`, the id of a {thing}, not of a person: every {thing} "
+        "would be a new user", field.span,
+        suggestion=fix,
+        notes=(f"Segment's Identify spec: the userId is the durable id of a user in your database; for Dodo, "
+               f"the customer's id{' (`' + fix + '`)' if fix else ''}",) + ((f"the Dodo SDK, `{field.name}`: "
+                                                                            f"{T.field_doc(model, field.name)}",)
+                                                                           if T.field_doc(model, field.name) else ()),
+        hint=None if fix else "this event carries no customer id: use an anonymousId, or a customer id kept in "
+                              "the payload's metadata")
+
+
+def _customer_id_path(checker: CheckContext) -> str | None:
+    """`data.customer.customer_id` or `data.customer_id`: the event's customer id, when never null."""
+    event = checker.current_event
+    if not event or event not in T.event_types():
+        return None
+    data = dict(T.envelope_type(event).args)["data"].required()
+    fields = T.model_fields(str(data.name))
+    own = fields.get("customer_id")
+    if own is not None and not own.maybe_empty:
+        return "data.customer_id"
+    customer = fields.get("customer")
+    if customer is not None and not customer.maybe_empty and customer.required().kind == "model":
+        cid = T.model_fields(str(customer.required().name)).get("customer_id")
+        if cid is not None and not cid.maybe_empty:
+            return "data.customer.customer_id"
+    return None
+
+
+__all__ = ["check_context", "check_integrations", "check_ordering_null", "check_person_identity",
+           "check_personal_identity", "only_explicitly_empty"]

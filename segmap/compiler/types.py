@@ -175,6 +175,13 @@ def model_fields(model: str) -> dict[str, Ty]:
     return out
 
 
+def field_facts(model: str, field: str) -> dict[str, Any]:
+    """What the SDK says a field means (unit, deprecation, role, advice): ``snapshot_gen.field_facts``."""
+    f = load_snapshot()["models"].get(model, {}).get("fields", {}).get(field)
+    facts: dict[str, Any] = f.get("facts", {}) if f else {}
+    return facts
+
+
 def field_doc(model: str, field: str) -> str | None:
     f = load_snapshot()["models"].get(model, {}).get("fields", {}).get(field)
     return f.get("doc") if f else None

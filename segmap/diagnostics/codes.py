@@ -416,6 +416,19 @@ customer id (`data.customer.customer_id`); acknowledge the warning
 """, """
 userId: data.customer.email      # did you mean data.customer.customer_id?
 """)
+_code("W415", "userId is the id of a thing, not of a person", """
+The `userId` is read from an id the Dodo SDK gives a payment, refund,
+subscription, license key, dispute, payout or business (`payment_id`,
+`subscription_id`, `id`, ...). Segment's Identify spec: the userId is the
+durable id of a user; with a payment's id every payment becomes a new user
+with one event, and no user's history adds up. Dodo's person is the
+customer: `data.customer.customer_id` (or `data.customer_id`), offered as the
+fix where the event carries it.
+""", """
+refund.succeeded:
+  - track: Order Refunded
+    userId: data.payment_id            # -> data.customer.customer_id
+""")
 _code("W420", "event name not \"Object Action\" in Title Case", """
 Segment's naming convention: an object and a past-tense action, each word
 capitalised ("Order Completed", "Subscription Cancelled"). snake_case,
@@ -444,6 +457,24 @@ properties:
   order_id: data.payment_id
   customerEmail: data.customer.email             # -> customer_email
 """)
+_code("W423", "event name one slip away from a Segment spec event", """
+Destinations recognise Segment's spec events by their exact name: an
+"Order Completed" becomes a purchase with its revenue, a "Trial Started"
+starts a trial. A name one typing slip away from one of them (one word with
+a swapped, missing or extra letter: "Order Compelted", "Order Canceled") is
+a custom event everywhere. The fix is the spec's spelling.
+""", """
+- track: Order Compelted                 # -> Order Completed
+""")
+_code("W424", "a product key the E-commerce spec spells otherwise", """
+Inside `products`, the E-commerce spec names each product's fields:
+`product_id`, `sku`, `name`, `price`, `quantity`, `category`, ... An item
+written `{id: ..., qty: ...}` (or with a typo, `quantiy`) is kept as custom
+data, and destinations see products without ids or quantities. Reported
+only when the item does not also carry the spec key.
+""", """
+products: 'map(data.product_cart ?? [], p => {id: p.product_id, qty: p.quantity})'   # -> product_id, quantity
+""")
 _code("W430", "hard-coded / 100 on a money amount", """
 Dodo sends amounts in the currency's smallest unit: cents for USD, but yen
 for JPY (0 decimals) and fils for KWD (3 decimals). `amount / 100` is
@@ -461,6 +492,30 @@ and `settlement_tax` are in `settlement_currency`, which differs from
 gives a wrong value whenever the two differ in decimals.
 """, """
 revenue: to_major(data.settlement_amount, data.currency)   # -> data.settlement_currency
+""")
+
+_code("W432", "minor units sent as a Segment money property", """
+Dodo sends amounts in the currency's smallest unit (`total_amount`, `tax`,
+`Refund.amount`, a payout's `fee`: the SDK says so, or the integer amount
+sits beside a `currency`), while Segment's money properties (`revenue`,
+`value`, `total`, `subtotal`, `tax`, `discount`, `shipping`, a product's
+`price`) are amounts such as 12.50. Sent unconverted, 12.50 USD is recorded
+as 1250. The unit is followed through `+`, `-`, `??`, `if` and a product
+with a constant, so `data.total_amount - (data.tax ?? 0)` is caught too.
+The fix wraps the expression in to_major() with the amount's own currency.
+""", """
+properties:
+  revenue: data.total_amount - (data.tax ?? 0)     # -> to_major(..., data.currency)
+""")
+_code("W433", "basis points converted or sent as money", """
+A discount's `amount` is in basis points (the SDK: "540 => 5.4%"), not in
+money. to_major() divides it by the currency's exponent as if it were
+cents, and Segment's `discount` reads it as an amount saved. For the
+percentage, divide by 100 under a name that says so (`discount_percent`);
+the money a discount saved is not in the payload.
+""", """
+properties:
+  discount: to_major(data.discounts[0].amount, data.currency)   # basis points, not cents
 """)
 
 # --- E5xx: run time --------------------------------------------------------
@@ -514,6 +569,53 @@ the event's action: `cancelled_at` of subscription.cancelled.)
 subscription.renewed:
   - track: Subscription Renewed
     timestamp: data.created_at        # when it began: use `timestamp`
+""")
+_code("W445", "a date sent under a name that says the opposite end of the period", """
+The SDK says what a date is: `previous_billing_date` "indicates the start of
+current billing period", `next_billing_date` its end, a service period's
+`starts_at` and `ends_at` likewise. A property or trait whose name says
+start (`period_start`, `starts_at`, `from`) given the date that ends the
+period (or the other way round) sends the wrong date under a plausible
+name. The fix is the model's date with the role the name says.
+""", """
+properties:
+  period_start: data.next_billing_date        # -> data.previous_billing_date
+""")
+_code("W446", "a running total set from one event's amount", """
+An identify or group trait named as a total (`total_spent`,
+`lifetime_value`, `ltv`) is given this event's amount. Segment's traits
+are the profile's current state and each call replaces them, so the trait
+holds the last payment, not a sum; segmap keeps no running state. Send the
+amount as `revenue` on a track call (destinations sum it), or name the
+trait for what it holds (`last_payment_amount`).
+""", """
+- identify:
+  traits:
+    total_spent: to_major(data.total_amount, data.currency)   # the last payment only
+""")
+_code("W447", "a field the Dodo SDK marks deprecated", """
+The SDK's docstring starts with DEPRECATED and names the replacement:
+`discount_id` ("Use discounts instead. Returns the first discount's ID"),
+`discount_cycles_remaining`, `invoice_url`. A deprecated field can stop
+being sent; where the replacement is a list of the same field
+(`discounts[].discount_id`), the fix reads its first item.
+""", """
+properties:
+  discount: data.discount_id              # -> data.discounts[0].discount_id
+""")
+_code("W448", "a test the Dodo SDK advises against", """
+The SDK's docstring of `is_multi_subscription` says: "Read this field to
+find the payment type. Do not read the length of `subscription_ids`. Do not
+read `subscription_id` for null." A multi-subscription payment leaves
+`subscription_id` null, so `subscription_id == null` is true for it as well
+as for one-time payments; for a one-time payment test `charge_type == null`
+(null when the payment charges no subscription). A null test that guards a
+read of the same field in the call (`when: data.subscription_id != null`
+with `groupId: data.subscription_id`) is not reported.
+""", """
+when: data.subscription_id == null                  # also multi-subscription payments
+properties:
+  multi: length(data.subscription_ids) > 1          # -> data.is_multi_subscription
 """)
 _code("E501", "mapping failed at run time", """
 An expression failed on a particular envelope (for example arithmetic on

@@ -106,11 +106,11 @@ def test_explicit_null_is_not_warned_but_a_possible_null_is():
           timestamp: 'if data.tax != null then timestamp else null'
           properties:
             revenue: 'if data.tax != null then to_major(data.total_amount, data.currency) else null'
-            total: data.tax ?? null
-            value: data.tax
+            total: to_major(data.tax, data.currency) ?? null
+            value: to_major(data.tax, data.currency)
     """
     reported, _ = _codes(text)
-    assert reported == [("W304", 10)]  # only `value: data.tax`, whose null the author did not write
+    assert reported == [("W304", 10)]  # only `value:`, whose null (to_major passes data.tax's on) the author did not write
 
 
 def test_ordering_null_note_only_where_javascript_differs():

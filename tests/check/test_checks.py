@@ -68,7 +68,7 @@ def test_a_careful_mapping_has_no_diagnostics():
                 createdAt: data.created_at
           dispute.opened:
             - track: Dispute Opened
-              userId: data.payment_id
+              userId: f"business:{business_id}"
               properties:
                 value: number(data.amount)
                 currency: data.currency
@@ -83,7 +83,7 @@ def test_when_guard_narrows_a_nullable_identity():
           payment.succeeded:
             - track: Subscription Paid
               when: data.subscription_id != null
-              userId: data.subscription_id
+              anonymousId: data.subscription_id
     """) == []
 
 
@@ -103,8 +103,8 @@ def test_or_guard_does_not_narrow():
     d = one(HEAD + """
           payment.succeeded:
             - track: Subscription Paid
-              when: data.subscription_id != null or data.discount_id != null
-              userId: data.subscription_id
+              when: data.subscription_id != null or data.checkout_session_id != null
+              anonymousId: data.subscription_id
     """)
     assert d.code == "E303"
 
@@ -119,8 +119,8 @@ def test_default_removes_null_and_the_error_names_the_field_and_fix():
 
 @pytest.mark.parametrize("field", ["userId", "anonymousId"])
 def test_identity_fields_are_errors_but_properties_are_not(field):
-    d = one(HEAD + f"  payment.succeeded:\n    - track: Payment Completed\n      {field}: data.subscription_id\n"
-                   "      properties:\n        sub: data.subscription_id\n")
+    d = one(HEAD + f"  payment.succeeded:\n    - track: Payment Completed\n      {field}: data.metadata.user_id\n"
+                   "      properties:\n        sub: data.metadata.user_id\n")
     assert d.code == "E303" and d.span.line == 5
     assert "Segment drops a call" in d.notes[0]
 
@@ -146,7 +146,7 @@ def test_type_comparison_inside_a_glob_rule_is_fine_for_its_own_events():
 
 
 def test_field_of_another_model_names_the_events_that_have_it():
-    d = one(HEAD + "  dispute.opened:\n    - track: Dispute Opened\n      userId: data.payment_id\n"
+    d = one(HEAD + "  dispute.opened:\n    - track: Dispute Opened\n      anonymousId: data.payment_id\n"
                    "      properties:\n        c: data.customer.email\n")
     assert d.code == "E203" and any("payment.succeeded" in n for n in d.notes)
 
@@ -158,14 +158,14 @@ def test_glob_rule_reports_once_for_the_events_where_it_fails():
 
 
 def test_arithmetic_on_text_explains_where_the_type_comes_from():
-    d = one(HEAD + "  dispute.opened:\n    - track: Dispute Opened\n      userId: data.payment_id\n"
+    d = one(HEAD + "  dispute.opened:\n    - track: Dispute Opened\n      anonymousId: data.payment_id\n"
                    "      properties:\n        x: data.amount * 2\n")
     assert d.code == "E301" and (d.span.line, d.span.col) == (7, 12)
     assert any("Dodo SDK" in n for n in d.notes) and "number(data.amount)" in d.hint
 
 
 def test_number_conversion_makes_to_major_of_a_string_acceptable():
-    assert check(HEAD + "  dispute.lost:\n    - track: Dispute Lost\n      userId: data.payment_id\n"
+    assert check(HEAD + "  dispute.lost:\n    - track: Dispute Lost\n      anonymousId: data.payment_id\n"
                         "      properties:\n        value: to_major(number(data.amount), data.currency)\n") == []
 
 

@@ -129,6 +129,32 @@ CASES = [
     Case("E020", HEAD + "  payment.succeeded:\n    - trak: Order Completed\n", _promise_event_name("Order Completed")),
     Case("E021", "version: 1\nevents:\n  payment.succeeded:\n    - track: Order Completed\n      user_id: data.customer.customer_id\n",
          lambda t: calls_for(t, "payment.succeeded")[0].body["userId"] == sample_envelope("payment.succeeded")["data"]["customer"]["customer_id"]),
+    # the meaning checks (issue 16 item 6): minor units, the person's id, spec names, SDK facts
+    Case("W432", HEAD + "  payment.succeeded:\n    - track: Order Completed\n      properties:\n"
+         "        revenue: data.total_amount\n", _promise_to_major),
+    Case("W432", HEAD + "  payment.succeeded:\n    - track: Order Completed\n      properties:\n"
+         "        revenue: data.total_amount - (data.tax ?? 0)\n",
+         lambda t: _props(t, currency="JPY", total_amount=1500, tax=100)["revenue"] == 1400
+         and _props(t, currency="KWD", total_amount=12345, tax=None)["revenue"] == 12.345),
+    Case("W415", HEAD + "  refund.succeeded:\n    - track: Order Refunded\n      userId: data.payment_id\n",
+         lambda t: calls_for(t, "refund.succeeded")[0].body["userId"]
+         == sample_envelope("refund.succeeded")["data"]["customer"]["customer_id"]),
+    Case("W423", HEAD + "  payment.succeeded:\n    - track: Order Compelted\n", _promise_event_name("Order Completed")),
+    Case("W424", HEAD + "  payment.succeeded:\n    - track: Order Completed\n      properties:\n"
+         "        products: 'map(data.product_cart ?? [], p => {id: p.product_id, qty: p.quantity})'\n",
+         lambda t: _props(t, product_cart=[{"product_id": "pdt_1", "quantity": 2}])["products"]
+         == [{"product_id": "pdt_1", "quantity": 2}]),
+    Case("W445", HEAD + "  subscription.renewed:\n    - track: Subscription Renewed\n      properties:\n"
+         "        period_start: data.next_billing_date\n",
+         _promise_field("period_start", lambda env: env["data"]["previous_billing_date"], "subscription.renewed")),
+    Case("W447", HEAD + "  payment.succeeded:\n    - track: Order Completed\n      properties:\n"
+         "        discount_ref: data.discount_id\n",
+         lambda t: _props(t, discount_id="dsc_1", discounts=[{**sample_envelope("payment.succeeded")["data"].get(
+             "discounts", [{}])[0], "discount_id": "dsc_1"}])["discount_ref"] == "dsc_1"),
+    Case("W448", HEAD + "  payment.succeeded:\n    - track: Order Completed\n      properties:\n"
+         "        multi: length(data.subscription_ids) > 1\n",
+         lambda t: _props(t, is_multi_subscription=True, subscription_ids=["sub_1", "sub_2"])["multi"] is True
+         and _props(t, is_multi_subscription=False, subscription_ids=["sub_1"])["multi"] is False),
     # a YAML key without its `:` (yaml_errors.py): the fixed line is the intended field
     Case("E001", "version: 1\nevents:\n  payment.succeeded:\n    - track: Order Completed\n      userId data.customer.customer_id\n",
          lambda t: calls_for(t, "payment.succeeded")[0].body["userId"] == sample_envelope("payment.succeeded")["data"]["customer"]["customer_id"]),
@@ -227,3 +253,48 @@ def test_every_suggestion_in_the_catalogue_applies_cleanly():
     total, suggested, applicable = applicable_share(files)
     assert total > 80 and suggested > 20
     assert applicable == suggested, f"{suggested - applicable} of {suggested} suggestions do not apply cleanly"
+
+
+# --- hints in words, applied as written ------------------------------------------------------------
+
+def test_minor_units_with_a_currency_that_can_be_null_get_the_guard_in_the_hint():
+    broken = HEAD + "  refund.succeeded:\n    - track: Order Refunded\n      properties:\n        total: data.amount\n"
+    d = _only(broken, "W432")
+    assert d.suggestion is None and "`to_major(data.amount, data.currency)`" in d.hint \
+        and "`when: data.amount != null and data.currency != null`" in d.hint
+    fixed = broken.replace("      properties:\n        total: data.amount\n",
+                           "      when: data.amount != null and data.currency != null\n      properties:\n"
+                           "        total: to_major(data.amount, data.currency)\n")
+    assert check_source(fixed, "fixed.yaml").diagnostics == []
+    assert _props(fixed, "refund.succeeded", amount=1250, currency="USD")["total"] == 12.5
+    assert _props(fixed, "refund.succeeded", amount=1500, currency="JPY")["total"] == 1500
+
+
+def test_basis_points_hint_gives_the_percentage():
+    broken = HEAD + ("  payment.succeeded:\n    - track: Order Completed\n      properties:\n"
+                     "        discount: to_major(data.discounts[0].amount, data.currency)\n")
+    d = _only(broken, "W433")
+    assert d.suggestion is None and "`data.discounts[0].amount / 100`" in d.hint and "discount_percent" in d.hint
+    fixed = broken.replace("discount: to_major(data.discounts[0].amount, data.currency)",
+                           "discount_percent: data.discounts[0].amount / 100")
+    assert check_source(fixed, "fixed.yaml").diagnostics == []
+    first = sample_envelope("payment.succeeded")["data"]["discounts"][0]
+    assert _props(fixed, discounts=[{**first, "amount": 540}])["discount_percent"] == 5.4
+
+
+def test_null_subscription_id_hint_finds_one_time_payments_only():
+    broken = HEAD + "  payment.succeeded:\n    - track: Order Completed\n      when: data.subscription_id == null\n"
+    d = _only(broken, "W448")
+    assert d.suggestion is None and "`data.charge_type == null`" in d.hint and "`data.is_multi_subscription`" in d.hint
+    fixed = broken.replace("data.subscription_id == null", "data.charge_type == null")
+    assert check_source(fixed, "fixed.yaml").diagnostics == []
+    one_time = dict(charge_type=None, subscription_id=None, subscription_ids=[], is_multi_subscription=False)
+    multi = dict(charge_type="new", subscription_id=None, subscription_ids=["sub_1", "sub_2"], is_multi_subscription=True)
+    assert calls_for(fixed, "payment.succeeded", **one_time) and not calls_for(fixed, "payment.succeeded", **multi)
+    assert calls_for(broken, "payment.succeeded", **multi)  # the mistake: the bundle counted as one-time
+
+
+def test_a_null_test_guarding_a_read_of_the_same_field_is_not_advice():
+    text = HEAD + ("  payment.succeeded:\n    - group:\n      when: data.subscription_id != null\n"
+                   "      groupId: data.subscription_id\n")
+    assert check_source(text, "x.yaml").diagnostics == []
