@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import yaml
+from segmap.dsl.pyyaml import yaml
 
 from segmap.diagnostics.model import Span
 

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
+from segmap.dsl.pyyaml import yaml
 
 from segmap.diagnostics.model import Diagnostic, Severity, Span
 from segmap.diagnostics.text import first_surrogate, shorten
