@@ -291,3 +291,39 @@ def test_loading_snapshot_and_samples_never_imports_sdk():
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+# --- what the docstrings say a field means (snapshot_gen.field_facts) ---------------------------
+
+def _facts(model: str, field: str) -> dict:
+    return load_snapshot()["models"][model]["fields"][field].get("facts", {})
+
+
+def test_field_facts_are_read_from_the_sdk_docstrings():
+    from dodopayments.types.payment import Payment
+
+    assert "smallest unit" in inspect.getsource(Payment)  # the text the unit comes from
+    assert _facts("Payment", "total_amount") == {"unit": "minor", "currency": "currency"}
+    assert _facts("Payment", "settlement_amount") == {"unit": "minor", "currency": "settlement_currency"}
+    assert _facts("DiscountDetail", "amount") == {"unit": "basis_points"}
+    assert _facts("Payment", "discount_id")["deprecated"] == "Use discounts instead"
+    assert {"avoid": "length", "of": "subscription_ids"} in _facts("Payment", "is_multi_subscription")["advice"]
+    assert _facts("Payment", "charge_type")["null_when"] == "this payment charges no subscription"
+    renewed = load_snapshot()["events"]["subscription.renewed"]["data"]
+    assert _facts(renewed, "next_billing_date")["role"] == "period_end"
+    assert _facts(renewed, "previous_billing_date")["role"] == "period_start"
+    assert _facts("Dispute", "amount") == {}  # text: no unit is claimed for it
+
+
+def test_field_facts_rules():
+    facts = snapshot_gen.field_facts
+    money = {"t": "int"}
+    assert facts("amount", "The refunded amount.", money, {"currency"}) == {"unit": "minor", "currency": "currency"}
+    assert facts("amount", "The refunded amount.", money, set()) == {}  # no currency beside it: unknown unit
+    assert facts("quantity", "Number of units", money, {"currency"}) == {}
+    assert facts("amount", "Discount in **basis points** (540 => 5.4%)", money, {"currency"}) == {"unit": "basis_points"}
+    assert facts("x_id", "DEPRECATED: Use y instead. More.", {"t": "str"}, set()) == {"deprecated": "Use y instead"}
+    assert facts("d", "Indicates the end of current billing period", {"t": "datetime"}, set()) == {"role": "period_end"}
+    assert facts("d", "Indicates the end of current billing period", {"t": "str"}, set()) == {}
+    assert facts("f", "Read this. Do not read `a` for null.", {"t": "bool"}, set()) == {
+        "advice": [{"avoid": "null", "of": "a"}]}

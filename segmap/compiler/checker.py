@@ -486,8 +486,9 @@ class Checker:
                 return
             if b.value not in base.args:
                 allowed = ", ".join(f'"{v}"' for v in base.args[:12]) + (", ..." if len(base.args) > 12 else "")
-                what = f"{base.name} " if base.name else ""
-                self.report("E302", f"`{show(a)}` is never \"{b.value}\": it is not a {what}value, "
+                # an inline Literal type has no name (a payout's status): say whose values instead
+                what = f"a {base.name} value" if base.name else "among the values the SDK allows"
+                self.report("E302", f"`{show(a)}` is never \"{b.value}\": it is not {what}, "
                             f"so `{e.op}` is always {always}", b.span,
                             suggestion=quoted(suggest(b.value, [str(v) for v in base.args])
                                                or containing(b.value, [str(v) for v in base.args])),

@@ -111,12 +111,13 @@ language can be told apart.
 """, """
 events: {}                  # missing `version: 1`
 """)
-_code("E013", "YAML reads this scalar as a boolean, null or number", """
+_code("E013", "YAML reads this scalar as a boolean, null, number or date", """
 segmap reads every YAML scalar as the text written, but other YAML readers
 (editors, linters, CI tools, a teammate's script) resolve some plain
 scalars: `yes`, `no`, `on`, `off`, `true`, `false` become booleans, `~` and
 `null` become null, `012` is the octal number 10 in YAML 1.1, `1_000` and
-`0x1F` are numbers. Where the mapping means a name (an event type, an event
+`0x1F` are numbers, `2025-03-01` is a date (and, as an expression, the
+subtraction 2025 - 3 - 1). Where the mapping means a name (an event type, an event
 name) or an expression, such a scalar is an error: quote it if you mean the
 text, or write the expression form (`true`, `null`, `12`).
 """, """
@@ -126,10 +127,11 @@ events:
       userId: data.customer.customer_id
       properties:
         coupon: ~              # write null
+        campaign_start: 2025-03-01   # write '"2025-03-01"'
 """)
 _code("W013", "a name other YAML readers type differently", """
 A key or name that segmap reads as text but that other YAML readers would
-turn into a boolean, null or number: a property key `no:` becomes `false`
+turn into a boolean, null, number or date: a property key `no:` becomes `false`
 for them, an event name `1.10` becomes `1.1`. segmap sends the text as
 written; quote it so that every tool agrees.
 """, """

@@ -89,17 +89,21 @@ class _Loader:
             if reading is not None and _expression_disagrees(node, reading):
                 kind, desc, val = reading
                 write = ("true" if val is True else "false" if val is False else "null" if val is None else None) \
-                    if kind != "number" else (repr(val) if val is not None else None)
+                    if kind not in ("number", "date") else (repr(val) if val is not None and kind == "number" else None)
                 hint = f"write `{write}`" if write else None
                 if kind == "bool":
                     hint = f"expressions write booleans as `{write}`; for the text, write '\"{node.value}\"'"
                 elif kind == "null":
                     hint = "expressions write null as `null`"
+                elif kind == "date":
+                    hint = f"for the text, quote it: '\"{node.value}\"'"
                 elif write:
                     hint = f"write {write} for the number, or '\"{node.value}\"' for the text"
                 self.err("E013", f"`{node.value}` is {desc} in YAML, and not an expression segmap reads the same way",
                          node.span, hint=hint,
-                         notes=("values are expressions: `true`, `false`, `null`, decimal numbers, quoted text",))
+                         notes=("values are expressions: `true`, `false`, `null`, decimal numbers, quoted text",)
+                         + ((f"as an expression, `{node.value}` would be a subtraction of numbers",)
+                            if kind == "date" else ()))
                 return ast.Literal(val, node.span)
             expr, problems = parse_scalar(node)
             self.diags.extend(problems)

@@ -356,13 +356,18 @@ _RE_FLOAT = re.compile(
     r"[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+")
 _RE_SEXA = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
 _RE_SPECIAL = re.compile(r"[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)")
+# YAML 1.1's timestamp type (PyYAML reads `2025-03-01` as a date); as a segmap expression the same
+# text is a subtraction, 2025 - 3 - 1, or a syntax error
+_RE_DATE = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"
+                      r"(?:(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]*)?"
+                      r"(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)?")
 
 
 def yaml_reading(node: YNode) -> tuple[str, str, object] | None:
     """How YAML 1.1/1.2 readers would type a plain scalar that segmap reads as text.
 
-    Returns ``(kind, description, value)`` -- kind is "bool", "null" or
-    "number" -- or None when every reader agrees it is text (quoted scalars,
+    Returns ``(kind, description, value)`` -- kind is "bool", "null",
+    "number" or "date" (the value is then the text) -- or None when every reader agrees it is text (quoted scalars,
     block scalars, ordinary words).
     """
     if not isinstance(node, YScalar) or node.style is not None:
@@ -375,6 +380,8 @@ def yaml_reading(node: YNode) -> tuple[str, str, object] | None:
         return "null", "null", None
     if not v or not (v[0].isdigit() or v[0] in "+-."):
         return None
+    if _RE_DATE.fullmatch(v):
+        return "date", f"the {'date' if len(v) <= 10 else 'time'} {v} (YAML 1.1)", v
     n: int | float
     try:
         if _RE_OCT11.fullmatch(v) and v.strip("+-").replace("_", "") != "0":

@@ -255,3 +255,11 @@ def test_quoting_makes_yaml_typed_names_text():
 def test_numbers_as_event_names_are_a_warning():
     d = one(HEAD + "  payment.succeeded:\n    - track: 1.10\n      userId: data.customer.customer_id\n")
     assert d.code == "W013" and "1.1" in d.message
+
+
+def test_an_enum_without_a_type_name_is_still_a_sentence():
+    # a payout's status is an inline Literal in the SDK: no type name to quote
+    d = one(HEAD + '  payout.success:\n    - track: Payout Paid\n      userId: f"business:{business_id}"\n'
+                   '      when: data.status == "succeeded"\n')
+    assert d.code == "E302" and "not among the values the SDK allows" in d.message and "  " not in d.message
+    assert d.suggestion == '"success"'

@@ -298,3 +298,13 @@ def test_a_null_test_guarding_a_read_of_the_same_field_is_not_advice():
     text = HEAD + ("  payment.succeeded:\n    - group:\n      when: data.subscription_id != null\n"
                    "      groupId: data.subscription_id\n")
     assert check_source(text, "x.yaml").diagnostics == []
+
+
+def test_an_unquoted_date_is_reported_and_quoting_it_sends_the_text():
+    broken = HEAD + ("  payment.succeeded:\n    - track: Order Completed\n      properties:\n"
+                     "        campaign_end: 2025-11-21\n")
+    d = _only(broken, "E013")
+    assert "date" in d.message and "subtraction" in d.notes[-1] and d.hint == "for the text, quote it: '\"2025-11-21\"'"
+    fixed = broken.replace("campaign_end: 2025-11-21", "campaign_end: '\"2025-11-21\"'")
+    assert check_source(fixed, "fixed.yaml").diagnostics == []
+    assert _props(fixed)["campaign_end"] == "2025-11-21"  # not 1993
