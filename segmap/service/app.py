@@ -56,6 +56,9 @@ MAX_EVENT_TYPE = 200
 # The request line plus headers of one request (the documented limit). uvicorn's protocols bound a
 # head that is still arriving (see server.py); this bounds a complete one, whatever the protocol.
 MAX_HEAD_BYTES = 64 * 1024
+# Set in the scope by segmap's own HTTP protocol (server.py), which counts the head exactly as it
+# arrives and refuses it past MAX_HEAD_BYTES: the app then need not count it again.
+HEAD_BYTES_KEY = "segmap.head_bytes"
 
 
 class _Reject(Exception):
@@ -355,7 +358,7 @@ class _Dispatch:
             await self.app(scope, receive, send)
             return
         method, path = scope["method"], scope["path"]
-        if head_size(scope) > MAX_HEAD_BYTES:
+        if HEAD_BYTES_KEY not in scope and head_size(scope) > MAX_HEAD_BYTES:
             await self._refuse(send, 431, "headers_too_large", f"request headers over {MAX_HEAD_BYTES} bytes")
             return
         server = scope.get("server")

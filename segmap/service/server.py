@@ -28,7 +28,7 @@ import uvicorn
 
 import orjson
 
-from segmap.service.app import MAX_HEAD_BYTES, build_app
+from segmap.service.app import HEAD_BYTES_KEY, MAX_HEAD_BYTES, build_app
 from segmap.service.lifecycle import Service
 from segmap.errors import SegmapError
 
@@ -78,54 +78,69 @@ def http_protocol(service: Service | None = None, *, head_timeout: float = 10.0)
     logging.getLogger("uvicorn.error").addFilter(_DropUvicornParseWarning())
     metrics = service.metrics if service is not None else None
 
+    base_on_url, base_on_header = HttpToolsProtocol.on_url, HttpToolsProtocol.on_header
+
     class SegmapHttpToolsProtocol(HttpToolsProtocol):
+        # These callbacks run for every request (on_header for every header line), so they are
+        # kept small: no super() lookups, and one timer per connection instead of one per request.
         _head_bytes = 0
+        _head_started: float | None = None  # loop time the head in progress began; None: none in progress
         _head_timer = None
         _refusal: tuple[int, str, str] | None = None
 
         def connection_made(self, transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
-            self._arm()
+            self._head_started = self.loop.time()  # the first head must arrive within the limit of connecting
+            if head_timeout > 0:
+                self._head_timer = self.loop.call_later(head_timeout, self._check_head)
 
         def connection_lost(self, exc) -> None:
             self._disarm()
             super().connection_lost(exc)
-
-        def _arm(self) -> None:
-            if self._head_timer is None and head_timeout > 0:
-                self._head_timer = self.loop.call_later(head_timeout, self._head_timed_out)
 
         def _disarm(self) -> None:
             if self._head_timer is not None:
                 self._head_timer.cancel()
                 self._head_timer = None
 
-        def _head_timed_out(self) -> None:
+        def _check_head(self) -> None:
+            """The connection's timer: refuses a head that has been arriving for too long, else
+            looks again when the head in progress (or the next one) could be late."""
             self._head_timer = None
-            if self.transport is not None and not self.transport.is_closing():
-                self._refuse(408, "head_timeout", f"request line and headers not received within {head_timeout:g}s")
+            if self.transport is None or self.transport.is_closing():
+                return
+            started = self._head_started
+            left = head_timeout if started is None else started + head_timeout - self.loop.time()
+            if left > 0:  # no head in progress (keep-alive idleness is uvicorn's timeout), or not late yet
+                self._head_timer = self.loop.call_later(left, self._check_head)
+                return
+            self._refuse(408, "head_timeout", f"request line and headers not received within {head_timeout:g}s")
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
             self._head_bytes = 0
-            self._arm()
-
-        def _count(self, n: int) -> None:
-            self._head_bytes += n
-            if self._head_bytes > MAX_HEAD_BYTES:
-                self._refusal = (431, "headers_too_large", f"request headers over {MAX_HEAD_BYTES} bytes")
-                raise _HeadTooLarge()
+            if self._head_started is None:  # (the first request's head counts from the connection)
+                self._head_started = self.loop.time()
 
         def on_url(self, url: bytes) -> None:
-            self._count(len(url) + 16)  # the method, the version and the line end
-            super().on_url(url)
+            n = self._head_bytes = self._head_bytes + len(url) + 16  # the method, the version and the line end
+            if n > MAX_HEAD_BYTES:
+                self._too_large()
+            base_on_url(self, url)
 
         def on_header(self, name: bytes, value: bytes) -> None:
-            self._count(len(name) + len(value) + 4)
-            super().on_header(name, value)
+            n = self._head_bytes = self._head_bytes + len(name) + len(value) + 4
+            if n > MAX_HEAD_BYTES:
+                self._too_large()
+            base_on_header(self, name, value)
+
+        def _too_large(self) -> None:
+            self._refusal = (431, "headers_too_large", f"request headers over {MAX_HEAD_BYTES} bytes")
+            raise _HeadTooLarge()
 
         def on_headers_complete(self) -> None:
-            self._disarm()
+            self._head_started = None
+            self.scope[HEAD_BYTES_KEY] = self._head_bytes  # type: ignore[literal-required]  # counted: the app need not
             super().on_headers_complete()
 
         def send_400_response(self, msg: str) -> None:
