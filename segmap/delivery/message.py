@@ -19,6 +19,7 @@ from typing import Any, Sequence
 
 import orjson
 
+from segmap._version import __version__
 from segmap.dsl.segment_fields import CALL_TYPES, REQUIRED_FIELDS
 from segmap.runtime.calls import Call
 from segmap.errors import SegmapError
@@ -85,8 +86,6 @@ def message_id_for(webhook_id: str, index: int) -> str:
 
 
 def library_version() -> str:
-    from segmap._version import __version__
-
     return __version__
 
 
@@ -131,14 +130,15 @@ def _check_required(call: str, msg: dict[str, Any]) -> None:
     must be text.
     """
 
-    def present(key: str) -> bool:
-        v = msg.get(key)
-        if key == "event":
-            return isinstance(v, str) and v != ""
-        return v is not None and v != ""
-
     for alternatives in REQUIRED_FIELDS[call]:
-        if not any(present(key) for key in alternatives):
+        for key in alternatives:
+            v = msg.get(key)
+            if key == "event":
+                if isinstance(v, str) and v != "":
+                    break  # present
+            elif v is not None and v != "":
+                break  # present
+        else:
             raise MessageRejected(_REQUIRED_MESSAGES.get((call, alternatives))
                                   or f"{call} needs {' or '.join(alternatives)}")
 
@@ -173,32 +173,44 @@ def build_message(webhook_id: str, index: int, call: Call, version: str | None =
 
 
 def encode_message(msg: dict[str, Any]) -> bytes:
-    where = find_non_finite(msg)
-    if where is not None:
-        raise MessageRejected(f"NaN or Infinity at {where}; Segment would reject the whole batch")
     try:
         # numbers as JSON.stringify writes them, whoever built the body (segmap.runtime.jsjson)
         data = orjson.dumps(js_value(msg), default=_default)
-    except MessageRejected:
+    except Exception as exc:
+        _refuse_non_finite(msg)  # a non-finite Decimal raises in _default: named with its path first
+        if isinstance(exc, MessageRejected):
+            raise
+        if isinstance(exc, (TypeError, orjson.JSONEncodeError)):
+            raise MessageRejected(f"cannot encode as JSON: {str(exc)[:200]}") from None
         raise
-    except (TypeError, orjson.JSONEncodeError) as exc:
-        raise MessageRejected(f"cannot encode as JSON: {str(exc)[:200]}") from None
+    # orjson writes NaN and Infinity as null: only a body whose JSON has a null can hold one, and
+    # only then is the tree walked (the walk cost more than the encoding itself)
+    if b"null" in data:
+        _refuse_non_finite(msg)
     size = len(data) + SENT_AT_OVERHEAD
     if size > MAX_MESSAGE_BYTES:
         raise MessageRejected(f"message is {size} bytes, over Segment's {MAX_MESSAGE_BYTES}-byte limit")
     return data
 
 
+def _refuse_non_finite(msg: dict[str, Any]) -> None:
+    where = find_non_finite(msg)
+    if where is not None:
+        raise MessageRejected(f"NaN or Infinity at {where}; Segment would reject the whole batch")
+
+
 def encode_call(webhook_id: str, index: int, call: Call, version: str | None = None) -> EncodedMessage:
     """Never raises for bad content: a refused call comes back with `reject_reason`
     (and the payload when one could be built) so that it is stored as a dead letter."""
-    message_id = message_id_for(webhook_id, index)
+    message_id = None
     try:
         msg = build_message(webhook_id, index, call, version)
         message_id = msg["messageId"]
         _check_required(call.call, msg)
         payload = encode_message(msg)
     except MessageRejected as exc:
+        if message_id is None:
+            message_id = message_id_for(webhook_id, index)
         payload = b""
         # keep the refused body for diagnosis when it can be written faithfully
         # (not with NaN: orjson would turn it into null and hide the problem)

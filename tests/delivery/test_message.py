@@ -94,6 +94,14 @@ def test_nan_and_infinity_are_refused_with_the_path(bad):
     assert "NaN or Infinity at properties.items[1].price" in m.reject_reason
 
 
+def test_the_walk_for_nan_runs_when_the_json_has_a_null_and_only_a_nan_is_refused():
+    # encode_message walks the body only when orjson wrote a null somewhere (NaN and Infinity come out as null)
+    ok = encode_call("w", 0, track(coupon=None, note="null"))
+    assert ok.sendable and b'"coupon":null' in ok.payload
+    m = encode_call("w", 0, track(coupon=None, items=[{"price": math.inf}]))
+    assert not m.sendable and "NaN or Infinity at properties.items[0].price" in m.reject_reason
+
+
 def test_orjson_alone_would_have_sent_null_for_nan():
     # the reason encode_call checks by itself
     assert orjson.dumps({"a": math.nan}) == b'{"a":null}'
