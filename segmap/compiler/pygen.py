@@ -637,6 +637,29 @@ class _FunctionGen:
         return self._assign(f"{x.code} if {x.code}.__class__ is str else _f.string({x.code})", e.span, mm=x.mm,
                             js=True)
 
+    def _call_to_major(self, e: ast.Call) -> V | None:
+        """``to_major(n, c)`` for an integer ``|n| < 2**53`` and a known currency code: ``n / 10**e``,
+        an int when whole, exactly the helper's arithmetic (which it keeps for every other input)."""
+        if len(e.args) != 2:
+            return None
+        n, cur = (self.expr(a) for a in e.args)
+        if n.is_const or cur.is_const:
+            return None
+        n, cur = self.name(n), self.name(cur)
+        a, c = n.code, cur.code
+        o = self.out
+        t = self.new()
+        i = self.new()
+        o.emit(f"if {a}.__class__ is int and {c}.__class__ is str and {c} in _DIV "
+               f"and {a} < {_TWO53} and {a} > -{_TWO53}:", e.span)
+        o.emit(f"    {t} = {a} / _DIV[{c}]", e.span)
+        o.emit(f"    {i} = int({t})")
+        o.emit(f"    if {i} == {t}:")
+        o.emit(f"        {t} = {i}")
+        o.emit("else:")
+        o.emit(f"    {t} = _f.{self.funcs('to_major')}({a}, {c})", e.span)
+        return V(t, n.mm or cur.mm)
+
     def _call_fixed(self, e: ast.Call) -> V | None:
         if len(e.args) != 2:
             return None
@@ -856,6 +879,11 @@ def _unchanged_by_js_value(c: str, ty: Ty | None, mm: bool) -> list[str]:
         tests = [f"{c} is True or {c} is False"]
     elif base is not None and base.kind == "int":
         tests = [f"({c}.__class__ is int and {-_TWO53} < {c} < {_TWO53})"]
+    elif base is not None and base.is_numeric:  # an int as above, or a float with a fraction that
+        # JavaScript prints positionally as orjson does (js_number keeps those)
+        tests = [f"({c}.__class__ is int and {-_TWO53} < {c} < {_TWO53})",
+                 f"({c}.__class__ is float and (1e-05 <= {c} < {float(_TWO53)!r} or {-float(_TWO53)!r} < {c} <= -1e-05)"
+                 f" and {c} % 1.0 != 0.0)"]
     else:
         tests = [f"{c}.__class__ is str"]
     if ty is not None and ty.nullable:
@@ -953,6 +981,7 @@ from segmap.runtime.calls import Call as _Call
 from segmap.runtime.values import MappingRuntimeError as _Err
 from segmap.runtime.calls import tuple_new as _new, json_calls as _json_calls
 from segmap.runtime.jsjson import js_value as _jv, JSNumber as _JN
+from segmap.runtime.currency import DIVISORS as _DIV
 from builtins import AttributeError as _AttributeError
 # _eN(env) is event N's fast path; on an unusual envelope it hands over to _gN(env), the general one.
 # _jN(env) is _eN building the call/body dicts apply_json_bytes serialises instead of Calls."""

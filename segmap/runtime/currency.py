@@ -54,6 +54,9 @@ EXPONENTS: dict[str, int] = {
     for code in DODO_CURRENCIES
 }
 
+#: ``10 ** exponent`` per code: what generated code divides a whole amount by (``to_major`` inlined).
+DIVISORS: dict[str, int] = {code: 10**e for code, e in EXPONENTS.items()}
+
 assert len(DODO_CURRENCIES) == 145 == len(EXPONENTS)
 assert ZERO_DECIMAL <= EXPONENTS.keys() and THREE_DECIMAL <= EXPONENTS.keys()
 assert WITHDRAWN <= EXPONENTS.keys()

@@ -160,6 +160,10 @@ def js_value(x: Any) -> Any:
     if c is int:
         return x if -_TWO53 < x < _TWO53 else js_number(x)
     if c is float:
+        a = x if x >= 0.0 else -x
+        if 1e-5 <= a < _F53:  # js_number's common case, without the second call
+            i = int(x)
+            return i if i == x else x
         return js_number(x)
     if c is dict:
         out = None

@@ -52,6 +52,7 @@ def test_exported_module_runs_without_the_compiler(tmp_path, capsys):
     assert "LINE_MAP = " in source and "ORIGINS" not in source
     imports = {line.split()[1] for line in source.splitlines() if line.startswith(("from ", "import "))}
     assert imports <= {"segmap.runtime.values", "segmap.runtime", "segmap.runtime.calls", "segmap.runtime.jsjson",
+                       "segmap.runtime.currency",
                        "segmap.runtime.entry", "builtins"}, imports
 
     envs = _envelopes()
