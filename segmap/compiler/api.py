@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import itertools
 import zlib
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from segmap.diagnostics.model import Diagnostic, Severity, SourceMap, Span
 from segmap.runtime.calls import Call
 from segmap.errors import SegmapError
+from segmap.record import MutableRecord
 
 if TYPE_CHECKING:  # not imported at run time: a cold `segmap check` needs neither
     from os import PathLike
@@ -31,14 +31,22 @@ class MappingError(SegmapError):
         super().__init__(f"{where}{first.code}: {first.message}{more}")
 
 
-@dataclass
-class CheckResult:
+class CheckResult(MutableRecord):
+    _fields = ("diagnostics", "sources", "mapping", "plan", "acknowledged")  # a __dict__, as a dataclass has (weak references, extra attributes)
     diagnostics: list[Diagnostic]
     sources: SourceMap
-    mapping: Any = None  # ast.MappingFile
-    plan: Any = None  # plan.Plan
+    mapping: Any  # ast.MappingFile
+    plan: Any  # plan.Plan
     #: warnings an `# segmap: allow` comment (or `ignore`) acknowledged; not in ``diagnostics``
-    acknowledged: list[Diagnostic] = field(default_factory=list)
+    acknowledged: list[Diagnostic]
+
+    def __init__(self, diagnostics: list[Diagnostic], sources: SourceMap, mapping: Any = None, plan: Any = None,
+                 acknowledged: list[Diagnostic] | None = None) -> None:
+        self.diagnostics = diagnostics
+        self.sources = sources
+        self.mapping = mapping
+        self.plan = plan
+        self.acknowledged = [] if acknowledged is None else acknowledged
 
     @property
     def ok(self) -> bool:
@@ -84,8 +92,7 @@ def check_file(path: str | PathLike[str]) -> list[Diagnostic]:
     return check_source(text, name).diagnostics
 
 
-@dataclass
-class CompiledMapping:
+class CompiledMapping(MutableRecord):
     """A compiled mapping: ``apply(envelope)`` returns the Segment calls for it.
 
     It holds the generated module and what calling it needs, nothing of the
@@ -93,12 +100,24 @@ class CompiledMapping:
     so a service that recompiles on every reload keeps one mapping's worth of memory.
     """
 
+    _fields = ("file", "_source_z", "diagnostics", "event_types", "_entry", "_text")  # it keeps a __dict__
+    _hidden = ("_source_z", "_entry", "_text")
     file: str
-    _source_z: bytes = field(repr=False)  # the generated Python source, zlib-compressed (see `source`)
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    event_types: tuple[str, ...] = ()
-    _entry: Entry | None = field(repr=False, default=None)  # over the generated module's globals (required)
-    _text: str = field(repr=False, default="")  # the mapping text, for `check`
+    _source_z: bytes  # the generated Python source, zlib-compressed (see `source`)
+    diagnostics: list[Diagnostic]
+    event_types: tuple[str, ...]
+    _entry: Entry | None  # over the generated module's globals (required)
+    _text: str  # the mapping text, for `check`
+
+    def __init__(self, file: str, _source_z: bytes, diagnostics: list[Diagnostic] | None = None,
+                 event_types: tuple[str, ...] = (), _entry: Entry | None = None, _text: str = "") -> None:
+        self.file = file
+        self._source_z = _source_z
+        self.diagnostics = [] if diagnostics is None else diagnostics
+        self.event_types = event_types
+        self._entry = _entry
+        self._text = _text
+        self._post_init()
 
     @property
     def source(self) -> str:
@@ -106,7 +125,7 @@ class CompiledMapping:
         function is first needed, while a reloading service keeps one per mapping for good)."""
         return _unzip(self._source_z)
 
-    def __post_init__(self) -> None:
+    def _post_init(self) -> None:
         entry = self._bound
         self._dispatch = entry.dispatch
         entry.apply.__doc__ = CompiledMapping.apply.__doc__

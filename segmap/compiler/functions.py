@@ -27,13 +27,15 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from functools import cache
 from types import MappingProxyType
 from typing import Any, Literal
 
+from segmap.record import Record
 from segmap.runtime import functions as _rt
 from segmap.runtime.values import MISSING
+
+_set = object.__setattr__
 
 Kind = Literal["number", "integer", "string", "bool", "any", "list", "currency", "text_or_list"]
 Role = Literal["function", "operator", "internal"]
@@ -53,16 +55,19 @@ RAISES: Any = _Raises()
 Example = tuple[tuple[Any, ...], Any]
 
 
-@dataclass(frozen=True, slots=True)
-class Param:
+class Param(Record):
     """One parameter: its name (for messages and docs) and its kind."""
 
+    __slots__ = ("name", "kind")
     name: str
     kind: Kind
 
+    def __init__(self, name: str, kind: Kind) -> None:
+        _set(self, "name", name)
+        _set(self, "kind", kind)
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FunctionSpec:
+
+class FunctionSpec(Record):
     """Everything the checker, the generators and the docs know of a helper.
 
     ``max_arity`` is None for a variadic helper, whose last parameter
@@ -72,6 +77,8 @@ class FunctionSpec:
     tuples with the expected result, :data:`RAISES` for a failure.
     """
 
+    __slots__ = ("name", "params", "returns", "min_arity", "max_arity", "propagates_missing", "propagates_null", "doc",
+                 "examples", "py", "js", "role", "symbol", "null_doc", "makes_missing")
     name: str
     params: tuple[Param, ...]
     returns: Kind
@@ -83,11 +90,31 @@ class FunctionSpec:
     examples: tuple[Example, ...]
     py: str
     js: str
-    role: Role = "function"
-    symbol: str | None = None
-    null_doc: str = ""
+    role: Role
+    symbol: str | None
+    null_doc: str
     #: can give MISSING for arguments that are not (``first([])``)
-    makes_missing: bool = False
+    makes_missing: bool
+
+    def __init__(self, *, name: str, params: tuple[Param, ...], returns: Kind, min_arity: int, max_arity: int | None,
+                 propagates_missing: bool, propagates_null: bool, doc: str, examples: tuple[Example, ...], py: str,
+                 js: str, role: Role = "function", symbol: str | None = None, null_doc: str = "",
+                 makes_missing: bool = False) -> None:
+        _set(self, "name", name)
+        _set(self, "params", params)
+        _set(self, "returns", returns)
+        _set(self, "min_arity", min_arity)
+        _set(self, "max_arity", max_arity)
+        _set(self, "propagates_missing", propagates_missing)
+        _set(self, "propagates_null", propagates_null)
+        _set(self, "doc", doc)
+        _set(self, "examples", examples)
+        _set(self, "py", py)
+        _set(self, "js", js)
+        _set(self, "role", role)
+        _set(self, "symbol", symbol)
+        _set(self, "null_doc", null_doc)
+        _set(self, "makes_missing", makes_missing)
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -748,8 +775,7 @@ _INTERNAL_LIST = (
 )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LambdaSpec:
+class LambdaSpec(Record):
     """A function whose second argument is a function, ``item => expression``.
 
     The generators emit the loop themselves (no run-time helper, so a
@@ -758,11 +784,20 @@ class LambdaSpec:
     value both targets must give.
     """
 
+    __slots__ = ("name", "signature", "doc", "null_doc", "examples")
     name: str
     signature: str
     doc: str
     null_doc: str
     examples: tuple[tuple[str, Any], ...]
+
+    def __init__(self, *, name: str, signature: str, doc: str, null_doc: str,
+                 examples: tuple[tuple[str, Any], ...]) -> None:
+        _set(self, "name", name)
+        _set(self, "signature", signature)
+        _set(self, "doc", doc)
+        _set(self, "null_doc", null_doc)
+        _set(self, "examples", examples)
 
 
 _LAMBDA_LIST = (
@@ -834,13 +869,18 @@ def lookup(name: str) -> FunctionSpec | None:
 
 # --- the JavaScript runtime ---------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
-class JsBlock:
+class JsBlock(Record):
     """One top-level declaration of ``js_runtime.js`` with its comments."""
 
+    __slots__ = ("name", "deps", "text")
     name: str
     deps: tuple[str, ...]
     text: str
+
+    def __init__(self, name: str, deps: tuple[str, ...], text: str) -> None:
+        _set(self, "name", name)
+        _set(self, "deps", deps)
+        _set(self, "text", text)
 
 
 _DECL_RE = re.compile(r"^(?:function|var) (__sm_\w+)")

@@ -10,21 +10,26 @@ inferred twice.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from segmap.compiler.types import Ty, constant_strings
 from segmap.compiler.wording import path_text
 from segmap.diagnostics.model import Span
 from segmap.dsl import ast
 from segmap.dsl.segment_fields import REQUIRED_FIELDS
+from segmap.record import MutableRecord, Record
+
+_set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True)
-class PlannedField:
+class PlannedField(Record):
     """One Segment field of a planned call, with what its value can be for the call's event type."""
 
+    __slots__ = ("spec", "ty")
     spec: ast.FieldSpec
     ty: Ty
+
+    def __init__(self, spec: ast.FieldSpec, ty: Ty) -> None:
+        _set(self, "spec", spec)
+        _set(self, "ty", ty)
 
     @property
     def name(self) -> str:
@@ -43,8 +48,7 @@ class PlannedField:
         return self.spec.from_defaults
 
 
-@dataclass(frozen=True, slots=True)
-class IdentityCheck:
+class IdentityCheck(Record):
     """A required field (or set of alternatives) whose presence only the envelope decides.
 
     The checker has already reported a call that cannot have it at all
@@ -53,25 +57,37 @@ class IdentityCheck:
     rather than send Segment a call it would drop.
     """
 
+    __slots__ = ("alternatives", "present", "message")
     alternatives: tuple[str, ...]
     present: tuple[PlannedField, ...]  # the alternatives the call sets, in REQUIRED_FIELDS order
     message: str
+
+    def __init__(self, alternatives: tuple[str, ...], present: tuple[PlannedField, ...], message: str) -> None:
+        _set(self, "alternatives", alternatives)
+        _set(self, "present", present)
+        _set(self, "message", message)
 
     @property
     def span(self) -> Span:
         return self.present[0].value.span
 
 
-@dataclass(frozen=True, slots=True)
-class PlannedCall:
+class PlannedCall(Record):
     """One Segment call made for one Dodo event type."""
 
+    __slots__ = ("event", "spec", "fields", "reachable")
     event: str  # the Dodo event type the call is made for
     spec: ast.CallSpec
     fields: tuple[PlannedField, ...]  # in output order: checker.Checker.merged_fields
     # False when the `when:` guard is false for every envelope of this event type
     # (`when: type == "subscription.renewed"` in a `subscription.*` rule, for the other events)
-    reachable: bool = True
+    reachable: bool
+
+    def __init__(self, event: str, spec: ast.CallSpec, fields: tuple[PlannedField, ...], reachable: bool = True) -> None:
+        _set(self, "event", event)
+        _set(self, "spec", spec)
+        _set(self, "fields", fields)
+        _set(self, "reachable", reachable)
 
     @property
     def kind(self) -> str:
@@ -109,12 +125,17 @@ class PlannedCall:
         return tuple(out)
 
 
-@dataclass
-class Plan:
+class Plan(MutableRecord):
     """event type -> calls; ``rule_of`` says which rule each event came from."""
 
-    calls: dict[str, tuple[PlannedCall, ...]] = field(default_factory=dict)
-    rule_of: dict[str, ast.EventRule] = field(default_factory=dict)
+    _fields = ("calls", "rule_of")  # a __dict__, as a dataclass has (weak references, extra attributes)
+    calls: dict[str, tuple[PlannedCall, ...]]
+    rule_of: dict[str, ast.EventRule]
+
+    def __init__(self, calls: dict[str, tuple[PlannedCall, ...]] | None = None,
+                 rule_of: dict[str, ast.EventRule] | None = None) -> None:
+        self.calls = {} if calls is None else calls
+        self.rule_of = {} if rule_of is None else rule_of
 
     def shares_function(self, event: str) -> bool:
         """Whether ``event`` can run the code generated for the first event of its rule.

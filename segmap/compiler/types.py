@@ -7,23 +7,33 @@ envelope (``optional``, i.e. MISSING at run time).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from segmap.compiler.paths import ENVELOPE_ROOTS as ENVELOPE_ROOTS  # re-exported: one definition
 from segmap.compiler.snapshot import load_snapshot
+from segmap.record import Record
+
+_set = object.__setattr__
 
 SCALAR_KINDS = ("str", "int", "float", "bool", "datetime", "date")
 
 
-@dataclass(frozen=True, slots=True)
-class Ty:
+class Ty(Record):
+    __slots__ = ("kind", "args", "name", "nullable", "optional")
     kind: str  # str int float bool datetime date enum list dict model object union any null never
-    args: tuple[Any, ...] = ()  # enum: values; list/dict: (item,); union: options; object: ((key, Ty), ...)
-    name: str | None = None  # model name, or the enum's alias name
-    nullable: bool = False
-    optional: bool = False
+    args: tuple[Any, ...]  # enum: values; list/dict: (item,); union: options; object: ((key, Ty), ...)
+    name: str | None  # model name, or the enum's alias name
+    nullable: bool
+    optional: bool
+
+    def __init__(self, kind: str, args: tuple[Any, ...] = (), name: str | None = None, nullable: bool = False,
+                 optional: bool = False) -> None:
+        _set(self, "kind", kind)
+        _set(self, "args", args)
+        _set(self, "name", name)
+        _set(self, "nullable", nullable)
+        _set(self, "optional", optional)
 
     # --- constructors and flags -------------------------------------------
     def with_flags(self, nullable: bool | None = None, optional: bool | None = None) -> "Ty":

@@ -24,24 +24,32 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-
 from segmap.diagnostics.model import Diagnostic, Severity, Span
+from segmap.record import MutableRecord
 
 _COMMENT = re.compile(r"(?:^|[ \t])#[ \t]*segmap:[ \t]*(allow-file|allow)\b(.*)$")
 _CODE = re.compile(r"[EW]\d{3}")
 
 
-@dataclass
-class Acknowledgement:
+class Acknowledgement(MutableRecord):
     """One ``allow`` comment: the codes it names and the lines it covers."""
 
+    _fields = ("span", "codes", "code_spans", "first_line", "last_line", "used")  # a __dict__, as a dataclass has (weak references, extra attributes)
     span: Span  # the comment
     codes: tuple[str, ...]
     code_spans: dict[str, Span]  # where each code is written, for W014/W015
     first_line: int  # 0 for the whole file
     last_line: int
-    used: set[str] = field(default_factory=set)
+    used: set[str]
+
+    def __init__(self, span: Span, codes: tuple[str, ...], code_spans: dict[str, Span], first_line: int,
+                 last_line: int, used: set[str] | None = None) -> None:
+        self.span = span
+        self.codes = codes
+        self.code_spans = code_spans
+        self.first_line = first_line
+        self.last_line = last_line
+        self.used = set() if used is None else used
 
     def covers(self, d: Diagnostic) -> bool:
         if d.code not in self.codes or d.span is None:

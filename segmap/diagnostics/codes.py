@@ -12,18 +12,26 @@ tests fail for a code that is reported but not documented.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from segmap.diagnostics.model import Severity
+from segmap.record import Record
+
+_set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True)
-class CodeInfo:
+class CodeInfo(Record):
+    __slots__ = ("code", "severity", "title", "explanation", "example")
     code: str
     severity: Severity
     title: str
     explanation: str
     example: str
+
+    def __init__(self, code: str, severity: Severity, title: str, explanation: str, example: str) -> None:
+        _set(self, "code", code)
+        _set(self, "severity", severity)
+        _set(self, "title", title)
+        _set(self, "explanation", explanation)
+        _set(self, "example", example)
 
 
 CODES: dict[str, CodeInfo] = {}

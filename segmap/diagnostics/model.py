@@ -7,9 +7,12 @@ one stable schema.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Iterable
+
+from segmap.record import Record
+
+_set = object.__setattr__
 
 
 class Severity(str, Enum):
@@ -18,28 +21,33 @@ class Severity(str, Enum):
     NOTE = "note"
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
-    """A region of a source file; lines and columns are 1-based, end exclusive."""
+class Span(Record):
+    """A region of a source file; lines and columns are 1-based, end exclusive. An end left out
+    (0) or not after the start is one column past the start."""
 
+    __slots__ = ("file", "line", "col", "end_line", "end_col")
     file: str
     line: int
     col: int
-    end_line: int = 0
-    end_col: int = 0
+    end_line: int
+    end_col: int
 
-    def __post_init__(self) -> None:
-        if self.end_line == 0:
-            object.__setattr__(self, "end_line", self.line)
-        if self.end_col == 0 or (self.end_line == self.line and self.end_col <= self.col):
-            object.__setattr__(self, "end_col", self.col + 1)
+    def __init__(self, file: str, line: int, col: int, end_line: int = 0, end_col: int = 0) -> None:
+        if end_line == 0:
+            end_line = line
+        if end_col == 0 or (end_line == line and end_col <= col):
+            end_col = col + 1
+        _set(self, "file", file)
+        _set(self, "line", line)
+        _set(self, "col", col)
+        _set(self, "end_line", end_line)
+        _set(self, "end_col", end_col)
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.col}"
 
 
-@dataclass(frozen=True, slots=True)
-class Diagnostic:
+class Diagnostic(Record):
     """A located problem with a stable code.
 
     ``message`` says what is wrong; ``notes`` add context (for example which
@@ -47,14 +55,27 @@ class Diagnostic:
     replacement; ``hint`` says how to fix it.
     """
 
+    __slots__ = ("code", "severity", "message", "span", "notes", "suggestion", "hint", "label")
     code: str
     severity: Severity
     message: str
-    span: Span | None = None
-    notes: tuple[str, ...] = ()
-    suggestion: str | None = None
-    hint: str | None = None
-    label: str | None = field(default=None)
+    span: Span | None
+    notes: tuple[str, ...]
+    suggestion: str | None
+    hint: str | None
+    label: str | None
+
+    def __init__(self, code: str, severity: Severity, message: str, span: Span | None = None,
+                 notes: tuple[str, ...] = (), suggestion: str | None = None, hint: str | None = None,
+                 label: str | None = None) -> None:
+        _set(self, "code", code)
+        _set(self, "severity", severity)
+        _set(self, "message", message)
+        _set(self, "span", span)
+        _set(self, "notes", notes)
+        _set(self, "suggestion", suggestion)
+        _set(self, "hint", hint)
+        _set(self, "label", label)
 
     @property
     def is_error(self) -> bool:

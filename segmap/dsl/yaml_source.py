@@ -9,7 +9,6 @@ resolution takes place — every scalar stays the text the user wrote.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from segmap.dsl.pyyaml import yaml
@@ -17,6 +16,9 @@ from segmap.dsl.pyyaml import yaml
 from segmap.diagnostics.model import Diagnostic, Severity, Span
 from segmap.diagnostics.text import first_surrogate, shorten
 from segmap.errors import SegmapError
+from segmap.record import Record
+
+_set = object.__setattr__
 
 MAX_FILE_BYTES = 1 << 20
 MAX_DEPTH = 32
@@ -35,15 +37,24 @@ class _PreemptedByLibyaml(Exception):
     and location whichever parser is installed."""
 
 
-@dataclass(frozen=True, slots=True)
-class YScalar:
+class YScalar(Record):
+    __slots__ = ("value", "span", "style", "offsets", "in_flow")
+    _hidden = ("offsets",)
     value: str
     span: Span
     style: str | None  # None plain, "'" or '"' quoted, "|" or ">" block
-    offsets: tuple[tuple[int, ...], ...] = field(repr=False, default=())
-    in_flow: bool = False  # inside a YAML flow collection {...} / [...], where a comma ends the value
     # offsets[i] = (line, col) of value[i] in the file, or (line, col, width) when value[i] is spelled
     # with `width` source characters (an escape); empty when unknown
+    offsets: tuple[tuple[int, ...], ...]
+    in_flow: bool  # inside a YAML flow collection {...} / [...], where a comma ends the value
+
+    def __init__(self, value: str, span: Span, style: str | None, offsets: tuple[tuple[int, ...], ...] = (),
+                 in_flow: bool = False) -> None:
+        _set(self, "value", value)
+        _set(self, "span", span)
+        _set(self, "style", style)
+        _set(self, "offsets", offsets)
+        _set(self, "in_flow", in_flow)
 
     def pos(self, i: int) -> tuple[int, int]:
         """(line, col) in the file of character ``i`` of the scalar's value."""
@@ -68,10 +79,14 @@ class YScalar:
         return Span(self.span.file, line, col, eline, ecol + self.width(last))
 
 
-@dataclass(frozen=True, slots=True)
-class YMap:
-    items: tuple[tuple[YScalar, "YNode"], ...]
+class YMap(Record):
+    __slots__ = ("items", "span")
+    items: tuple[tuple[YScalar, YNode], ...]
     span: Span
+
+    def __init__(self, items: tuple[tuple[YScalar, YNode], ...], span: Span) -> None:
+        _set(self, "items", items)
+        _set(self, "span", span)
 
     def get(self, key: str) -> YNode | None:
         for k, v in self.items:
@@ -80,10 +95,14 @@ class YMap:
         return None
 
 
-@dataclass(frozen=True, slots=True)
-class YSeq:
-    items: tuple["YNode", ...]
+class YSeq(Record):
+    __slots__ = ("items", "span")
+    items: tuple[YNode, ...]
     span: Span
+
+    def __init__(self, items: tuple[YNode, ...], span: Span) -> None:
+        _set(self, "items", items)
+        _set(self, "span", span)
 
 
 YNode = YScalar | YMap | YSeq

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2] / "segmap"
 #: Lowest first. A module belongs to the first stage with a prefix matching its name ("segmap" alone is
 #: the package's own __init__, the public API). Keep README's Design section in step with this list.
 STAGES: list[tuple[str, tuple[str, ...]]] = [
-    ("leaves", ("segmap._version", "segmap.errors", "segmap.diagnostics", "segmap.colour")),
+    ("leaves", ("segmap._version", "segmap.errors", "segmap.record", "segmap.diagnostics", "segmap.colour")),
     ("grammar", ("segmap.grammar",)),
     ("dsl", ("segmap.dsl",)),
     ("runtime", ("segmap.runtime",)),
