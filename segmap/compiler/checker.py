@@ -42,6 +42,7 @@ class Checker:
         self.current_rule: ast.EventRule | None = None
         self._muted = False  # typing a call its guard never makes for the current event: report nothing
         self.current_non_null: frozenset[str] = frozenset()  # paths the current call's `when:` proves non-null
+        self.watched_reads = 0  # reads in the current call of fields the SDK's advice is about (sdk_checks)
 
     # --- reporting ----------------------------------------------------------
     def report(self, code: str, message: str, span: Span | None, **kw: Any) -> None:
@@ -164,6 +165,7 @@ class Checker:
     def check_call(self, event: str, spec: ast.CallSpec) -> PlannedCall:
         fields = self.merged_fields(spec)
         scope = Scope(event)
+        self.watched_reads = 0
         self._enter(spec.span)
         if spec.when is not None:
             self._enter(spec.when.span)
@@ -182,7 +184,9 @@ class Checker:
             typed.append(PlannedField(f, ty))
         meaning_checks.check_call(self, spec, fields)
         meaning_checks.check_time(self, fields, event)
-        sdk_checks.check_advice(self, ([spec.when] if spec.when is not None else []) + [f.value for f in fields])
+        if self.watched_reads:
+            sdk_checks.check_reads(self, ([spec.when] if spec.when is not None else []) + [f.value for f in fields],
+                                   self.current_non_null)
         reachable = spec.when is None or static_truth(spec.when, event) is not False
         return PlannedCall(event, spec, tuple(typed), reachable)
 
@@ -268,6 +272,8 @@ class Checker:
         obj = self.infer(e.obj, scope)
         ty = self.member(obj, e, scope)
         sdk_checks.check_deprecated(self, e)
+        if sdk_checks.watched(obj, e.name):
+            self.watched_reads += 1
         if ty.maybe_empty and path_text(e) in scope.non_null:
             ty = ty.required()
         return ty

@@ -17,18 +17,23 @@ parses prose or imports the SDK:
   period sent under a name that says end (start): `period_start:
   data.next_billing_date`;
 - W447 -- a field the SDK marks DEPRECATED, with its replacement;
+- W449 -- a field the SDK says is "set only for" other events (a
+  subscription's `payment_id`, set only for `subscription.renewed`), read
+  where nothing handles its null;
 - W448 -- a test the SDK advises against: "Do not read the length of
   `subscription_ids`", "Do not read `subscription_id` for null" (a
   multi-subscription payment leaves it null too).
 """
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 from segmap.compiler import types as T
 from segmap.compiler.scope import CheckContext
+from segmap.compiler.snapshot import load_snapshot
 from segmap.compiler.wording import expr_text, path_text, show
 from segmap.dsl import ast
 
@@ -209,18 +214,21 @@ _START_WORDS = frozenset({"start", "starts", "started", "begin", "begins", "bega
 _END_WORDS = frozenset({"end", "ends", "ended", "until", "through"})
 
 
-def _key_words(key: str) -> set[str]:
+@functools.lru_cache(maxsize=1024)
+def _key_words(key: str) -> frozenset[str]:
     spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", key)
-    return {w.lower() for w in re.split(r"[\s_\-.]+", spaced) if w}
+    return frozenset(w.lower() for w in re.split(r"[\s_\-.]+", spaced) if w)
 
 
 def check_period_role(checker: CheckContext, what: str, key: str, value: ast.Expr) -> None:
     """W445: `period_start: data.next_billing_date` -- the SDK says that date ends the period."""
     words = _key_words(key)
     says = "start" if words & _START_WORDS else "end" if words & _END_WORDS else None
+    if says is None or (words & _START_WORDS and words & _END_WORDS):
+        return
     inner = value.left if isinstance(value, ast.Binary) and value.op == "??" else value
     role = facts(checker, inner).get("role")
-    if says is None or role is None or role == f"period_{says}" or (words & _START_WORDS and words & _END_WORDS):
+    if role is None or role == f"period_{says}":
         return
     assert isinstance(inner, ast.Field)  # facts() are only found for a field read
     found = _model_field(checker, inner)
@@ -241,6 +249,8 @@ def check_period_role(checker: CheckContext, what: str, key: str, value: ast.Exp
 
 def check_deprecated(checker: CheckContext, e: ast.Field) -> None:
     """W447: a field the SDK documents as DEPRECATED, with the replacement its docstring names."""
+    if e.name not in _names_with("deprecated"):
+        return
     found = _model_field(checker, e)
     if found is None:
         return
@@ -285,50 +295,92 @@ def _advice_for(checker: CheckContext, obj: ast.Expr, avoid: str, of: str) -> st
     return None
 
 
-def _null_tests(expr: ast.Expr) -> Iterator[tuple[ast.Binary, ast.Field]]:
-    for node in ast.walk(expr):
-        if isinstance(node, ast.Binary) and node.op in ("==", "!="):
-            for a, b in ((node.left, node.right), (node.right, node.left)):
-                if isinstance(a, ast.Field) and isinstance(b, ast.Literal) and b.value is None:
-                    yield node, a
+@functools.cache
+def _names_with(fact: str) -> frozenset[str]:
+    """The field names, in any model, that have ``fact``; for ``advice``, the fields it is about.
+    Checked first, so that reading any other field costs one set lookup."""
+    names: set[str] = set()
+    for model in load_snapshot()["models"].values():
+        for name, f in model["fields"].items():
+            value = f.get("facts", {}).get(fact)
+            if value is not None:
+                names.update(a["of"] for a in value) if fact == "advice" else names.add(name)
+    return frozenset(names)
 
 
-def _length_tests(expr: ast.Expr) -> Iterator[tuple[ast.Binary, ast.Field]]:
-    for node in ast.walk(expr):
-        if isinstance(node, ast.Binary) and node.op in ("==", "!=", "<", "<=", ">", ">="):
-            for side in (node.left, node.right):
-                if isinstance(side, ast.Call) and side.func == "length" and len(side.args) == 1 \
-                        and isinstance(side.args[0], ast.Field):
-                    yield node, side.args[0]
+@functools.cache
+def _watched_pairs() -> frozenset[tuple[str, str]]:
+    """(model, field) pairs whose reads :func:`check_reads` looks at: a field set only for some
+    events, and the fields a docstring of the same model advises how (not) to test."""
+    pairs: set[tuple[str, str]] = set()
+    for model, entry in load_snapshot()["models"].items():
+        for name, f in entry["fields"].items():
+            facts_ = f.get("facts", {})
+            if "only_for" in facts_:
+                pairs.add((model, name))
+            pairs.update((model, a["of"]) for a in facts_.get("advice", ()))
+    return frozenset(pairs)
 
 
-def check_advice(checker: CheckContext, exprs: Iterable[ast.Expr]) -> None:
-    """W448 over one call (its guard and every field): the SDK's "Do not read ..." advice.
+def watched(owner: T.Ty, field: str) -> bool:
+    """Whether reading ``field`` of a value of type ``owner`` matters to :func:`check_reads`."""
+    base = owner.required()
+    return base.kind == "model" and (str(base.name), field) in _watched_pairs()
+
+
+def _null_test(node: ast.Expr) -> ast.Field | None:
+    """`x.f == null` / `null != x.f` -> x.f."""
+    if isinstance(node, ast.Binary) and node.op in ("==", "!="):
+        for a, b in ((node.left, node.right), (node.right, node.left)):
+            if isinstance(a, ast.Field) and isinstance(b, ast.Literal) and b.value is None:
+                return a
+    return None
+
+
+def _length_test(node: ast.Expr) -> ast.Field | None:
+    """`length(x.f) > 1` (any comparison) -> x.f."""
+    if isinstance(node, ast.Binary) and node.op in ("==", "!=", "<", "<=", ">", ">="):
+        for side in (node.left, node.right):
+            if isinstance(side, ast.Call) and side.func == "length" and len(side.args) == 1 \
+                    and isinstance(side.args[0], ast.Field):
+                return side.args[0]
+    return None
+
+
+def check_reads(checker: CheckContext, exprs: Iterable[ast.Expr], non_null: frozenset[str]) -> None:
+    """W448 and W449 over one call (its guard and every field), in one walk of its expressions;
+    the checker calls it only for a call that reads a :func:`watched` field."""
+    nodes = [n for e in exprs for n in ast.walk(e)]
+    _check_advice(checker, nodes)
+    _check_event_only(checker, nodes, non_null)
+
+
+def _check_advice(checker: CheckContext, nodes: list[ast.Expr]) -> None:
+    """W448: the SDK's "Do not read ..." advice.
 
     A null test of a field the call also reads elsewhere is a guard for that read, not
     a way to classify the payment, so only a field the call reads nowhere else is reported.
     """
-    exprs = list(exprs)
-    for expr in exprs:
-        for node, field in _length_tests(expr):
-            better = _advice_for(checker, field.obj, "length", field.name)
-            if better is None:
-                continue
-            fix = f"{expr_text(field.obj)}.{better}"
-            multi = _is_more_than_one(node)
-            checker.report("W448", f"the Dodo SDK says not to read the length of `{show(field)}` to tell the kind of "
-                           f"payment: read `{fix}`", node.span, suggestion=fix if multi else None,
-                           notes=(_advice_note(checker, field.obj, better),),
-                           hint=None if multi else f"`{fix}` is true when one payment starts more than one subscription")
+    tested: list[tuple[ast.Expr, ast.Field]] = []
     reads: dict[str, int] = {}
-    tested: list[tuple[ast.Binary, ast.Field]] = []
-    for expr in exprs:
-        tests = list(_null_tests(expr))
-        tested.extend(tests)
-        for sub in ast.walk(expr):
-            p = path_text(sub) if isinstance(sub, ast.Field) else None
-            if p is not None:
-                reads[p] = reads.get(p, 0) + 1
+    for node in nodes:
+        field = _length_test(node)
+        if field is not None:
+            better = _advice_for(checker, field.obj, "length", field.name)
+            if better is not None:
+                fix = f"{expr_text(field.obj)}.{better}"
+                multi = isinstance(node, ast.Binary) and _is_more_than_one(node)
+                checker.report("W448", f"the Dodo SDK says not to read the length of `{show(field)}` to tell the "
+                               f"kind of payment: read `{fix}`", node.span, suggestion=fix if multi else None,
+                               notes=(_advice_note(checker, field.obj, better),),
+                               hint=None if multi else f"`{fix}` is true when one payment starts more than one "
+                                                       "subscription")
+        tested_field = _null_test(node)
+        if tested_field is not None:
+            tested.append((node, tested_field))
+        p = path_text(node) if isinstance(node, ast.Field) else None
+        if p is not None:
+            reads[p] = reads.get(p, 0) + 1
     for node, field in tested:
         p = path_text(field)
         if p is None or reads.get(p, 0) > sum(1 for _, f in tested if path_text(f) == p):
@@ -340,6 +392,39 @@ def check_advice(checker: CheckContext, exprs: Iterable[ast.Expr]) -> None:
                        "subscriptions leaves it null too", node.span,
                        notes=(_advice_note(checker, field.obj, better),),
                        hint=_null_hint(checker, field.obj, better))
+
+
+def _check_event_only(checker: CheckContext, nodes: list[ast.Expr], non_null: frozenset[str]) -> None:
+    """W449: a field the SDK says is "set only for" other events, read where nothing handles its null.
+
+    `payment_id` of a subscription is set only for `subscription.renewed`: in a
+    `subscription.*` rule it sends null for every other event. A read that handles the
+    null (`?? ...`, a null test of the same path anywhere in the call, a `when:` proving
+    it) is deliberate and not reported.
+    """
+    event = checker.current_event
+    handled = set(non_null)
+    defaulted: set[int] = set()  # the reads on the left of a `??`
+    candidates: list[ast.Field] = []
+    for node in nodes:
+        tested = _null_test(node)
+        if tested is not None and (p := path_text(tested)) is not None:
+            handled.add(p)
+        if isinstance(node, ast.Binary) and node.op == "??":
+            defaulted.add(id(node.left))
+        elif isinstance(node, ast.Field):
+            candidates.append(node)
+    for field in candidates:
+        p = path_text(field)
+        if p is None or p in handled or id(field) in defaulted:
+            continue
+        only = facts(checker, field).get("only_for")
+        if not only or event in only:
+            continue
+        checker.report("W449", f"`{p}` is always null here: the Dodo SDK sets it only for {', '.join(only)}",
+                       field.span, notes=(_doc_note(checker, field),),
+                       hint=f"read it in a call guarded by `when: type == \"{only[0]}\"`, or give a default: "
+                            f"`{p} ?? ...`")
 
 
 def _is_more_than_one(node: ast.Binary) -> bool:

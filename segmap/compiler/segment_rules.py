@@ -16,6 +16,7 @@ properties, E-commerce v2 properties, naming best practices) and ISO 4217
 """
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Collection, Iterator
@@ -446,6 +447,8 @@ def _check_properties(checker: CheckContext, obj: ast.ObjectLit) -> None:
 def _check_meaning(checker: CheckContext, what: str, entry: ast.ObjectEntry) -> None:
     """What the SDK says the value means against what Segment's key says (sdk_checks)."""
     sdk_checks.check_money_property(checker, what, entry.key, entry.value, checker.current_non_null)
+    if entry.key == "coupon":
+        spec_checks.check_coupon(checker, what, entry.value)
     sdk_checks.check_period_role(checker, what, entry.key, entry.value)
 
 
@@ -748,6 +751,7 @@ def _one_typo(word: str, target: str) -> bool:
     return word != target and edit_distance(word, target) <= (1 if min(len(word), len(target)) < 6 else 2)
 
 
+@functools.lru_cache(maxsize=256)
 def near_spec_event(name: str) -> str | None:
     """The Spec event ``name`` is one typo away from (one word differs by a slip), or None."""
     if name in SPEC_EVENTS:

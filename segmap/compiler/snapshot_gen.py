@@ -15,7 +15,7 @@ Snapshot format (``json.dumps(sort_keys=True, indent=1)``)::
      "models": {"<model>": {"doc": str|None, "fields": {"<name>": FIELD}}}}
     FIELD = {"type": T, "required": bool, "nullable": bool, "doc": str|None, "facts"?: FACTS}
     FACTS = {"unit"?: "minor"|"basis_points", "currency"?: field, "deprecated"?: str,
-             "role"?: "period_start"|"period_end", "null_when"?: str, "advice"?: [{"avoid": "length"|"null", "of": field}]}
+             "role"?: "period_start"|"period_end", "null_when"?: str, "only_for"?: [event type], "advice"?: [{"avoid": "length"|"null", "of": field}]}
     T     = {"t": "str"|"int"|"float"|"bool"|"datetime"|"date"|"any"}
           | {"t": "enum", "values": [...sorted], "name": alias|None}
           | {"t": "list", "items": T} | {"t": "dict", "values": T}
@@ -337,6 +337,7 @@ _PERIOD_ROLE = re.compile(r"\b(start|end) of (?:the )?(?:current )?(?:billing |s
 _AVOID_LENGTH = re.compile(r"Do not read the length of `(\w+)`")
 _AVOID_NULL = re.compile(r"Do not read `(\w+)` for null")
 _NULL_WHEN = re.compile(r"\bis null when ([^.]+)")
+_SET_ONLY_FOR = re.compile(r"\bset only for ((?:`[a-z_]+\.[a-z_]+`(?:,? and |,? or |, )?)+)")
 
 
 def field_facts(name: str, doc: str | None, t: dict[str, Any], siblings: set[str]) -> dict[str, Any]:
@@ -349,6 +350,7 @@ def field_facts(name: str, doc: str | None, t: dict[str, Any], siblings: set[str
     - ``deprecated``: the docstring's replacement advice after "DEPRECATED:";
     - ``role``: ``period_start`` / ``period_end`` for a date the docstring calls the
       start or end of the (billing, service) period;
+    - ``only_for``: the event types the docstring says the field is "set only for";
     - ``null_when``: what a null value means, where the docstring says "is null when ...";
     - ``advice``: "Do not read the length of `x`" / "Do not read `x` for null" sentences
       of this field's docstring: the SDK's way of saying *this* field answers that question.
@@ -369,6 +371,9 @@ def field_facts(name: str, doc: str | None, t: dict[str, Any], siblings: set[str
     role = _PERIOD_ROLE.search(text)
     if role and t.get("t") in ("datetime", "date"):
         facts["role"] = f"period_{role.group(1).lower()}"
+    only_for = _SET_ONLY_FOR.search(text)
+    if only_for:
+        facts["only_for"] = re.findall(r"`([a-z_]+\.[a-z_]+)`", only_for.group(1))
     null_when = _NULL_WHEN.search(text)
     if null_when:
         facts["null_when"] = null_when.group(1).strip()

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from segmap.compiler import types as T
 from segmap.compiler.scope import CheckContext
 from segmap.compiler.types import Ty
-from segmap.compiler.wording import path_text, show, suggest
+from segmap.compiler.wording import expr_text, path_text, show, suggest
 from segmap.dsl import ast
 from segmap.dsl.segment_context import CONTEXT_FIELDS
 
@@ -248,5 +248,39 @@ def _customer_id_path(checker: CheckContext) -> str | None:
     return None
 
 
-__all__ = ["check_context", "check_integrations", "check_ordering_null", "check_person_identity",
+# --- a coupon that is an id ----------------------------------------------------------------------
+
+def check_coupon(checker: CheckContext, what: str, value: ast.Expr) -> None:
+    """W425: Segment's `coupon` is the code a customer typed; an id (`discount_id`) is not it."""
+    field = _identity_path(value)
+    if field is None or not (field.name == "id" or field.name.endswith("_id")):
+        return
+    owner = checker.type_of(field.obj)
+    if owner is None or owner.required().kind != "model" or not owner.required().name:
+        return
+    fix = _code_beside(str(owner.required().name), field)
+    checker.report("W425", f"{what} is `{show(field)}`, an id: Segment's coupon is the code the customer entered",
+                   field.span, suggestion=fix,
+                   notes=("Segment's E-commerce spec: `coupon` is the coupon code used for the order "
+                          "(\"SPRING10\"); destinations report coupons by that code",),
+                   hint=None if fix else "send the discount's code, e.g. `data.discounts[0].code`")
+
+
+def _code_beside(model: str, field: ast.Field) -> str | None:
+    """`x.code` when the id's own model has a `code`; `x.discounts[0].code` when the id is the
+    first item's of a list of models that carry both the id and a code."""
+    fields = T.model_fields(model)
+    base = path_text(field.obj) or expr_text(field.obj)
+    if "code" in fields and fields["code"].required().is_stringy:
+        return f"{base}.code"
+    for name, ty in fields.items():
+        item = ty.required().args[0].required() if ty.required().kind == "list" else None
+        if item is not None and item.kind == "model" and item.name:
+            inner = T.model_fields(str(item.name))
+            if field.name in inner and "code" in inner:
+                return f"{base}.{name}[0].code"
+    return None
+
+
+__all__ = ["check_context", "check_coupon", "check_integrations", "check_ordering_null", "check_person_identity",
            "check_personal_identity", "only_explicitly_empty"]

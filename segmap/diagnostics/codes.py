@@ -485,6 +485,14 @@ only when the item does not also carry the spec key.
 """, """
 products: 'map(data.product_cart ?? [], p => {id: p.product_id, qty: p.quantity})'   # -> product_id, quantity
 """)
+_code("W425", "a coupon that is an id", """
+Segment's E-commerce spec: `coupon` is the coupon code used ("SPRING10"),
+and destinations report coupons by it. A Dodo `discount_id` is an internal
+id nobody typed. The fix is the discount's `code` (`data.discounts[0].code`).
+""", """
+properties:
+  coupon: data.discounts[0].discount_id      # -> data.discounts[0].code
+""")
 _code("W430", "hard-coded / 100 on a money amount", """
 Dodo sends amounts in the currency's smallest unit: cents for USD, but yen
 for JPY (0 decimals) and fils for KWD (3 decimals). `amount / 100` is
@@ -626,6 +634,19 @@ with `groupId: data.subscription_id`) is not reported.
 when: data.subscription_id == null                  # also multi-subscription payments
 properties:
   multi: length(data.subscription_ids) > 1          # -> data.is_multi_subscription
+""")
+_code("W449", "a field the SDK sets only for other events", """
+The SDK's docstring says a field is "set only for" some event types: a
+subscription's `payment_id` is set only for `subscription.renewed` and null
+for every other subscription event. Read in a rule for other events (a
+`subscription.*` glob), it sends null. Reads that handle the null (`?? ...`,
+a null test of the field in the call, a `when:` on the event type) are not
+reported.
+""", """
+"subscription.*":
+  - track: Subscription Updated
+    properties:
+      payment_id: data.payment_id        # null except for subscription.renewed
 """)
 _code("E501", "mapping failed at run time", """
 An expression failed on a particular envelope (for example arithmetic on

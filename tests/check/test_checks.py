@@ -263,3 +263,64 @@ def test_an_enum_without_a_type_name_is_still_a_sentence():
                    '      when: data.status == "succeeded"\n')
     assert d.code == "E302" and "not among the values the SDK allows" in d.message and "  " not in d.message
     assert d.suggestion == '"success"'
+
+
+# --- what the SDK says a field means (sdk_checks) -------------------------------------------
+
+PAY = HEAD + "  payment.succeeded:\n    - track: Order Completed\n      userId: data.customer.customer_id\n"
+
+
+def _codes_of(text: str) -> list[str]:
+    return [d.code for d in check(text)]
+
+
+@pytest.mark.parametrize("value,codes", [
+    ("data.total_amount", ["W432"]),
+    ("data.total_amount - (data.tax ?? 0)", ["W432"]),
+    ("'if data.tax != null then data.total_amount - data.tax else data.total_amount'", ["W432"]),
+    ("data.total_amount * 2", ["W432"]),
+    ("to_major(data.total_amount, data.currency)", []),
+    ("to_major(data.total_amount - (data.tax ?? 0), data.currency)", []),
+    ("data.total_amount / 100", ["W430"]),  # the division is W430's, not a second warning
+    ("data.settlement_amount - data.total_amount", []),  # two currencies: no unit is claimed
+    ("length(data.product_cart ?? [])", []),
+])
+def test_minor_units_are_followed_through_arithmetic(value, codes):
+    assert _codes_of(PAY + f"      properties:\n        revenue: {value}\n") == codes
+
+
+def test_minor_units_under_a_key_that_is_not_segment_money_are_left_alone():
+    assert _codes_of(PAY + "      properties:\n        amount_cents: data.total_amount\n        tax_cents: data.tax\n") == []
+
+
+@pytest.mark.parametrize("guard", ['      when: type == "subscription.renewed"\n', ""])
+def test_a_field_set_only_for_renewals_is_fine_where_it_is_set_or_defaulted(guard):
+    text = HEAD + ('  "subscription.*":\n    - track: Subscription Renewed\n      userId: data.customer.customer_id\n'
+                   + guard + "      properties:\n        payment_id: "
+                   + ("data.payment_id\n" if guard else "data.payment_id ?? \"none\"\n"))
+    assert check(text) == []
+
+
+def test_a_null_test_of_a_field_set_only_for_renewals_handles_it():
+    text = HEAD + ('  "subscription.*":\n    - track: Subscription Changed\n      userId: data.customer.customer_id\n'
+                   "      properties:\n        renewal: 'if data.payment_id != null then data.payment_id else \"none\"'\n")
+    assert check(text) == []
+
+
+def test_the_coupon_code_and_a_customer_userid_are_not_reported():
+    assert check(PAY + "      properties:\n        coupon: data.discounts[0].code\n") == []
+    assert _codes_of(HEAD + "  license_key.created:\n    - track: License Issued\n      userId: data.customer_id\n") == []
+    d = one(HEAD + "  license_key.created:\n    - track: License Issued\n      userId: data.id\n")
+    assert d.code == "W415" and "license key" in d.message and d.suggestion == "data.customer_id"
+
+
+def test_spec_event_names_and_their_neighbours():
+    from segmap.compiler.segment_rules import near_spec_event
+
+    assert near_spec_event("Order Compelted") == "Order Completed"
+    assert near_spec_event("Order Canceled") == "Order Cancelled"
+    assert near_spec_event("Order Completed") is None
+    # custom names near no spec name, or a different word rather than a slip
+    for name in ("Subscription Renewed", "Payment Failed", "Order Paid", "Account Updated", "Trial Extended",
+                 "Refund Issued", "Signed Off"):
+        assert near_spec_event(name) is None, name

@@ -139,6 +139,10 @@ CASES = [
     Case("W415", HEAD + "  refund.succeeded:\n    - track: Order Refunded\n      userId: data.payment_id\n",
          lambda t: calls_for(t, "refund.succeeded")[0].body["userId"]
          == sample_envelope("refund.succeeded")["data"]["customer"]["customer_id"]),
+    Case("W425", HEAD + "  payment.succeeded:\n    - track: Order Completed\n      properties:\n"
+         "        coupon: data.discounts[0].discount_id\n",
+         lambda t: _props(t, discounts=[{**sample_envelope("payment.succeeded")["data"]["discounts"][0],
+                                         "code": "SPRING10"}])["coupon"] == "SPRING10"),
     Case("W423", HEAD + "  payment.succeeded:\n    - track: Order Compelted\n", _promise_event_name("Order Completed")),
     Case("W424", HEAD + "  payment.succeeded:\n    - track: Order Completed\n      properties:\n"
          "        products: 'map(data.product_cart ?? [], p => {id: p.product_id, qty: p.quantity})'\n",
