@@ -859,7 +859,6 @@ def template_part(x: Any) -> str:
 # Optional sign, digits with an optional point (or a point and digits),
 # optional exponent; surrounding JS whitespace is ignored.
 _NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_SIGNS = ("+", "-")
 _DIGITS_AND_POINT = "0123456789."
 
 
@@ -869,13 +868,13 @@ def number(x: Any) -> Any:
     if t is int or t is float:
         return num(x)
     if t is str:
-        # the common case first: a sign, then ASCII digits with at most one point (what the
-        # expression below accepts without whitespace or exponent), checked without the regex
-        body = x[1:] if x[:1] in _SIGNS else x
-        if body and not body.strip(_DIGITS_AND_POINT) and body.count(".") <= 1 and body != ".":
+        # the common case first: ASCII digits with at most one point (what the expression below
+        # accepts without sign, whitespace or exponent), checked without the regex; num() inlined
+        if x and not x.strip(_DIGITS_AND_POINT) and x.count(".") <= 1 and x != ".":
             v = float(x)
-            if v - v == 0.0:
-                return num(v)
+            if v < _F53:
+                i = int(v)
+                return i if i == v else v
         s = x.strip(JS_WHITESPACE)
         if _NUMBER_RE.fullmatch(s) is not None:
             v = float(s)
