@@ -201,3 +201,40 @@ def test_leases_and_due_times_follow_the_database_clock(instances):
         delay = conn.execute("SELECT extract(epoch from min(available_at) - now())::float8 FROM outbox").fetchone()[0]
     assert 0 < delay <= 1.0
     assert 0 < store2.next_attempt_at() - store2._host_clock() <= 1.0
+
+
+def test_the_workers_bookkeeping_does_not_wait_for_the_disk_the_2xx_and_operators_do(pg_url):
+    """ack/nack/dead/release/renew with a claim's token commit with synchronous_commit off (a lost
+    one means a resend with the same messageId); accept and token-less operator actions keep it on.
+    Each statement the store sends is run in a transaction that then reads the setting."""
+    store = PostgresOutbox(pg_url)
+    seen: list[tuple[str, str]] = []
+
+    def run(sql, params, fetch):
+        with store._tx() as conn:
+            cur = conn.execute(sql, params)
+            out = (cur.fetchall() if cur.description else []) if fetch else cur.rowcount
+            seen.append((sql.split()[0], conn.execute("SHOW synchronous_commit").fetchone()[0]))
+        return out
+
+    store._rowcount = lambda sql, params: run(sql, params, False)
+    store._one = lambda sql, params: run(sql, params, True)
+    try:
+        assert store.accept_many([(f"msg_{i}", "payment.succeeded", b"{}", calls_for(i)) for i in range(4)])[0].queued == 2
+        assert seen == [("WITH", "on")]
+        rows = store.claim(5, 30)
+        token, ids = rows[0].token, [r.id for r in rows]
+        seen.clear()
+        assert store.renew(token, 30) == 5
+        assert store.ack(ids[:2], token=token) == 2
+        assert store.nack(ids[2:3], "HTTP 503", time.time() + 60, token=token) == 1
+        assert store.dead(ids[3:4], "HTTP 400", token=token) == 1
+        assert store.release(ids[4:], token=token) == 1
+        assert [s for _, s in seen] == ["off"] * 5
+        seen.clear()
+        rows = store.claim(1, 30)
+        assert store.ack([rows[0].id]) == 1 and store.dead([r.id for r in store.peek(10)], "operator") == 4
+        assert [s for _, s in seen] == ["on", "on"]
+        assert store.counts() == {"pending": 0, "in_flight": 0, "delivered": 3, "dead": 5}
+    finally:
+        store.close()

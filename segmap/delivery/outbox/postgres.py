@@ -93,6 +93,18 @@ _INSERT_ROWS = (
     " %(rp)s::bytea[], %(rr)s::text[], %(rh)s::text[]) AS t(rw, ri, re, rk, rm, ro, rp, rr, rh)"
 )
 _ROWS_CONFLICT = " ON CONFLICT (webhook_id, idx) DO NOTHING"
+# The delivery worker's own bookkeeping (claim, renew, and ack/nack/dead/release with the claim's
+# token) does not wait for its commit to reach the disk. A server crash may forget the last moments
+# of it (PostgreSQL writes the WAL out within wal_writer_delay, 200 ms by default, and never leaves
+# a transaction half done); the rows are then in flight or pending again and are sent once more, with
+# the same messageIds, which Segment drops: the outcome of a worker crash between send and ack. The
+# accept that a 2xx answers, and every operator's action, still commit synchronously.
+_ASYNC_COMMIT = "SET LOCAL synchronous_commit = off"
+# The same inside a single statement (committed on its own, one round trip): a one-row relation
+# joined in, whose set_config holds until the end of the statement's transaction.
+_ASYNC_ROW = "(SELECT set_config('synchronous_commit', 'off', true)) AS async_commit"
+# where a worker's UPDATE (FROM …) or INSERT … SELECT (…, …) joins _ASYNC_ROW (`_transition`)
+_ASYNC_FROM, _ASYNC_JOIN = "@ASYNC_FROM@", "@ASYNC_JOIN@"
 
 
 class DatabaseUnavailable(RuntimeError, SegmapError):
@@ -412,6 +424,7 @@ class PostgresOutbox:
             # (autovacuum analyses a minute later) the planner reckons few rows are due, reads
             # every due row by bitmap and sorts them all at each claim (100,000 rows: ~80 ms)
             conn.execute("SET LOCAL enable_sort = off")
+            conn.execute(_ASYNC_COMMIT)
             conn.execute(
                 "UPDATE outbox SET state = 'pending', lease_until = NULL, lease_token = NULL"
                 " WHERE id IN (SELECT id FROM outbox WHERE state = 'in_flight' AND"
@@ -434,7 +447,7 @@ class PostgresOutbox:
         if not _valid_token(token):
             return 0
         return self._rowcount(
-            f"UPDATE outbox SET lease_until = {_NOW} + make_interval(secs => %(lease)s)"
+            f"UPDATE outbox SET lease_until = {_NOW} + make_interval(secs => %(lease)s) FROM {_ASYNC_ROW}"
             " WHERE state = 'in_flight' AND lease_token = %(token)s::uuid",
             self._p(token=token, lease=float(lease_seconds)),
         )
@@ -442,6 +455,11 @@ class PostgresOutbox:
     def _transition(self, sql: str, ids: Sequence[int], token: str | None, **params: Any) -> int:
         if not ids or not _valid_token(token):
             return 0  # a token that is not a uuid was never handed out: no row carries it
+        # with a token, the worker's bookkeeping: no wait for the disk (_ASYNC_COMMIT); without, an
+        # operator's decision (`segmap outbox`), committed to disk before it returns
+        worker = token is not None
+        sql = sql.replace(_ASYNC_FROM, f" FROM {_ASYNC_ROW}" if worker else "")
+        sql = sql.replace(_ASYNC_JOIN, f", {_ASYNC_ROW}" if worker else "")
         return self._rowcount(sql, self._p(ids=[int(i) for i in ids], token=token, **params))
 
     def ack(self, ids: Sequence[int], *, token: str | None = None) -> int:
@@ -454,7 +472,7 @@ class PostgresOutbox:
             " RETURNING id, webhook_id, idx, event_type, call, message_id, origin, payload, attempts, first_attempt_at,"
             " created_at) INSERT INTO delivered_calls (id, webhook_id, idx, event_type, call, message_id, origin, payload,"
             " attempts,"
-            f" first_attempt_at, created_at, finished_at) SELECT *, {_NOW} FROM done",
+            f" first_attempt_at, created_at, finished_at) SELECT done.*, {_NOW} FROM done{_ASYNC_JOIN}",
             ids, token,
         )
 
@@ -466,7 +484,7 @@ class PostgresOutbox:
             f"UPDATE outbox SET state = 'pending', available_at = {_NOW} + make_interval(secs => %(delay)s),"
             f" attempts = attempts + 1, first_attempt_at = COALESCE(first_attempt_at, claimed_at, {_NOW}),"
             " last_error = %(err)s, lease_until = NULL, lease_token = NULL"
-            f" WHERE state = 'in_flight' AND id = ANY(%(ids)s::bigint[]) AND {_TOKEN}",
+            f"{_ASYNC_FROM} WHERE state = 'in_flight' AND id = ANY(%(ids)s::bigint[]) AND {_TOKEN}",
             ids, token, delay=delay, err=_cap(error),
         )
 
@@ -479,7 +497,7 @@ class PostgresOutbox:
             f" finished_at = {_NOW}, first_attempt_at = COALESCE(first_attempt_at, claimed_at),"
             " attempts = attempts + (state = 'in_flight')::int,"
             " lease_until = NULL, lease_token = NULL"
-            f" WHERE {states} AND id = ANY(%(ids)s::bigint[]) AND {_TOKEN}",
+            f"{_ASYNC_FROM} WHERE {states} AND id = ANY(%(ids)s::bigint[]) AND {_TOKEN}",
             ids, token, reason=_cap(reason),
         )
 
@@ -487,7 +505,7 @@ class PostgresOutbox:
         """Give rows back untouched (shutdown, auth pause): no attempt is counted."""
         return self._transition(
             "UPDATE outbox SET state = 'pending', lease_until = NULL, lease_token = NULL"
-            f" WHERE state = 'in_flight' AND id = ANY(%(ids)s::bigint[]) AND {_TOKEN}",
+            f"{_ASYNC_FROM} WHERE state = 'in_flight' AND id = ANY(%(ids)s::bigint[]) AND {_TOKEN}",
             ids, token,
         )
 
