@@ -325,5 +325,5 @@ def test_field_facts_rules():
     assert facts("x_id", "DEPRECATED: Use y instead. More.", {"t": "str"}, set()) == {"deprecated": "Use y instead"}
     assert facts("d", "Indicates the end of current billing period", {"t": "datetime"}, set()) == {"role": "period_end"}
     assert facts("d", "Indicates the end of current billing period", {"t": "str"}, set()) == {}
-    assert facts("f", "Read this. Do not read `a` for null.", {"t": "bool"}, set()) == {
-        "advice": [{"avoid": "null", "of": "a"}]}
+    assert facts("f", "Read this field first. Do not read `a` for null.", {"t": "bool"}, set()) == {
+        "advice": [{"avoid": "null", "of": "a"}], "advice_said": "Read this field first. Do not read `a` for null."}

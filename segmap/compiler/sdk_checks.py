@@ -185,6 +185,8 @@ def check_to_major(checker: CheckContext, call: ast.Call) -> None:
 
 _TOTAL_WORDS = frozenset({"total", "lifetime", "ltv", "cumulative", "spent", "spend"})
 _ONE_WORDS = frozenset({"last", "latest", "recent", "current", "previous", "first", "initial", "this", "next"})
+# a plan's recurring price is the subscription's state, repeated each period, not one payment
+_STATE_WORDS = frozenset({"mrr", "arr", "recurring", "plan", "price", "seat", "seats", "subscription"})
 
 
 def check_total_trait(checker: CheckContext, call_kind: str, key: str, value: ast.Expr) -> None:
@@ -194,11 +196,11 @@ def check_total_trait(checker: CheckContext, call_kind: str, key: str, value: as
     to_major(data.total_amount, ...)` holds the *last* payment, not the sum of them.
     """
     words = _key_words(key)
-    if not words & _TOTAL_WORDS or words & _ONE_WORDS:
+    if not words & _TOTAL_WORDS or words & (_ONE_WORDS | _STATE_WORDS):
         return
     inner = value.args[0] if isinstance(value, ast.Call) and value.func == "to_major" and value.args else value
     unit = unit_of(checker, inner)
-    if unit is None or unit[0] != "minor":
+    if unit is None or unit[0] != "minor" or unit[2].name.startswith(("recurring", "trial")):
         return
     checker.report("W446", f"{call_kind} trait `{key}` is set to this event's amount (`{show(unit[2])}`): each "
                    f"{call_kind} call overwrites it, so it holds the last amount, not a total", value.span,
@@ -212,6 +214,8 @@ def check_total_trait(checker: CheckContext, call_kind: str, key: str, value: as
 
 _START_WORDS = frozenset({"start", "starts", "started", "begin", "begins", "began", "from"})
 _END_WORDS = frozenset({"end", "ends", "ended", "until", "through"})
+_NEXT_WORDS = frozenset({"next", "upcoming", "renewal", "renews", "following"})
+_PREVIOUS_WORDS = frozenset({"previous", "prev", "last", "prior", "past"})
 
 
 @functools.lru_cache(maxsize=1024)
@@ -230,6 +234,8 @@ def check_period_role(checker: CheckContext, what: str, key: str, value: ast.Exp
     role = facts(checker, inner).get("role")
     if role is None or role == f"period_{says}":
         return
+    if (role == "period_end" and words & _NEXT_WORDS) or (role == "period_start" and words & _PREVIOUS_WORDS):
+        return  # `next_period_start: data.next_billing_date`: the next period starts where this one ends
     assert isinstance(inner, ast.Field)  # facts() are only found for a field read
     found = _model_field(checker, inner)
     other = None
@@ -436,7 +442,8 @@ def _advice_note(checker: CheckContext, obj: ast.Expr, better: str) -> str:
     owner = checker.type_of(obj)
     model = str(owner.required().name) if owner is not None else ""
     doc = T.field_doc(model, better) or ""
-    return f"the Dodo SDK, `{better}`: {doc} Read this field to find the payment type."
+    said = T.field_facts(model, better).get("advice_said", "")
+    return f"the Dodo SDK, `{better}`: {doc} {said}".rstrip()
 
 
 def _null_hint(checker: CheckContext, obj: ast.Expr, better: str) -> str:

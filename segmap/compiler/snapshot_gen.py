@@ -15,7 +15,8 @@ Snapshot format (``json.dumps(sort_keys=True, indent=1)``)::
      "models": {"<model>": {"doc": str|None, "fields": {"<name>": FIELD}}}}
     FIELD = {"type": T, "required": bool, "nullable": bool, "doc": str|None, "facts"?: FACTS}
     FACTS = {"unit"?: "minor"|"basis_points", "currency"?: field, "deprecated"?: str,
-             "role"?: "period_start"|"period_end", "null_when"?: str, "only_for"?: [event type], "advice"?: [{"avoid": "length"|"null", "of": field}]}
+             "role"?: "period_start"|"period_end", "null_when"?: str, "only_for"?: [event type],
+             "advice"?: [{"avoid": "length"|"null", "of": field}], "advice_said"?: str}
     T     = {"t": "str"|"int"|"float"|"bool"|"datetime"|"date"|"any"}
           | {"t": "enum", "values": [...sorted], "name": alias|None}
           | {"t": "list", "items": T} | {"t": "dict", "values": T}
@@ -353,7 +354,8 @@ def field_facts(name: str, doc: str | None, t: dict[str, Any], siblings: set[str
     - ``only_for``: the event types the docstring says the field is "set only for";
     - ``null_when``: what a null value means, where the docstring says "is null when ...";
     - ``advice``: "Do not read the length of `x`" / "Do not read `x` for null" sentences
-      of this field's docstring: the SDK's way of saying *this* field answers that question.
+      of this field's docstring: the SDK's way of saying *this* field answers that question
+      (``advice_said``: those sentences, quoted by the diagnostic).
     """
     text = " ".join(inspect.cleandoc(doc).split()) if doc else ""
     facts: dict[str, Any] = {}
@@ -381,6 +383,7 @@ def field_facts(name: str, doc: str | None, t: dict[str, Any], siblings: set[str
     advice += [{"avoid": "null", "of": f} for f in _AVOID_NULL.findall(text)]
     if advice:
         facts["advice"] = advice
+        facts["advice_said"] = " ".join(re.findall(r"(?:Read this field|Do not read)[^.]*\.", text))
     return facts
 
 

@@ -324,3 +324,39 @@ def test_spec_event_names_and_their_neighbours():
     for name in ("Subscription Renewed", "Payment Failed", "Order Paid", "Account Updated", "Trial Extended",
                  "Refund Issued", "Signed Off"):
         assert near_spec_event(name) is None, name
+
+
+SUB = HEAD + "  subscription.renewed:\n    - track: Subscription Renewed\n      userId: data.customer.customer_id\n"
+
+
+@pytest.mark.parametrize("key,value,codes", [
+    ("period_start", "data.next_billing_date", ["W445"]),
+    ("period_end", "data.previous_billing_date", ["W445"]),
+    ("period_start", "data.previous_billing_date", []),
+    ("next_period_start", "data.next_billing_date", []),  # the next period starts where this one ends
+    ("previous_period_end", "data.previous_billing_date", []),
+    ("renews_at", "data.next_billing_date", []),
+    ("paid_until", "data.next_billing_date", []),
+])
+def test_period_dates_against_the_names_they_are_sent_under(key, value, codes):
+    assert _codes_of(SUB + f"      properties:\n        {key}: {value}\n") == codes
+
+
+@pytest.mark.parametrize("trait,value,codes", [
+    ("total_spent", "to_major(data.total_amount, data.currency)", ["W446"]),
+    ("lifetime_value", "to_major(data.total_amount, data.currency)", ["W446"]),
+    ("last_payment_amount", "to_major(data.total_amount, data.currency)", []),
+    ("total_orders", "length(data.product_cart ?? [])", []),
+])
+def test_running_totals_from_one_payment(trait, value, codes):
+    text = HEAD + ("  payment.succeeded:\n    - identify:\n      userId: data.customer.customer_id\n      traits:\n"
+                   f"        {trait}: {value}\n")
+    assert _codes_of(text) == codes
+
+
+def test_a_plans_recurring_amount_is_state_not_a_running_total():
+    text = HEAD + ("  subscription.active:\n    - group:\n      userId: data.customer.customer_id\n"
+                   "      groupId: data.subscription_id\n      traits:\n"
+                   "        total_mrr: to_major(data.recurring_pre_tax_amount * data.quantity, data.currency)\n"
+                   "        total_price: to_major(data.recurring_pre_tax_amount, data.currency)\n")
+    assert check(text) == []
