@@ -543,6 +543,8 @@ A key that belongs to the call (`when`, `userId`, `anonymousId`, `groupId`,
 under `properties:` or `traits:`. YAML reads it as a property named `when`,
 the mapping still checks and runs, and the call silently loses its guard or
 identity: the call is made for every event, or with the default userId.
+`timestamp` is reported too when the call (defaults included) has none of
+its own: Segment then stamps the call with the time it arrives.
 """, """
 - track: Refund Issued
   properties:
