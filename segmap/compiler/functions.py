@@ -32,7 +32,6 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from segmap.record import Record
-from segmap.runtime import functions as _rt
 from segmap.runtime.values import MISSING
 
 _set = object.__setattr__
@@ -149,8 +148,10 @@ class FunctionSpec(Record):
         return n >= self.min_arity and (self.max_arity is None or n <= self.max_arity)
 
     def py_callable(self) -> Callable[..., Any]:
-        """The implementation in :mod:`segmap.runtime.functions`."""
-        fn: Callable[..., Any] = getattr(_rt, self.py)
+        """The implementation in :mod:`segmap.runtime.functions` (imported here: checking needs none)."""
+        from segmap.runtime import functions as run_time
+
+        fn: Callable[..., Any] = getattr(run_time, self.py)
         return fn
 
 
@@ -961,7 +962,9 @@ def _show(v: Any) -> str:
     if v is False:
         return "false"
     if type(v) is float:
-        return str(_rt.string(v))
+        from segmap.runtime.functions import string
+
+        return str(string(v))
     if type(v) is str:
         return json.dumps(v, ensure_ascii=False)
     if type(v) is list:
