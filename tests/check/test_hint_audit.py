@@ -312,3 +312,28 @@ def test_an_unquoted_date_is_reported_and_quoting_it_sends_the_text():
     fixed = broken.replace("campaign_end: 2025-11-21", "campaign_end: '\"2025-11-21\"'")
     assert check_source(fixed, "fixed.yaml").diagnostics == []
     assert _props(fixed)["campaign_end"] == "2025-11-21"  # not 1993
+
+
+def test_running_total_hint_renamed_checks_clean_and_holds_the_payment():
+    broken = HEAD + ("  payment.succeeded:\n    - identify:\n      traits:\n"
+                     "        total_spent: to_major(data.total_amount, data.currency)\n")
+    d = _only(broken, "W446")
+    assert d.suggestion is None and "`last_payment_amount`" in d.hint
+    fixed = broken.replace("total_spent:", "last_payment_amount:")
+    assert check_source(fixed, "fixed.yaml").diagnostics == []
+    calls = calls_for(fixed, "payment.succeeded", currency="USD", total_amount=1999)
+    assert calls[0].body["traits"]["last_payment_amount"] == 19.99
+
+
+def test_a_timestamp_indented_under_properties_outdented_is_the_calls_time():
+    broken = HEAD + ("  payment.succeeded:\n    - track: Order Completed\n      properties:\n"
+                     "        order_id: data.payment_id\n        timestamp: timestamp\n")
+    d = _only(broken, "W440")
+    assert "outdent `timestamp:`" in d.hint
+    fixed = broken.replace("        timestamp: timestamp\n", "      timestamp: timestamp\n")
+    assert check_source(fixed, "fixed.yaml").diagnostics == []
+    body = calls_for(fixed, "payment.succeeded")[0].body
+    assert body["timestamp"] == sample_envelope("payment.succeeded")["timestamp"] and "timestamp" not in body["properties"]
+    # a property named timestamp beside the call's own timestamp is deliberate
+    both = fixed.replace("        order_id: data.payment_id\n", "        order_id: data.payment_id\n        timestamp: data.created_at\n")
+    assert check_source(both, "both.yaml").diagnostics == []
