@@ -11,18 +11,21 @@ parses prose or imports the SDK:
   `??`, `if` and a multiplication by a constant;
 - W433 -- a value in basis points (``unit: basis_points``, a discount's
   percentage) converted with to_major() or sent as money;
-- W446 -- an identify/group trait named as a running total (`total_spent`,
-  `lifetime_value`) set to one event's amount, which every call overwrites;
 - W445 -- a date the SDK calls the start (end) of the billing or service
   period sent under a name that says end (start): `period_start:
   data.next_billing_date`;
+- W446 -- an identify/group trait named as a running total (`total_spent`,
+  `lifetime_value`) set to one event's amount, which every call overwrites;
 - W447 -- a field the SDK marks DEPRECATED, with its replacement;
-- W449 -- a field the SDK says is "set only for" other events (a
-  subscription's `payment_id`, set only for `subscription.renewed`), read
-  where nothing handles its null;
 - W448 -- a test the SDK advises against: "Do not read the length of
   `subscription_ids`", "Do not read `subscription_id` for null" (a
-  multi-subscription payment leaves it null too).
+  multi-subscription payment leaves it null too);
+- W449 -- a field the SDK says is "set only for" other events (a
+  subscription's `payment_id`, set only for `subscription.renewed`), read
+  where nothing handles its null.
+
+The Segment-side tables (which properties are money) are here; the rest of
+Segment's spec is in ``segment_rules`` and ``spec_checks``.
 """
 from __future__ import annotations
 
@@ -72,6 +75,15 @@ def _is_constant(expr: ast.Expr) -> bool:
         isinstance(expr, ast.Unary) and expr.op == "-" and _is_constant(expr.operand))
 
 
+def _is_count(checker: CheckContext, expr: ast.Expr) -> bool:
+    """An integer without a unit of its own: `2`, `data.quantity`."""
+    if _is_constant(expr):
+        inner = expr.operand if isinstance(expr, ast.Unary) else expr
+        return isinstance(inner, ast.Literal) and type(inner.value) is int
+    ty = checker.type_of(expr)
+    return ty is not None and ty.required().kind == "int" and unit_of(checker, expr) is None
+
+
 def unit_of(checker: CheckContext, expr: ast.Expr) -> Unit | None:
     """The unit of a number the SDK documents, kept through arithmetic that keeps it.
 
@@ -91,9 +103,9 @@ def unit_of(checker: CheckContext, expr: ast.Expr) -> Unit | None:
     if isinstance(expr, ast.Binary):
         if expr.op in ("+", "-", "??"):
             return _same_unit(checker, (expr.left, expr.right))
-        if expr.op == "*":
+        if expr.op == "*":  # by a whole number (2, a quantity) the unit stays; by 0.01 it is converted
             for a, b in ((expr.left, expr.right), (expr.right, expr.left)):
-                if _is_constant(b):
+                if _is_count(checker, b):
                     return unit_of(checker, a)
         return None
     if isinstance(expr, ast.Cond):

@@ -282,11 +282,19 @@ def _codes_of(text: str) -> list[str]:
     ("to_major(data.total_amount, data.currency)", []),
     ("to_major(data.total_amount - (data.tax ?? 0), data.currency)", []),
     ("data.total_amount / 100", ["W430"]),  # the division is W430's, not a second warning
+    ("data.total_amount * 0.01", ["W430"]),
     ("data.settlement_amount - data.total_amount", []),  # two currencies: no unit is claimed
     ("length(data.product_cart ?? [])", []),
 ])
 def test_minor_units_are_followed_through_arithmetic(value, codes):
     assert _codes_of(PAY + f"      properties:\n        revenue: {value}\n") == codes
+
+
+def test_minor_units_times_a_quantity_stay_minor_units():
+    text = HEAD + ("  subscription.renewed:\n    - track: Subscription Renewed\n      userId: data.customer.customer_id\n"
+                   "      properties:\n        revenue: data.recurring_pre_tax_amount * data.quantity\n")
+    d = one(text)
+    assert d.code == "W432" and d.suggestion == "to_major(data.recurring_pre_tax_amount * data.quantity, data.currency)"
 
 
 def test_minor_units_under_a_key_that_is_not_segment_money_are_left_alone():
