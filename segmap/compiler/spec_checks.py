@@ -187,8 +187,10 @@ def _sibling_ids(checker: CheckContext, field: ast.Field) -> list[str]:
 
 # --- an id that is not a person's as the userId -----------------------------------------------
 
-#: the SDK fields that identify a person (a Dodo customer); every other `*_id` / `id` field of an
-#: SDK model identifies a thing: a payment, refund, subscription, license key, business, brand, ...
+#: the SDK fields that identify a person: the SDK's docstrings call only `customer_id` "Unique
+#: identifier for the customer" / "Identifier of the customer the grant was issued to"; every
+#: other `*_id` / `id` field of an SDK model identifies a thing (a payment, refund, subscription,
+#: license key, dispute, payout, business, brand, ...). The one hand list of identity kinds.
 PERSON_ID_FIELDS = frozenset({"customer_id"})
 
 
