@@ -8,8 +8,12 @@ handler typed with the Dodo Node SDK (`UnwrapWebhookEvent`) and Segment's
 Every run is a fresh process (what a pre-commit hook or CI step pays). The
 tools run round-robin, so load changes on the machine hit all of them alike,
 after one discarded warm-up run each (OS file cache; Python writes its .pyc
-files then, as `pip install` would have). Reported: median/min/max wall time,
-peak RSS, and each tool's median relative to segmap's, all from this run.
+files then, as `pip install` would have, and `segmap check` its parse-tree
+cache, in a directory of this run: segmap/dsl/tree_cache.py). `segmap check
+(no parse cache)` is a check whose expressions were never seen: it parses them
+with Lark. Reported: median/min/max wall time, median CPU time (user + system:
+less sensitive than wall time to other work on the machine), peak RSS, and each
+tool's median relative to segmap's, all from this run.
 
 Setup once (the TypeScript side; node_modules is git-ignored)::
 
@@ -32,6 +36,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -42,16 +47,26 @@ MAPPING = HERE / "all_events.yaml"
 TARGET_MS = 100.0
 
 
-def _python_env() -> dict:
+# segmap check's parse-tree cache for this run (created and filled by the warm-up run, removed at the end)
+CACHE_DIR = os.path.join(tempfile.gettempdir(), f"segmap-bench-cache-{os.getpid()}")
+
+
+def _python_env(parse_cache: bool = True) -> dict:
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed package has its .pyc files
+    env.pop("SEGMAP_NO_CACHE", None)
     env["NO_COLOR"] = "1"
+    env["SEGMAP_CACHE_DIR"] = CACHE_DIR
+    if not parse_cache:
+        env["SEGMAP_NO_CACHE"] = "1"
     return env
 
 
 def tools(skip_lib_check: bool) -> list[tuple[str, list[str], dict | None]]:
+    check = [sys.executable, "-m", "segmap", "check", str(MAPPING)]
     out: list[tuple[str, list[str], dict | None]] = [
-        ("segmap check", [sys.executable, "-m", "segmap", "check", str(MAPPING)], _python_env()),
+        ("segmap check", check, _python_env()),
+        ("segmap check (no parse cache)", check, _python_env(parse_cache=False)),
     ]
     bins = TS / "node_modules" / ".bin"
     node = shutil.which("node")
@@ -68,24 +83,24 @@ def tools(skip_lib_check: bool) -> list[tuple[str, list[str], dict | None]]:
     return out
 
 
-def run_once(cmd: list[str], env: dict | None) -> tuple[float, int, int, str]:
-    """(wall seconds, peak RSS KiB, exit status, output) of one fresh process."""
+def run_once(cmd: list[str], env: dict | None) -> tuple[float, float, int, int, str]:
+    """(wall seconds, CPU seconds, peak RSS KiB, exit status, output) of one fresh process."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
     out = proc.stdout.read() if proc.stdout else b""
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_maxrss, proc.returncode, out.decode("utf-8", "replace")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, proc.returncode, out.decode("utf-8", "replace")
 
 
 def segmap_breakdown(env: dict) -> dict:
     """Where segmap's time goes inside one process: interpreter start, imports, the check itself."""
-    code = (
+    code = (  # as `segmap check` runs, its parse-tree cache on (filled by the warm-up runs)
         "import time; t0 = time.perf_counter()\n"
         "from segmap.cli.main import build_parser; import segmap.compiler.api as api\n"
         "import segmap.dsl.loader, segmap.compiler.checker, segmap.compiler.functions, segmap.dsl.expressions as e\n"
-        "e.parser()\n"
+        "import segmap.dsl.tree_cache as c; e.use_tree_cache(c.open_default())\n"
         "t1 = time.perf_counter()\n"
         f"text = open({str(MAPPING)!r}).read(); r = api.check_source(text, 'all_events.yaml')\n"
         "t2 = time.perf_counter()\n"
@@ -111,10 +126,11 @@ def instruction_counts(env: dict) -> dict | None:
     if not valgrind:
         return None
     out = {}
-    for name, cmd in (("segmap check", [sys.executable, "-m", "segmap", "check", str(MAPPING)]),
-                      ("python -c pass", [sys.executable, "-c", "pass"])):
+    check = [sys.executable, "-m", "segmap", "check", str(MAPPING)]
+    for name, cmd, run_env in (("segmap check", check, env), ("no parse cache", check, _python_env(parse_cache=False)),
+                               ("python -c pass", [sys.executable, "-c", "pass"], env)):
         proc = subprocess.run([valgrind, "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null", *cmd],
-                              capture_output=True, text=True, env=env, cwd=ROOT)
+                              capture_output=True, text=True, env=run_env, cwd=ROOT)
         refs = [line for line in proc.stderr.splitlines() if "I" in line and "refs:" in line]
         out[name] = int(refs[-1].split("refs:")[1].replace(",", "").strip()) if refs else None
     return out
@@ -134,23 +150,24 @@ def main() -> int:
         print("note: no TypeScript compilers found; run `npm --prefix bench/ts ci` for the comparison\n")
     # warm-up (discarded) and sanity: every tool must accept the workload
     for name, cmd, env in todo:
-        _, _, code, out = run_once(cmd, env)
+        _, _, _, code, out = run_once(cmd, env)
         if code != 0:
             print(f"{name} failed on the workload (exit {code}):\n{out}")
             return 1
-    samples: dict[str, list[tuple[float, int]]] = {name: [] for name, _, _ in todo}
+    samples: dict[str, list[tuple[float, float, int]]] = {name: [] for name, _, _ in todo}
     for _ in range(args.runs):
         for name, cmd, env in todo:
-            wall, rss, _, _ = run_once(cmd, env)
-            samples[name].append((wall * 1e3, rss))
+            wall, cpu, rss, _, _ = run_once(cmd, env)
+            samples[name].append((wall * 1e3, cpu * 1e3, rss))
 
-    base = statistics.median(w for w, _ in samples["segmap check"])
+    base = statistics.median(w for w, _, _ in samples["segmap check"])
     rows = []
     for name, _, _ in todo:
-        walls = [w for w, _ in samples[name]]
+        walls = [w for w, _, _ in samples[name]]
         med = statistics.median(walls)
         rows.append({"tool": name, "median_ms": med, "min_ms": min(walls), "max_ms": max(walls),
-                     "rss_mb": max(r for _, r in samples[name]) / 1024, "vs_segmap": med / base})
+                     "cpu_ms": statistics.median(c for _, c, _ in samples[name]),
+                     "rss_mb": max(r for _, _, r in samples[name]) / 1024, "vs_segmap": med / base})
     breakdown = segmap_breakdown(_python_env())
 
     try:
@@ -162,11 +179,12 @@ def main() -> int:
     print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, load average {load}; "
           f"Python {platform.python_version()}, node {_node_version()}\n")
     width = max(len(r["tool"]) for r in rows)
-    print(f"| {'tool':<{width}} | {'median':>7} | {'min':>7} | {'max':>7} | {'peak RSS':>8} | {'vs segmap':>9} |")
-    print(f"|{'-' * (width + 2)}|{'-' * 8}:|{'-' * 8}:|{'-' * 8}:|{'-' * 9}:|{'-' * 10}:|")
+    print(f"| {'tool':<{width}} | {'median':>7} | {'min':>7} | {'max':>7} | {'CPU':>7} | {'peak RSS':>8} "
+          f"| {'vs segmap':>9} |")
+    print(f"|{'-' * (width + 2)}|{'-' * 8}:|{'-' * 8}:|{'-' * 8}:|{'-' * 8}:|{'-' * 9}:|{'-' * 10}:|")
     for r in rows:
         print(f"| {r['tool']:<{width}} | {r['median_ms']:>5.0f}ms | {r['min_ms']:>5.0f}ms | {r['max_ms']:>5.0f}ms "
-              f"| {r['rss_mb']:>6.0f}MB | {r['vs_segmap']:>8.1f}x |")
+              f"| {r['cpu_ms']:>5.0f}ms | {r['rss_mb']:>6.0f}MB | {r['vs_segmap']:>8.1f}x |")
     print()
     print(f"segmap in one process: interpreter start {breakdown['interpreter_start_ms']:.0f} ms (python -c pass), "
           f"imports {breakdown['imports_ms']:.0f} ms, first check {breakdown['check_first_ms']:.0f} ms, "
@@ -191,4 +209,7 @@ def _node_version() -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    finally:
+        shutil.rmtree(CACHE_DIR, ignore_errors=True)

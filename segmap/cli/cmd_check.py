@@ -32,7 +32,7 @@ def register(sub) -> None:
     p.add_argument("--ignore", metavar="CODES", default="",
                    help="comma-separated warning codes to acknowledge everywhere, e.g. W410,W430 "
                    "(errors cannot be ignored; see `# segmap: allow CODE` for one line)")
-    p.set_defaults(handler=run)
+    p.set_defaults(handler=run, plain_data_at_exit=True)  # see segmap.cli.main._spare_exit_collections
 
 
 def _use_colour(choice: str) -> bool:

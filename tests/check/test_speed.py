@@ -110,3 +110,21 @@ def test_check_does_not_import_heavy_modules():
     assert not {m for m in loaded if m.startswith("segmap.cli.cmd_")} - {"segmap.cli.cmd_check"}
     assert not loaded & {"importlib.resources", "segmap.settings"}, \
         sorted(loaded & {"importlib.resources", "segmap.settings"})
+
+
+def test_a_check_in_process_leaves_the_cycle_collector_alone():
+    # `segmap check` run as the program exempts what it leaves from the exit collections
+    # (segmap.cli.main); a caller of main(argv) in its own process keeps its collector
+    import gc
+
+    from segmap.cli.main import main
+
+    before = gc.get_freeze_count()
+    assert main(["check", "segmap/cli/starter.yaml"]) == 0
+    assert gc.get_freeze_count() == before
+
+
+def test_a_check_run_as_the_program_exits_as_before():
+    out = subprocess.run([sys.executable, "-m", "segmap", "check", "tests/check/catalogue/t01_path_typo.yaml",
+                          "--format", "json"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert out.returncode == 1 and out.stderr == "" and '"E203"' in out.stdout
