@@ -238,3 +238,29 @@ def test_the_workers_bookkeeping_does_not_wait_for_the_disk_the_2xx_and_operator
         assert store.counts() == {"pending": 0, "in_flight": 0, "delivered": 3, "dead": 5}
     finally:
         store.close()
+
+
+def test_a_connection_the_server_dropped_is_checked_on_checkout_unless_it_just_worked(pg_url):
+    """The pool's check (a round trip) runs for a connection idle FRESH_FOR seconds or more, so a
+    server restart costs no request; one that finished a transaction just before is handed out
+    unchecked: if the server dropped it in that moment, one call fails and the next gets a new one."""
+    store = PostgresOutbox(pg_url, min_size=1, max_size=1)
+
+    def drop_the_connection() -> None:
+        with store._tx() as conn:
+            pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+    try:
+        store.accept("msg_1", "payment.succeeded", b"{}", calls_for(1))
+        drop_the_connection()
+        with pytest.raises(psycopg.OperationalError):
+            store.counts()
+        assert store.counts()["pending"] == 2
+        store.FRESH_FOR = 0.0  # every checkout checked: the dropped connection is replaced, no call fails
+        drop_the_connection()
+        assert store.counts()["pending"] == 2
+        assert store.accept("msg_2", "payment.succeeded", b"{}", calls_for(2)).queued == 2
+    finally:
+        store.close()

@@ -41,6 +41,7 @@ import dataclasses
 import secrets
 import time
 import uuid
+import weakref
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
@@ -172,10 +173,12 @@ class PostgresOutbox:
         self._closed = False
         self._connect_timeout = connect_timeout
         self.upgraded_from = self._migrate(upgrade and not self.readonly, check_only=self.readonly)
+        # when each pooled connection last finished a transaction (see `_check`)
+        self._last_ok: weakref.WeakKeyDictionary[psycopg.Connection, float] = weakref.WeakKeyDictionary()
         self._pool = ConnectionPool(
             url, min_size=min_size, max_size=max_size, open=False,
             configure=_configure_readonly if self.readonly else _configure,
-            check=ConnectionPool.check_connection, timeout=pool_timeout, name="segmap-outbox",
+            check=self._check, timeout=pool_timeout, name="segmap-outbox",
             # autocommit: a method that is one statement (accept, ack, nack ...) commits in the same round
             # trip; the others open their transaction explicitly (`_tx`)
             kwargs={"connect_timeout": max(1, int(connect_timeout)), "autocommit": True},
@@ -190,15 +193,35 @@ class PostgresOutbox:
         except psycopg.Error as exc:
             raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {str(exc).strip()}") from exc
 
+    def _check(self, conn: psycopg.Connection) -> None:
+        """The pool's check on checkout: a round trip to the server (an empty query), so that the
+        first request after a database restart does not fail on a dead socket. Skipped for a
+        connection that finished a transaction less than FRESH_FOR seconds ago: a restart takes
+        longer than that, and under load the extra round trip cost every accept and ack a wait
+        for the server process to be scheduled."""
+        last = self._last_ok.get(conn)
+        if last is not None and time.monotonic() - last < self.FRESH_FOR and not conn.closed:
+            return
+        ConnectionPool.check_connection(conn)
+
+    FRESH_FOR = 1.0
+
+    @contextmanager
+    def _conn(self, timeout: float | None = None) -> Iterator[psycopg.Connection]:
+        """A pooled connection; marked fresh (`_check`) when the block ends without an error."""
+        if self._closed:
+            raise RuntimeError("outbox store is closed")
+        with self._pool.connection(timeout=timeout) as conn:
+            yield conn
+            self._last_ok[conn] = time.monotonic()
+
     @contextmanager
     def _tx(self, timeout: float | None = None, *, pipeline: bool = False) -> Iterator[psycopg.Connection]:
         """One transaction on a pooled connection: committed on success, rolled back on error.
         `timeout`: how long to wait for a connection (default: the pool's, `pool_timeout`).
         `pipeline`: the statements go out without waiting for each other's answers (read a
         cursor's rows after the block: BEGIN, the statements and COMMIT then take one round trip)."""
-        if self._closed:
-            raise RuntimeError("outbox store is closed")
-        with self._pool.connection(timeout=timeout) as conn:
+        with self._conn(timeout) as conn:
             if pipeline:
                 with conn.pipeline(), conn.transaction():
                     yield conn
@@ -209,17 +232,13 @@ class PostgresOutbox:
     def _one(self, sql: str, params: Any) -> list[tuple]:
         """One statement, its own transaction (the connections are in autocommit): one round trip.
         Its rows if it returns any, else [] (`_rowcount` for the count)."""
-        if self._closed:
-            raise RuntimeError("outbox store is closed")
-        with self._pool.connection() as conn:
+        with self._conn() as conn:
             cur = conn.execute(sql, params)
             return cur.fetchall() if cur.description else []
 
     def _rowcount(self, sql: str, params: Any) -> int:
         """How many rows one statement (its own transaction) changed."""
-        if self._closed:
-            raise RuntimeError("outbox store is closed")
-        with self._pool.connection() as conn:
+        with self._conn() as conn:
             return conn.execute(sql, params).rowcount
 
     def _p(self, **params: Any) -> dict[str, Any]:
