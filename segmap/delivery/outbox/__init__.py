@@ -57,12 +57,13 @@ def db_target(text: str | os.PathLike) -> str | Path:
 
 
 def open_store(target: str | os.PathLike, *, create: bool = True, upgrade: bool = True,
-               synchronous: str = "FULL", **kwargs) -> OutboxStore:
+               synchronous: str = "FULL", checkpoint_interval: float | None = None, **kwargs) -> OutboxStore:
     """Open the outbox `--db` / `SEGMAP_DB` names: a `postgresql://…` URL opens the
     PostgreSQL store, anything else is a SQLite file path. `create` makes a missing
     SQLite file (a PostgreSQL database must exist; its tables are created either way);
     `upgrade` applies missing schema migrations, else an older schema is refused.
-    `synchronous` is SQLite's pragma; PostgreSQL always commits with synchronous_commit=on."""
+    `synchronous` and `checkpoint_interval` are SQLite's (see SqliteOutbox); PostgreSQL
+    always commits with synchronous_commit=on and checkpoints by itself."""
     if is_postgres_url(target):
         try:
             from segmap.delivery.outbox.postgres import PostgresOutbox
@@ -71,7 +72,8 @@ def open_store(target: str | os.PathLike, *, create: bool = True, upgrade: bool 
                                f"pip install 'segmap[postgresql]' ({exc})") from None
 
         return PostgresOutbox(str(target), upgrade=upgrade, **kwargs)
-    return SqliteOutbox(Path(target), create=create, upgrade=upgrade, synchronous=synchronous, **kwargs)
+    return SqliteOutbox(Path(target), create=create, upgrade=upgrade, synchronous=synchronous,
+                        checkpoint_interval=checkpoint_interval, **kwargs)
 
 
 __all__ = [
