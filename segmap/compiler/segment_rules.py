@@ -311,6 +311,7 @@ def title_case(name: str) -> str:
     return " ".join(out)
 
 
+_KEBAB_WORD = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)+")
 _NO_SPAN = Span("", 0, 0)  # for a scalar made up to ask how YAML would read a name
 
 
@@ -324,7 +325,9 @@ def event_name_problem(name: str) -> str | None:
         return None  # YAML-typed plain names get E013/W013 from the loader
     if "_" in name:
         return "it is snake_case"
-    if re.search(r"[a-z0-9]-[a-zA-Z]", name):
+    # kebab-case is a lower-case word joined by hyphens (`order-completed`); a hyphenated word in
+    # Title Case (`One-Time Purchase`, `Sign-up Completed`) is an ordinary English compound.
+    if any(_KEBAB_WORD.fullmatch(w) for w in name.split(" ")):
         return "it is kebab-case"
     if re.search(r"[a-z]\.[a-z]", name):
         return "it looks like a Dodo event type, not a Segment event name"

@@ -216,6 +216,14 @@ def test_event_name_title_case_suggestion():
                         "      userId: data.customer.customer_id\n") == []
 
 
+def test_hyphenated_title_case_words_are_not_kebab_case():
+    for name in ("One-Time Purchase", "Sign-up Completed", "E-mail Sent"):
+        assert check(HEAD + f"  payment.succeeded:\n    - track: {name}\n"
+                            "      userId: data.customer.customer_id\n") == [], name
+    d = one(HEAD + "  payment.succeeded:\n    - track: order-completed\n      userId: data.customer.customer_id\n")
+    assert d.code == "W420" and "kebab-case" in d.message and d.suggestion == "Order Completed"
+
+
 def test_event_name_branches_between_fixed_names_are_not_dynamic():
     assert check(HEAD + "  payment.succeeded:\n    - track:\n"
                         "      event: 'if data.total_amount > 100 then \"Big Order Completed\" else \"Order Completed\"'\n"
