@@ -62,7 +62,7 @@ class Ty(Record):
         if self.kind in ("str", "datetime", "date"):
             return True
         if self.kind == "enum":
-            return all(isinstance(v, str) for v in self.args)
+            return _all_text(self.args)
         return self.kind == "union" and all(o.is_stringy for o in self.args)
 
     def could_be(self, pred: Callable[[Ty], bool]) -> bool:
@@ -121,6 +121,12 @@ ANY = Ty("any")
 NULL = Ty("null", nullable=True)
 DATETIME = Ty("datetime")
 NEVER = Ty("never")
+
+
+@lru_cache(maxsize=1024)
+def _all_text(values: tuple[Any, ...]) -> bool:
+    """Whether every enum value is text (asked for the same long enums, such as currencies, often)."""
+    return all(isinstance(v, str) for v in values)
 
 
 def union(*types: Ty) -> Ty:

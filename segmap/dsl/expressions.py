@@ -67,8 +67,8 @@ class _SyntaxFailure(Exception):
 
 
 @lru_cache(maxsize=4096)
-def _parse_tree(text: str) -> PlainTree:
-    """The parse tree of an expression text, as plain lists (``segmap.dsl.plain_tree``).
+def _parse_tree(text: str) -> tuple[PlainTree, int]:
+    """The parse tree of an expression text, as plain lists (``segmap.dsl.plain_tree``), and its depth.
 
     Mappings repeat the same expressions across events (`data.customer.customer_id` ...), and the
     tree depends only on the text, so it is parsed once; spans are applied per occurrence by the
@@ -78,7 +78,7 @@ def _parse_tree(text: str) -> PlainTree:
     if cache is not None:
         cached = cache.get(text)
         if cached is not None:
-            return cached
+            return cached, depth(cached)
     from lark.exceptions import UnexpectedInput
 
     try:
@@ -87,7 +87,7 @@ def _parse_tree(text: str) -> PlainTree:
         raise _SyntaxFailure(exc) from None
     if cache is not None:
         cache.put(text, tree)
-    return tree
+    return tree, depth(tree)
 
 
 def _describe_expected(expected: Iterable[str]) -> str:
@@ -378,11 +378,11 @@ class ExpressionParser:
                                                f"{MAX_EXPR_DEPTH // 2} levels of brackets)", self.span(0, len(text), base)))
             return None
         try:
-            tree = _parse_tree(text)
+            tree, levels = _parse_tree(text)
         except _SyntaxFailure as failure:
             self.diagnostics.append(self._syntax_error(failure.error, text, base))
             return None
-        if depth(tree) > MAX_EXPR_DEPTH:
+        if levels > MAX_EXPR_DEPTH:
             self.diagnostics.append(Diagnostic("E005", Severity.ERROR,
                                                f"expression nested deeper than {MAX_EXPR_DEPTH} levels",
                                                self.span(0, len(text), base)))

@@ -73,6 +73,9 @@ class YScalar(Record):
         return 1
 
     def sub_span(self, start: int, end: int) -> Span:
+        if not self.offsets:  # what pos() and width() say then, without the calls: most scalars
+            span = self.span
+            return Span(span.file, span.line, span.col + start, span.line, span.col + max(start, end - 1) + 1)
         line, col = self.pos(start)
         last = max(start, end - 1)
         eline, ecol = self.pos(last)
