@@ -1,6 +1,6 @@
 """segmap against hand-written Python, as ratios paired per round; and memory over recompiles.
 
-    python bench/bench_targets.py [--rounds 15] [--quick] [--only speed|memory] [--recompiles 1000]
+    python bench/bench_targets.py [--rounds 31] [--quick] [--only speed|memory] [--recompiles 1000]
 
 Not a test: it prints ratios measured in this run (no timing is asserted anywhere). Every row of
 README's Performance table that compares segmap with hand-written Python comes from here.
@@ -10,7 +10,7 @@ README's Performance table that compares segmap with hand-written Python comes f
    returning segmap's ``Call`` objects (so the cost of the objects ``apply`` returns shows).
 2. bench/all_events.yaml (all 48 event types) against bench/hand_all_events.py, the same
    mapping written by hand.
-3. For both, ``apply`` with envelopes *in cache* (200 envelopes run again and again) and *cold*
+3. For both, ``apply`` with envelopes *in cache* (200 or 240 envelopes run again and again) and *cold*
    (each round every contender gets its own fresh parse of the round's 2,000 envelopes, made just
    before it is timed: more than the caches hold, so the envelope comes from memory, as one just
    received does); ``apply_json_bytes`` against hand-written Python + orjson (loads, the same
@@ -166,7 +166,7 @@ def speed_rows(label: str, compiled, hand, raws: list[bytes], *, rounds: int, wa
     envs = [orjson.loads(r) for r in raws]
     same_output(compiled, hand, hand_b, envs, raws)
     rows = []
-    warm_envs = envs[:warm] * (5_000 // warm)
+    warm_envs = envs[:warm] * (10_000 // warm)
     contenders = {"hand": hand, "segmap": compiled.apply, **(extra or {})}
     t = paired(contenders, lambda r, name: warm_envs, rounds)
     rows.append((f"{label} `apply`, envelopes in cache, vs hand-written (plain tuples)", ratio_row(t, "segmap", "hand")))
@@ -187,7 +187,7 @@ def speed_rows(label: str, compiled, hand, raws: list[bytes], *, rounds: int, wa
                lambda r, name: [orjson.loads(x) for x in cold_round(r)], rounds)
     rows.append((f"{label} `apply`, cold envelopes (a fresh parse each round), vs hand-written (plain tuples)",
                  ratio_row(t, "segmap", "hand")))
-    warm_raws = raws[:warm] * (2_000 // warm)
+    warm_raws = raws[:warm] * (3_000 // warm)
     t = paired({"hand": hand_b, "segmap": compiled.apply_json_bytes}, lambda r, name: warm_raws, rounds)
     rows.append((f"{label} `apply_json_bytes`, in cache, vs hand-written + orjson", ratio_row(t, "segmap", "hand")))
     t = paired({"hand": hand_b, "segmap": compiled.apply_json_bytes},
@@ -239,7 +239,7 @@ def memory_rows(n_re: int) -> list[tuple[str, str]]:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--rounds", type=int, default=31)
     ap.add_argument("--recompiles", type=int, default=1_000, help="recompiles of the 48-event mapping (default 1000)")
     ap.add_argument("--quick", action="store_true", help="fewer rounds and envelopes, for a smoke run")
     ap.add_argument("--only", choices=("speed", "memory"), help="run one half only")
