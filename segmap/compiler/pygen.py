@@ -36,6 +36,7 @@ a function carry the same spans.
 from __future__ import annotations
 
 import contextlib
+import re
 from dataclasses import dataclass, field
 from typing import Callable, ContextManager, Iterable, Iterator, Sequence, TypeVar
 
@@ -124,6 +125,11 @@ class _Emitter:
         self.spans.append(span)
 
 
+# Marks where a call is built in a function's lines, filled in by `_FunctionGen.render`: a NUL, which
+# generated code never holds otherwise (user text is written with ascii(), which escapes it).
+_MARK = "\x00"
+_MARKED = re.compile("\x00(\\w+)\x00")
+
 _ARITH = {"+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod",
           "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
 _COMPARISONS = ("<", "<=", ">", ">=")
@@ -134,10 +140,10 @@ class _FunctionGen:
 
     def __init__(self, fn_name: str, event: str, calls: tuple[PlannedCall, ...], origins: dict[str, str],
                  funcs: Callable[[str], str],
-                 *, fast: bool, general_name: str | None = None, json: bool = False):
+                 *, fast: bool, general_name: str | None = None):
         self.fn_name = fn_name
-        # json: the calls as apply_json_bytes serialises them, {"call": ..., "body": ...} dicts, not Calls
-        self.json = json
+        # each call made, (type, body, origin) as code; the lines hold a marker for it (see `render`)
+        self.made: list[tuple[str, str, str]] = []
         self.event = event
         self.calls = calls
         self.origins = origins  # rule_id -> "file:line:col"
@@ -215,10 +221,7 @@ class _FunctionGen:
                 self.path_mm[key] = False
         o.indent -= 1
         o.emit("except (KeyError, TypeError, IndexError, _AttributeError):")
-        if self.json:
-            o.emit(f"    return _json_calls({self.general_name}(env))")
-        else:
-            o.emit(f"    return {self.general_name}(env)")
+        o.emit(f"    return {_MARK}general{_MARK}")
 
     # --- constant folding ---------------------------------------------------
     def fold(self, e: ast.Expr) -> object:
@@ -775,6 +778,19 @@ class _FunctionGen:
             o.emit("return [" + ", ".join(c for c, _ in pending) + "]", pending[0][1] if pending else None)
         return "\n".join([f"def {self.fn_name}(env):"] + o.lines)
 
+    def render(self, json: bool) -> list[str]:
+        """The function's lines with its calls built as ``Call`` objects (``apply``), or as the
+        ``{"call": ..., "body": ...}`` dicts ``apply_json_bytes`` serialises (its JSON twin, which
+        hands an unusual envelope to the general function and converts what that returns). One
+        generation, two renderings: the twin's lines are the function's, line for line."""
+        def made(m: re.Match[str]) -> str:
+            if m.group(1) == "general":
+                return f"_json_calls({self.general_name}(env))" if json else f"{self.general_name}(env)"
+            kind, body, origin = self.made[int(m.group(1))]
+            return f"{{'call': {kind}, 'body': {body}}}" if json else f"_new(_Call, ({kind}, {body}, {origin}))"
+
+        return [_MARKED.sub(made, line) if _MARK in line else line for line in self.out.lines]
+
     def _guard_state(self, pc: PlannedCall) -> str:
         w = pc.spec.when
         if w is None:
@@ -818,10 +834,8 @@ class _FunctionGen:
                 raw.append((f, r))
             body = self._object(values, spec.span, lambda f: f.name, lambda f: f.value.span)
             self._runtime_requirements(pc, raw)
-            if self.json:
-                code = f"{{'call': {lit(spec.kind)}, 'body': {body.code}}}"
-            else:
-                code = f"_new(_Call, ({lit(spec.kind)}, {body.code}, {lit(self.origins[spec.rule_id])}))"
+            self.made.append((lit(spec.kind), body.code, lit(self.origins[spec.rule_id])))
+            code = f"{_MARK}{len(self.made) - 1}{_MARK}"
             if state == "guarded":
                 o.emit(f"calls.append({code})", spec.span)
                 return None
@@ -1041,29 +1055,29 @@ def generate(plan: Plan, file: str, version: str, func_name_of: Callable[[str], 
             continue
         name = f"_e{i}"
         folds: dict[int, object] = {}
-        json_name = f"_j{i}"
         general = _FunctionGen(f"_g{i}", event, calls, origin_of, func_name_of, fast=False)
         general._folds = folds
         general.collect_paths()
         if general.paths:
             fast = _FunctionGen(name, event, calls, origin_of, func_name_of, fast=True, general_name=f"_g{i}")
-            as_json = _FunctionGen(json_name, event, calls, origin_of, func_name_of, fast=True,
-                                   general_name=f"_g{i}", json=True)
-            gens = [fast, general, as_json]
-        else:  # reads nothing from the envelope: one version is all there is (and its JSON twin)
-            gens = [_FunctionGen(name, event, calls, origin_of, func_name_of, fast=False),
-                    _FunctionGen(json_name, event, calls, origin_of, func_name_of, fast=False, json=True)]
-        for gen in gens:
-            if gen is not general:
-                gen._folds = folds
-                gen.collect_paths()
-            text = gen.generate()
+            fast._folds = folds
+            fast.collect_paths()
+            gens = [fast, general]
+        else:  # reads nothing from the envelope: one version is all there is
+            fast = _FunctionGen(name, event, calls, origin_of, func_name_of, fast=False)
+            gens = [fast]
+        # each function, then the JSON twin of the one apply runs (_jN: its lines, calls as dicts);
+        # the general function and the twin are compiled the first time one is needed
+        versions = [(gen.fn_name, gen, False, gen is general) for gen in gens] + [(f"_j{i}", fast, True, True)]
+        for fn_name, gen, json, deferred in versions:
+            if fn_name != f"_j{i}":
+                gen.generate()
+            lines = gen.render(json)
             w.write("\n")
-            first = w.function(f"def {gen.fn_name}(env):", gen.out.lines, gen.out.spans)
-            if (gen is general and len(gens) == 3) or gen.json:  # compiled the first time one is needed
-                lazy[gen.fn_name] = (first, text)
-                n = len(gen.out.lines)
-                exec_lines[first] = [f"    return _lazy({gen.fn_name!r}, env)"] + [""] * (n - 1)
+            first = w.function(f"def {fn_name}(env):", lines, gen.out.spans)
+            if deferred:
+                lazy[fn_name] = (first, "\n".join([f"def {fn_name}(env):"] + lines))
+                exec_lines[first] = [f"    return _lazy({fn_name!r}, env)"] + [""] * (len(lines) - 1)
         by_rule.setdefault(id(rule), i)
         dispatch.append((lit(event), i))
     w.write("\n\nDISPATCH = {")
