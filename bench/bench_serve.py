@@ -27,8 +27,7 @@ running beside the service; each round takes one rate against the service and th
 against the floor (`--no-floor` skips it). Every row reports the process's CPU time per
 accepted request (user + system, from /proc), counted until the outbox drained; for the
 service it is split by thread: the receiver's own (the event loop: HTTP, verification,
-mapping; the group-commit writer: encoding, the SQLite transaction; and the WAL checkpointer,
-which copies the pages of both the writer and the delivery threads) and delivery
+mapping; and the group-commit writer: encoding, the SQLite transaction) and delivery
 (claims, batches, gzip, HTTP to the fake Segment, acks). The summary gives, per round, the
 receiver's CPU and the whole process's as multiples of the floor's. With BENCH_PROFILE=FILE
 the service's event-loop thread runs under cProfile and the stats are dumped to FILE
@@ -88,8 +87,7 @@ if os.environ.get("BENCH_THREAD_IDS"):
     # thread's CPU time from /proc itself, so measuring costs the service nothing
     import json, threading, time as _t
     def _publish_thread_ids():
-        want = {"segmap-group-commit", "segmap-wal-checkpoint"} | \
-            {f"segmap-delivery-{i}" for i in range(int(os.environ.get("BENCH_WORKERS", "2")))}
+        want = {"segmap-group-commit"} | {f"segmap-delivery-{i}" for i in range(int(os.environ.get("BENCH_WORKERS", "2")))}
         while True:
             ids = {th.native_id: th.name for th in threading.enumerate()}
             if want <= set(ids.values()):
@@ -168,19 +166,17 @@ def start_fake() -> tuple[subprocess.Popen, str]:
 _ADMIN_PORT: dict[int, int] = {}  # webhook port -> admin port of the same service
 _THREADS: dict[int, dict[int, str]] = {}  # service pid -> {native thread id: thread name}
 
-# which of the service's threads are the receiver's own (see thread_cpu). The WAL checkpointer copies
-# into the database file the pages that both the writer and the delivery threads wrote; it is counted
-# with the receiver, so that moving checkpoints out of the commits could not flatter the receiver's share.
-RECEIVER_THREADS = {"MainThread": "loop", "segmap-group-commit": "writer", "segmap-wal-checkpoint": "checkpoint"}
+# which of the service's threads are the receiver's own (see thread_cpu)
+RECEIVER_THREADS = {"MainThread": "loop", "segmap-group-commit": "writer"}
 
 
 def thread_cpu(pid: int) -> dict[str, float]:
     """CPU seconds so far of a process, split by role, read from /proc by this process (so measuring
     costs the service nothing): ``loop`` (the event loop: HTTP, verification, mapping), ``writer``
-    (group commits), ``checkpoint`` (WAL checkpoints), ``delivery`` (the delivery threads: claim, gzip, HTTP to Segment, ack),
+    (group commits), ``delivery`` (the delivery threads: claim, gzip, HTTP to Segment, ack),
     ``other`` (the rest: threads answering /metrics scrapes) and ``total`` (the whole process).
     For a process with no thread map (the floor) everything is under ``total`` and ``other``."""
-    out = {"loop": 0.0, "writer": 0.0, "checkpoint": 0.0, "delivery": 0.0}
+    out = {"loop": 0.0, "writer": 0.0, "delivery": 0.0}
     tick = os.sysconf("SC_CLK_TCK")
     for tid, name in _THREADS.get(pid, {}).items():
         try:
@@ -191,7 +187,7 @@ def thread_cpu(pid: int) -> dict[str, float]:
         if role is not None:
             out[role] += (int(fields[11]) + int(fields[12])) / tick
     out["total"] = cpu_seconds(pid)
-    out["other"] = out["total"] - out["loop"] - out["writer"] - out["checkpoint"] - out["delivery"]
+    out["other"] = out["total"] - out["loop"] - out["writer"] - out["delivery"]
     return out
 
 
@@ -454,10 +450,9 @@ def run_one(label: str, max_group: int, sync: str, proc: subprocess.Popen, port:
     per = {k: (cpu_after[k] - cpu_before[k]) / ok * 1e6 if ok else float("nan") for k in cpu_after}
     res.update(label=label, rate=rate, ledger=ledger, ledger_ok=ledger_ok, commits=commits, server_p99=server_p99,
                segment_requests=seg, load=os.getloadavg()[0], cpu_us_per_request=per["total"],
-               receiver_us_per_request=per["loop"] + per["writer"] + per["checkpoint"], cpu_us_by_role=per)
-    split = "" if floor else (f" (receiver {res['receiver_us_per_request']:.0f}: loop {per['loop']:.0f} + writer "
-                              f"{per['writer']:.0f} + checkpoint {per['checkpoint']:.0f}; delivery {per['delivery']:.0f};"
-                              f" other {per['other']:.0f})")
+               receiver_us_per_request=per["loop"] + per["writer"], cpu_us_by_role=per)
+    split = "" if floor else (f" (receiver {per['loop'] + per['writer']:.0f}: loop {per['loop']:.0f} + writer "
+                              f"{per['writer']:.0f}; delivery {per['delivery']:.0f}; other {per['other']:.0f})")
     print(f"{label:>22} | {rate:6.0f}/s | achieved {res['achieved']:7.0f}/s | p50 {res['p50_ms']:6.1f} ms"
           f" | p99 {res['p99_ms']:6.1f} ms | max {res['max_ms']:6.1f} ms | CPU {per['total']:5.0f} us/request{split}"
           f" | server p99 <= {server_p99}"
@@ -468,7 +463,7 @@ def run_one(label: str, max_group: int, sync: str, proc: subprocess.Popen, port:
 
 def summary(rows: list[dict]) -> list[str]:
     """Per round, the service's CPU per accepted webhook against the floor's at the same rate: the
-    receiver's own (event loop + group-commit writer + WAL checkpointer; the issue's target: at most 2x) and the whole
+    receiver's own (event loop + group-commit writer, the issue's target: at most 2x) and the whole
     process (delivery included)."""
     lines = []
     floors = [r for r in rows if r["label"].startswith("floor")]

@@ -42,9 +42,6 @@ TEST_TRAFFIC_HEADER = b"segmap-test-traffic"  # set by `segmap send` on every re
 log = logging.getLogger("segmap.service")
 
 MIN_FREE_DISK = 16 * 1024 * 1024
-# SQLite: WAL checkpoints run this often in a thread of their own, never inside a group commit
-# (see SqliteOutbox; about 6% less CPU per webhook and shorter commits in a paired benchmark)
-WAL_CHECKPOINT_INTERVAL = 0.25
 
 
 class MappingLoadError(SegmapError):
@@ -144,8 +141,7 @@ class Service:
         loaded = self.mapping.load()
         self.metrics.mapping_loaded.set(loaded.loaded_at)
         cfg = self.config
-        store = self.store = open_store(cfg.db_path, synchronous=cfg.synchronous,
-                                        checkpoint_interval=WAL_CHECKPOINT_INTERVAL)
+        store = self.store = open_store(cfg.db_path, synchronous=cfg.synchronous)
         self._check_store_at_start()
         # the boundary `segmap backfill` stops at by default: facts from before the service first
         # started can only come from a backfill, later ones only from webhooks (first start wins)

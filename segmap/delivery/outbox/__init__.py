@@ -57,13 +57,12 @@ def db_target(text: str | os.PathLike) -> str | Path:
 
 
 def open_store(target: str | os.PathLike, *, create: bool = True, upgrade: bool = True,
-               synchronous: str = "FULL", checkpoint_interval: float | None = None, **kwargs) -> OutboxStore:
+               synchronous: str = "FULL", **kwargs) -> OutboxStore:
     """Open the outbox `--db` / `SEGMAP_DB` names: a `postgresql://…` URL opens the
     PostgreSQL store, anything else is a SQLite file path. `create` makes a missing
     SQLite file (a PostgreSQL database must exist; its tables are created either way);
     `upgrade` applies missing schema migrations, else an older schema is refused.
-    `synchronous` and `checkpoint_interval` are SQLite's (see SqliteOutbox); PostgreSQL
-    always commits with synchronous_commit=on and checkpoints by itself."""
+    `synchronous` is SQLite's pragma; PostgreSQL always commits with synchronous_commit=on."""
     if is_postgres_url(target):
         try:
             from segmap.delivery.outbox.postgres import PostgresOutbox
@@ -72,8 +71,7 @@ def open_store(target: str | os.PathLike, *, create: bool = True, upgrade: bool 
                                f"pip install 'segmap[postgresql]' ({exc})") from None
 
         return PostgresOutbox(str(target), upgrade=upgrade, **kwargs)
-    return SqliteOutbox(Path(target), create=create, upgrade=upgrade, synchronous=synchronous,
-                        checkpoint_interval=checkpoint_interval, **kwargs)
+    return SqliteOutbox(Path(target), create=create, upgrade=upgrade, synchronous=synchronous, **kwargs)
 
 
 __all__ = [

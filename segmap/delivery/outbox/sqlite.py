@@ -66,17 +66,9 @@ class SqliteOutbox:
 
     def __init__(self, path: str | os.PathLike, *, create: bool = True, clock: Callable[[], float] = time.time,
                  busy_timeout: float = 30.0, synchronous: str = "FULL", upgrade: bool = True,
-                 readonly: bool = False, checkpoint_interval: float | None = None):
+                 readonly: bool = False):
         """`create` makes a missing file; `upgrade` applies missing schema migrations (see
         migrations.py); with `upgrade=False` an older schema is refused instead of changed.
-
-        `checkpoint_interval` (seconds; the service passes one) moves WAL checkpoints off the
-        committing threads: SQLite's automatic checkpoint runs inside whichever commit crosses
-        1,000 WAL pages, so every few hundred webhooks one group commit also copied 4 MB into
-        the database file and waited for its fsync. With an interval, this store's connections
-        never checkpoint by themselves and a thread of its own runs a PASSIVE checkpoint
-        (it never blocks a writer) that often, copying each page once however many commits
-        rewrote it. Durability is the same: a commit is durable in the WAL either way.
 
         `readonly` opens the file with SQLite's `mode=ro` and never writes, not even the
         WAL switch: for `outbox status` and `outbox dead` on a full or read-only disk. When
@@ -97,9 +89,6 @@ class SqliteOutbox:
         self._conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
         self._closed = False
-        self._checkpoint_interval = None if readonly or not checkpoint_interval else float(checkpoint_interval)
-        self._checkpoint_stop = threading.Event()
-        self._checkpointer: threading.Thread | None = None
         conn = self._conn()
         version = self.schema_version()
         if readonly:
@@ -123,20 +112,6 @@ class SqliteOutbox:
         except BaseException:
             self.close()
             raise
-        if self._checkpoint_interval is not None:
-            self._checkpointer = threading.Thread(target=self._checkpoint_loop, name="segmap-wal-checkpoint",
-                                                  daemon=True)
-            self._checkpointer.start()
-
-    def _checkpoint_loop(self) -> None:
-        interval = self._checkpoint_interval
-        assert interval is not None
-        while not self._checkpoint_stop.wait(interval):
-            try:
-                self._conn().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            except (sqlite3.Error, OSError, RuntimeError):
-                # the next round tries again; a failing disk shows in the commits themselves
-                continue
 
     def schema_version(self) -> int:
         return int(self._conn().execute("PRAGMA user_version").fetchone()[0])
@@ -196,8 +171,6 @@ class SqliteOutbox:
             conn.close()
             raise RuntimeError(f"could not switch {self.path} to WAL (got {mode}); is it on a network filesystem?")
         conn.execute(f"PRAGMA synchronous = {self._synchronous}")
-        if self._checkpoint_interval is not None:
-            conn.execute("PRAGMA wal_autocheckpoint = 0")  # the checkpoint thread does it (see __init__)
         if sys.platform == "darwin":  # fsync alone does not reach the platter on macOS
             conn.execute("PRAGMA fullfsync = ON")
         self._local.conn = conn
@@ -224,10 +197,6 @@ class SqliteOutbox:
     def close(self) -> None:
         """Close every thread's connection. Uncommitted work is rolled back, as in a crash."""
         self._closed = True
-        self._checkpoint_stop.set()
-        checkpointer = self._checkpointer
-        if checkpointer is not None and checkpointer is not threading.current_thread():
-            checkpointer.join(10.0)  # closing a connection in the middle of its checkpoint could crash
         with self._conns_lock:
             conns, self._conns = self._conns, []
         for c in conns:
