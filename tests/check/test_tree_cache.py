@@ -269,3 +269,21 @@ def test_a_mutated_tree_is_refused_or_builds_without_error(case):
     assert expr is not None or diags
     if not plain_tree.valid(tree, text):
         assert cache._added.get(text) == _TREES[text]  # parsed by Lark instead, and stored for next time
+
+
+def test_where_the_cache_lives(monkeypatch, tmp_path):
+    for name in ("SEGMAP_NO_CACHE", "SEGMAP_CACHE_DIR", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert tree_cache.cache_dir() == str(tmp_path / ".cache" / "segmap")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert tree_cache.cache_dir() == str(tmp_path / "xdg" / "segmap")
+    monkeypatch.setenv("SEGMAP_CACHE_DIR", str(tmp_path / "own"))
+    assert tree_cache.cache_dir() == str(tmp_path / "own")
+    monkeypatch.setenv("SEGMAP_NO_CACHE", "1")
+    assert tree_cache.cache_dir() is None
+    monkeypatch.delenv("SEGMAP_NO_CACHE")
+    monkeypatch.delenv("SEGMAP_CACHE_DIR")
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setattr(os.path, "expanduser", lambda path: path)  # no home directory at all
+    assert tree_cache.cache_dir() is None
