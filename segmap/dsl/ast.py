@@ -8,8 +8,8 @@ expressions, so nothing downstream cares which way a user wrote them.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Union
+from collections.abc import Callable, Iterator
+from typing import Any, Union
 
 from segmap.diagnostics.model import Span
 from segmap.record import Record
@@ -275,24 +275,20 @@ def walk(expr: Expr) -> Iterator[Expr]:
 
 
 def children(node: Expr) -> tuple[Expr, ...]:
-    if isinstance(node, Field):
-        return (node.obj,)
-    if isinstance(node, Index):
-        return (node.obj, node.index)
-    if isinstance(node, Unary):
-        return (node.operand,)
-    if isinstance(node, Binary):
-        return (node.left, node.right)
-    if isinstance(node, Cond):
-        return (node.test, node.then, node.orelse)
-    if isinstance(node, Template):
-        return tuple(p for p in node.parts if not isinstance(p, str))
-    if isinstance(node, ObjectLit):
-        return tuple(e.value for e in node.entries)
-    if isinstance(node, ListLit):
-        return node.items
-    if isinstance(node, Lambda):
-        return (node.body,)
-    if isinstance(node, Call):
-        return node.args
-    return ()
+    """The expressions directly below ``node``, in source order (none for a leaf)."""
+    of = _CHILDREN.get(node.__class__)  # one lookup: the checks walk every expression many times
+    return of(node) if of is not None else ()
+
+
+_CHILDREN: dict[type, Callable[[Any], tuple[Expr, ...]]] = {
+    Field: lambda n: (n.obj,),
+    Index: lambda n: (n.obj, n.index),
+    Unary: lambda n: (n.operand,),
+    Binary: lambda n: (n.left, n.right),
+    Cond: lambda n: (n.test, n.then, n.orelse),
+    Template: lambda n: tuple(p for p in n.parts if not isinstance(p, str)),
+    ObjectLit: lambda n: tuple(e.value for e in n.entries),
+    ListLit: lambda n: n.items,
+    Lambda: lambda n: (n.body,),
+    Call: lambda n: n.args,
+}
