@@ -40,8 +40,8 @@ from typing import Any
 from segmap.dsl.plain_tree import PlainTree, valid
 
 FORMAT = 1
-#: At most this many trees are kept (the oldest go first): about 300 bytes each on disk, and the
-#: whole file is read by every check (1,000 trees: about 2 ms), so it stays small; the 48-event
+#: At most this many trees are kept (the oldest go first). Every check reads the whole file, so it
+#: stays small: 1,000 trees of the benchmark's texts take 167 KB and 2.3 ms to read; the 48-event
 #: benchmark mapping has 39 distinct expression texts.
 MAX_TREES = 1000
 
