@@ -30,8 +30,9 @@ hosts never step on each other:
   the clocks of the hosts. A ``retry_at`` given by a worker is turned into a delay
   from its own clock and added to the database's ``now()``.
 
-Connections come from a `psycopg_pool.ConnectionPool`, checked on checkout, so
-after a database restart the first request does not fail on a dead socket; while
+Connections come from a `psycopg_pool.ConnectionPool`, checked on checkout unless
+used successfully less than a second before (`_check`), so after a database restart
+the first request does not fail on a dead socket; while
 the database is down, calls fail within ``pool_timeout`` seconds (the service
 answers 503 and Dodo retries).
 """
