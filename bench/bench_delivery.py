@@ -8,9 +8,13 @@ threads: the gap between the two is what the outbox costs (claim, ack,
 fsync, batching).
 
     python bench/bench_delivery.py [--calls 200000] [--workers 2] [--no-gzip] [--backend sqlite|postgresql|both]
+                                   [--previous]
 
 `--backend postgresql` fills a database created for the run on the server at
 $SEGMAP_BENCH_PG (default postgresql://postgres@127.0.0.1:5432/postgres) and drops it after.
+`--previous` runs the previous release's PostgreSQL store as well, right after this one's, in the
+same run and on the same kind of database (the copy kept for the upgrade tests,
+tests/delivery/legacy/outbox_postgres_3392d62.py): the pair shows what this release changed.
 """
 from __future__ import annotations
 
@@ -37,6 +41,7 @@ from segmap.delivery.outbox import SqliteOutbox  # noqa: E402
 from segmap.delivery.segment_client import SegmentClient  # noqa: E402
 
 WRITE_KEY = "bench-write-key"
+PREVIOUS = "postgresql, previous release (3392d62)"
 
 
 def calls_for(i: int) -> list[Call]:
@@ -139,10 +144,14 @@ def main() -> int:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--no-gzip", action="store_true")
     p.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="sqlite")
+    p.add_argument("--previous", action="store_true", help="also the previous release's PostgreSQL store (3392d62)")
     args = p.parse_args()
     print(f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs", flush=True)
     status = 0
-    for backend in (("sqlite", "postgresql") if args.backend == "both" else (args.backend,)):
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    if args.previous and "postgresql" in backends:
+        backends.append(PREVIOUS)
+    for backend in backends:
         status |= run(args, backend)
     return status
 
@@ -153,11 +162,12 @@ def run(args, backend: str) -> int:
     drop = None
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            if backend == "postgresql":
+            if backend in ("postgresql", PREVIOUS):
                 from segmap.delivery.outbox.postgres import PostgresOutbox
+                from tests.delivery.legacy.outbox_postgres_3392d62 import PostgresOutbox as PreviousPostgresOutbox
 
                 db_url, drop = _pg_database()
-                store = PostgresOutbox(db_url)
+                store = (PostgresOutbox if backend == "postgresql" else PreviousPostgresOutbox)(db_url)
                 durability = "synchronous_commit=on"
             else:
                 store = SqliteOutbox(os.path.join(tmp, "bench.db"))

@@ -549,12 +549,15 @@ class PostgresOutbox:
                 self._p(v=orjson.dumps({"reason": _cap(reason), "since": since})),
             )
 
+    def _state_value(self, key: str) -> bytes | None:
+        rows = self._one("SELECT value FROM delivery_state WHERE key = %s", (key,))
+        return bytes(rows[0][0]) if rows else None
+
     def paused(self) -> PauseState | None:
-        with self._tx() as conn:
-            row = conn.execute("SELECT value FROM delivery_state WHERE key = 'paused'").fetchone()
+        row = self._state_value("paused")
         if row is None:
             return None
-        value = orjson.loads(bytes(row[0]))
+        value = orjson.loads(row)
         return PauseState(value.get("reason", ""), float(value.get("since", 0.0)))
 
     def record_delivery_error(self, error: str) -> None:
@@ -582,19 +585,16 @@ class PostgresOutbox:
                          self._p(v=orjson.dumps(value)))
 
     def last_delivery_error(self) -> DeliveryError | None:
-        with self._tx() as conn:
-            row = conn.execute("SELECT value FROM delivery_state WHERE key = 'last_error'").fetchone()
+        row = self._state_value("last_error")
         if row is None:
             return None
-        value = orjson.loads(bytes(row[0]))
+        value = orjson.loads(row)
         since = value.get("failing_since")
         return DeliveryError(str(value.get("error", "")), float(value.get("at", 0.0)),
                              None if since is None else float(since))
 
     def get_state(self, key: str) -> bytes | None:
-        with self._tx() as conn:
-            row = conn.execute("SELECT value FROM delivery_state WHERE key = %s", (key,)).fetchone()
-        return None if row is None else bytes(row[0])
+        return self._state_value(key)
 
     def put_state(self, key: str, value: bytes, *, only_if_absent: bool = False) -> bytes:
         """Store `value` under `key`; with `only_if_absent` the first writer (of any instance) wins."""
@@ -616,30 +616,28 @@ class PostgresOutbox:
             out["delivered"] += _scalar(conn, "SELECT count(*) FROM delivered_calls")
         return out
 
+    # the reads below are one statement each: one round trip on an autocommit connection
+
     def has_undelivered(self) -> bool:
-        with self._tx() as conn:
-            return bool(_scalar(
-                conn, "SELECT EXISTS (SELECT 1 FROM outbox WHERE state = 'pending' AND hold IS NULL)"
-                " OR EXISTS (SELECT 1 FROM outbox WHERE state = 'in_flight')"
-            ))
+        return bool(self._one(
+            "SELECT EXISTS (SELECT 1 FROM outbox WHERE state = 'pending' AND hold IS NULL)"
+            " OR EXISTS (SELECT 1 FROM outbox WHERE state = 'in_flight')", None)[0][0])
 
     def oldest_pending_age(self) -> float | None:
         """Age of the oldest call not yet delivered (pending or in flight, not held), on the database's clock."""
-        with self._tx() as conn:
-            age = _scalar(
-                conn, f"SELECT {_ep(_NOW + ' - min(created_at)')} FROM outbox WHERE state IN ('pending', 'in_flight')"
-                " AND hold IS NULL",
-                self._p(),
-            )
+        age = self._one(
+            f"SELECT {_ep(_NOW + ' - min(created_at)')} FROM outbox WHERE state IN ('pending', 'in_flight')"
+            " AND hold IS NULL",
+            self._p(),
+        )[0][0]
         return None if age is None else max(0.0, age)
 
     def next_attempt_at(self) -> float | None:
         """When the next pending row is due, on the caller's clock (the database decides how far away it is)."""
-        with self._tx() as conn:
-            due_in = _scalar(
-                conn, f"SELECT {_ep('min(available_at) - ' + _NOW)} FROM outbox WHERE state = 'pending' AND hold IS NULL",
-                self._p()
-            )
+        due_in = self._one(
+            f"SELECT {_ep('min(available_at) - ' + _NOW)} FROM outbox WHERE state = 'pending' AND hold IS NULL",
+            self._p(),
+        )[0][0]
         return None if due_in is None else self._host_clock() + due_in
 
     def status(self) -> OutboxStatus:
