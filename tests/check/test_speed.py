@@ -128,3 +128,23 @@ def test_a_check_run_as_the_program_exits_as_before():
     out = subprocess.run([sys.executable, "-m", "segmap", "check", "tests/check/catalogue/t01_path_typo.yaml",
                           "--format", "json"], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert out.returncode == 1 and out.stderr == "" and '"E203"' in out.stdout
+
+
+@pytest.mark.parametrize("columns", ["50", "100", "", "zero"])
+def test_help_is_laid_out_as_argparse_would(monkeypatch, columns):
+    # segmap's parser gives argparse's formatters the width without importing shutil (segmap.cli.main)
+    import argparse
+
+    from segmap.cli import main as cli
+
+    if columns:
+        monkeypatch.setenv("COLUMNS", columns)
+    else:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    parsers = [parser, *sub.choices.values()]
+    ours = [p.format_help() for p in parsers]
+    monkeypatch.setattr(cli._Parser, "_get_formatter", argparse.ArgumentParser._get_formatter)
+    assert [p.format_help() for p in parsers] == ours
+    assert len(parsers) > 15
