@@ -138,6 +138,14 @@ uvicorn.Server(uvicorn.Config(app, http="httptools", log_config=None, access_log
 """
 
 
+# The floor again, on segmap's own HTTP protocol (server.py: head bytes counted, head timer, JSON
+# refusals) instead of uvicorn's: what that protocol costs per request (`--protocol-floor`).
+FLOOR_SEGMAP_PROTOCOL = FLOOR.replace(
+    'uvicorn.Config(app, http="httptools",',
+    'uvicorn.Config(app, http=__import__("segmap.service.server", fromlist=["http_protocol"]).http_protocol(None),')
+assert FLOOR_SEGMAP_PROTOCOL != FLOOR
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process (all its threads) so far, from /proc; 0 elsewhere."""
     try:
@@ -192,8 +200,9 @@ def thread_cpu(pid: int) -> dict[str, float]:
 
 
 def start_service(workdir: Path, fake_url: str, max_group: int, sync: str = "FULL") -> tuple[subprocess.Popen, int, Path]:
-    if max_group < 0:  # the floor
-        proc = subprocess.Popen([*_taskset(0), sys.executable, "-c", FLOOR], cwd=workdir, stdout=subprocess.PIPE,
+    if max_group < 0:  # the floor (-1), or the floor on segmap's HTTP protocol (-2)
+        script = FLOOR if max_group == -1 else FLOOR_SEGMAP_PROTOCOL
+        proc = subprocess.Popen([*_taskset(0), sys.executable, "-c", script], cwd=workdir, stdout=subprocess.PIPE,
                                 text=True, env={**os.environ, "PYTHONPATH": os.environ.get("BENCH_EXTRA_PATH", "") + ":"
                                                 + str(ROOT)})
         line = proc.stdout.readline().strip()
@@ -554,6 +563,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=1, help="run each rate N times")
     p.add_argument("--quick", action="store_true", help="rates 1000,2000 for 4 s")
     p.add_argument("--no-floor", action="store_true", help="skip the bare uvicorn + httptools app")
+    p.add_argument("--protocol-floor", action="store_true",
+                   help="also run the bare app on segmap's HTTP protocol (what that protocol costs per request)")
     p.add_argument("--threads", action="store_true", help=argparse.SUPPRESS)  # always on now; kept for old commands
     args = p.parse_args(argv)
     rates = [1000.0, 2000.0] if args.quick else [float(x) for x in args.rates.split(",")]
@@ -567,6 +578,8 @@ def main(argv: list[str] | None = None) -> int:
     configs = [("group commit, FULL", 512, "FULL")]
     if not args.no_floor:
         configs.append(("floor: bare uvicorn", -1, "-"))
+    if args.protocol_floor:
+        configs.append(("bare app, segmap's HTTP", -2, "-"))
     if args.baseline:
         configs.append(("no group commit, FULL", 1, "FULL"))
     if args.normal:
@@ -578,6 +591,11 @@ def main(argv: list[str] | None = None) -> int:
               "reported beside it):", flush=True)
         for line in lines:
             print("  " + line, flush=True)
+    floors = [r for r in rows if r["label"].startswith("floor")]
+    for r, f in zip([r for r in rows if r["label"] == "bare app, segmap's HTTP"], floors):
+        print(f"  segmap's HTTP protocol at {r['rate']:.0f}/s: {r['cpu_us_per_request']:.1f} us per request against "
+              f"uvicorn's {f['cpu_us_per_request']:.1f} us ({r['cpu_us_per_request'] / f['cpu_us_per_request']:.3f}x)",
+              flush=True)
     status = exit_status(rows)
     if status:
         print("LEDGER MISMATCH: webhooks or messages were lost or invented; these numbers do not count", flush=True)

@@ -10,7 +10,9 @@ times in a row, timed with `time.thread_time` (CPU, not wall); each figure is th
 rounds. Then the whole webhook endpoint runs without HTTP (the ASGI callable driven directly, 64
 requests at a time, a real SQLite outbox with synchronous=FULL and group commit, no delivery),
 pinned to one CPU with taskset when there is one, with the CPU of its event loop and of its
-writer per webhook: the first minus the steps is the glue (futures, timers, the answer, metrics).
+writer per webhook, and once more with every webhook answered as committed at once (no writer):
+the difference is the hand-off to the writer and sharing the core with it. Steps marked
+"replaced" are what this round's changes replaced, timed on the same request for comparison.
 """
 from __future__ import annotations
 
@@ -77,6 +79,24 @@ def steps(rounds: int, group: int) -> list[tuple[str, str, float]]:
             store.accept_many(bodies[i:i + group])
         return (time.thread_time() - t) / n_sql * 1e6
 
+    import re
+
+    import standardwebhooks
+
+    from segmap.service.verification import sign
+
+    class _LibraryAtOurClock(standardwebhooks.Webhook):  # its own window check is segmap's, run before
+        def _Webhook__verify_timestamp(self, timestamp_header: str):  # noqa: N802
+            from datetime import datetime, timezone
+
+            return datetime.fromtimestamp(int(timestamp_header), tz=timezone.utc)
+
+    library = _LibraryAtOurClock(bench_serve.SECRET)
+    lib_headers = {"webhook-id": checked.msg_id, "webhook-timestamp": checked.timestamp,
+                   "webhook-signature": " ".join(checked.v1_tokens)}
+    assert sign(bench_serve.SECRET, checked.msg_id, int(checked.timestamp), body) in checked.v1_tokens
+    long_number = re.compile(rb"[:,\[]\s*-?[0-9]{19}")  # the regex the look for inexact integers replaced
+
     loop_steps = [
         ("event loop", "webhook-* header checks (presence, format, timestamp window, v1 tokens)",
          lambda: verifier.check_headers(headers), 20000),
@@ -89,6 +109,10 @@ def steps(rounds: int, group: int) -> list[tuple[str, str, float]]:
         ("event loop", "the answer's JSON", lambda: orjson.dumps(answer), 20000),
         ("writer", "encode_calls: the 2 Segment items, checked and encoded once", lambda: encode_calls("msg_x", calls),
          20000),
+        ("replaced", "(was) the signature by standardwebhooks' Webhook.verify on the decoded body",
+         lambda: library.verify(body.decode("utf-8"), lib_headers, json_parse=False), 20000),
+        ("replaced", "(was) the look for inexact integers as a regex over the whole body",
+         lambda: long_number.search(body), 5000),
     ]
     results: dict[str, list[float]] = {label: [] for _, label, _, _ in loop_steps}
     sql_label = f"the SQLite transaction, per webhook in groups of {group} (inbox row, 2 outbox rows, COMMIT + fsync)"
@@ -108,8 +132,61 @@ def steps(rounds: int, group: int) -> list[tuple[str, str, float]]:
     return out
 
 
-def endpoint(n: int = 6000, concurrency: int = 64) -> tuple[float, float]:
-    """The webhook endpoint without HTTP: (event-loop CPU, writer CPU) per webhook, in microseconds."""
+def timed_awaits(n: int = 30000) -> dict[str, float]:
+    """CPU per await of a future another callback resolves: bare, under `asyncio.timeout` (what the
+    body read and the commit wait used), and under one loop timer handle (what they use now)."""
+
+    async def main() -> dict[str, float]:
+        loop = asyncio.get_running_loop()
+
+        def expire(fut) -> None:
+            if not fut.done():
+                fut.set_exception(TimeoutError())
+
+        async def bare():
+            fut = loop.create_future()
+            loop.call_soon(fut.set_result, 1)
+            return await fut
+
+        async def with_timeout():
+            fut = loop.create_future()
+            loop.call_soon(fut.set_result, 1)
+            async with asyncio.timeout(10):
+                return await fut
+
+        async def with_handle():
+            fut = loop.create_future()
+            loop.call_soon(fut.set_result, 1)
+            timer = loop.call_later(10, expire, fut)
+            try:
+                return await fut
+            finally:
+                timer.cancel()
+
+        out = {}
+        for name, fn in (("bare", bare), ("asyncio.timeout", with_timeout), ("timer handle", with_handle)):
+            t = time.thread_time()
+            for _ in range(n):
+                await fn()
+            out[name] = (time.thread_time() - t) / n * 1e6
+        return out
+
+    return _run(main())
+
+
+def _run(coro):
+    try:
+        import uvloop
+
+        return uvloop.run(coro)
+    except ImportError:
+        return asyncio.run(coro)
+
+
+def endpoint(n: int = 6000, concurrency: int = 64, commit: bool = True) -> tuple[float, float]:
+    """The webhook endpoint without HTTP: (event-loop CPU, writer CPU) per webhook, in microseconds.
+    With `commit=False` each webhook is answered as if committed, at once, without the writer: the
+    difference is the hand-off to the writer thread and the cost of sharing the core with it."""
     from segmap.cli.cmd_init import starter_text
     from segmap.service.app import build_app
     from segmap.service.config import ServiceConfig
@@ -122,6 +199,13 @@ def endpoint(n: int = 6000, concurrency: int = 64) -> tuple[float, float]:
     svc = Service(cfg)
     svc.open()
     svc.delivery = None  # the receiver only: nothing is delivered
+    if not commit:
+        from segmap.delivery.outbox.store import AcceptResult
+
+        async def accepted_at_once(webhook_id, event_type, raw_body, calls, timeout=None, *, hold=None):
+            return AcceptResult(webhook_id, new=True, queued=len(calls))
+
+        svc.committer.accept = accepted_at_once  # type: ignore[method-assign,union-attr]
     app = build_app(svc, manage_lifespan=False)
     reqs = []
     for _, raw in bench_serve.build_requests(n + 1000, f"ep{time.time_ns()}_"):
@@ -176,12 +260,7 @@ def endpoint(n: int = 6000, concurrency: int = 64) -> tuple[float, float]:
         finally:
             await svc.shutdown()
 
-    try:
-        import uvloop
-
-        return uvloop.run(main())
-    except ImportError:
-        return asyncio.run(main())
+    return _run(main())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -197,9 +276,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"receiver steps, CPU per webhook (median of {args.rounds} rounds), load average {os.getloadavg()[0]:.2f}")
     for where, label, us in steps(args.rounds, args.group):
         print(f"  {where:10s} {us:7.1f} us  {label}")
+    awaits = timed_awaits()
+    print("an await of a future resolved by another callback: " + ", ".join(f"{k} {v:.1f} us" for k, v in awaits.items()))
     loop_us, writer_us = endpoint()
     print(f"the endpoint without HTTP (64 at a time, group commit, FULL): event loop {loop_us:.1f} us, "
           f"writer {writer_us:.1f} us per webhook; load average {os.getloadavg()[0]:.2f}")
+    alone_us, _ = endpoint(commit=False)
+    print(f"the same, each webhook answered as committed at once, without the writer: event loop {alone_us:.1f} us "
+          f"per webhook (the hand-off and sharing the core with the writer: {loop_us - alone_us:.1f} us)")
     return 0
 
 
