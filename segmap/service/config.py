@@ -69,6 +69,7 @@ class ServiceConfig:
     probe_max: float = 300.0  # ... up to one probe per this many seconds
     store_recheck_seconds: float = 30.0  # after a run-time storage fault, re-check the store at most this often
     head_timeout: float = 10.0  # a request line and headers must arrive within this (per connection)
+    max_connections: int = 1000  # open on the webhook port at once (lowered to fit the file-descriptor limit); one more: 503
     small_body_bytes: int = 64 * 1024  # bodies up to this size (by Content-Length) ...
     small_body_reserve_bytes: int = 16 * 1024 * 1024  # ... have this much of body_budget_bytes to themselves
 

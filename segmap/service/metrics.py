@@ -179,7 +179,8 @@ REJECT_REASONS = (
 )
 
 
-HTTP_REJECT_REASONS = ("malformed_http", "headers_too_large", "head_timeout", "not_found", "method_not_allowed")
+HTTP_REJECT_REASONS = ("malformed_http", "headers_too_large", "head_timeout", "too_many_connections", "not_found",
+                       "method_not_allowed")
 
 
 class ServiceMetrics:

@@ -53,12 +53,30 @@ class _DropUvicornParseWarning(logging.Filter):
 
 def _refusal_bytes(status: int, reason: str, message: str) -> bytes:
     body = orjson.dumps({"error": message, "reason": reason})
-    phrase = {400: b"Bad Request", 408: b"Request Timeout", 431: b"Request Header Fields Too Large"}[status]
-    return (b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: %d\r\n\r\n%s"
-            % (status, phrase, len(body), body))
+    phrase = {400: b"Bad Request", 408: b"Request Timeout", 431: b"Request Header Fields Too Large",
+              503: b"Service Unavailable"}[status]
+    retry = b"retry-after: 1\r\n" if status == 503 else b""
+    return (b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\n%sconnection: close\r\ncontent-length: %d\r\n\r\n%s"
+            % (status, phrase, retry, len(body), body))
 
 
-def http_protocol(service: Service | None = None, *, head_timeout: float = 10.0):
+def connection_limit(wanted: int) -> int:
+    """At most ``wanted`` open connections, and never so many that the process runs out of file
+    descriptors: past that limit ``accept()`` fails with EMFILE, uvicorn logs it and the client is
+    left waiting, where a refused connection gets a 503 that Dodo retries. 64 descriptors stay
+    for the database, the connections to Segment and the logs."""
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ImportError, OSError, ValueError):
+        return wanted
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    return max(1, min(wanted, soft - 64))
+
+
+def http_protocol(service: Service | None = None, *, head_timeout: float = 10.0, max_connections: int = 0):
     """uvicorn's httptools protocol, bounded and speaking JSON (h11 when httptools is missing).
 
     * The request line and headers may hold at most MAX_HEAD_BYTES, counted exactly as the
@@ -69,6 +87,10 @@ def http_protocol(service: Service | None = None, *, head_timeout: float = 10.0)
       a client trickling headers cannot hold a connection for long.
     * Malformed HTTP gets the JSON error every other answer uses (`reason: malformed_http`)
       instead of uvicorn's plain text, is counted in `segmap_http_rejected_total` and logged.
+    * At most `max_connections` (0: no cap) are open on the webhook port at once; one more gets
+      a JSON 503 with Retry-After and is closed at once, so idle or slow clients cannot use up
+      the process's file descriptors. The admin listener is not counted, so probes and metrics
+      still answer while the webhook port is full.
     """
     try:
         import httptools
@@ -77,6 +99,7 @@ def http_protocol(service: Service | None = None, *, head_timeout: float = 10.0)
         return "h11"  # h11_max_incomplete_event_size bounds an incomplete head; the app bounds a complete one
     logging.getLogger("uvicorn.error").addFilter(_DropUvicornParseWarning())
     metrics = service.metrics if service is not None else None
+    open_connections = 0  # on the webhook port(s), shared by every connection of this server
 
     base_on_url, base_on_header = HttpToolsProtocol.on_url, HttpToolsProtocol.on_header
 
@@ -88,13 +111,33 @@ def http_protocol(service: Service | None = None, *, head_timeout: float = 10.0)
         _head_timer = None
         _refusal: tuple[int, str, str] | None = None
 
+        _counted = False  # whether this connection holds one of the webhook port's places
+
         def connection_made(self, transport) -> None:  # type: ignore[override]
+            nonlocal open_connections
             super().connection_made(transport)
+            if max_connections > 0 and not self._on_admin_port(transport):
+                if open_connections >= max_connections:
+                    self._refuse(503, "too_many_connections",
+                                 f"more than {max_connections} connections are open; retry shortly")
+                    return
+                open_connections += 1
+                self._counted = True
             self._head_started = self.loop.time()  # the first head must arrive within the limit of connecting
             if head_timeout > 0:
                 self._head_timer = self.loop.call_later(head_timeout, self._check_head)
 
+        def _on_admin_port(self, transport) -> bool:
+            if service is None or not service.admin_ports:
+                return False
+            sockname = transport.get_extra_info("sockname")
+            return isinstance(sockname, tuple) and len(sockname) > 1 and sockname[1] in service.admin_ports
+
         def connection_lost(self, exc) -> None:
+            nonlocal open_connections
+            if self._counted:
+                self._counted = False
+                open_connections -= 1
             self._disarm()
             super().connection_lost(exc)
 
@@ -251,7 +294,8 @@ def uvicorn_config(service: Service, **overrides) -> uvicorn.Config:
         lifespan="on",
         server_header=False,
         proxy_headers=False,
-        http=http_protocol(service, head_timeout=cfg.head_timeout),
+        http=http_protocol(service, head_timeout=cfg.head_timeout,
+                           max_connections=connection_limit(cfg.max_connections)),
         h11_max_incomplete_event_size=MAX_HEAD_BYTES,
         timeout_keep_alive=5,
         # in-flight requests get about half the budget; the service's own shutdown the rest

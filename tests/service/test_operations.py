@@ -225,6 +225,44 @@ def test_a_head_that_never_completes_is_cut_with_a_json_408(live):
     assert metric(svc, 'segmap_http_rejected_total{reason="head_timeout"}') == 2
 
 
+def test_connections_past_the_cap_get_a_json_503_and_the_admin_port_still_answers(live):
+    svc = live(max_connections=3)
+    idle = [socket.create_connection(("127.0.0.1", port_of(svc.url)), timeout=10) for _ in range(3)]
+    try:
+        time.sleep(0.2)  # the server has taken the three
+        status, headers, body = split_answer(raw(svc.url, b"GET /healthz HTTP/1.1\r\nHost: segmap\r\n\r\n"))
+        assert status == 503 and headers["content-type"] == "application/json"
+        assert headers["retry-after"] == "1" and orjson.loads(body)["reason"] == "too_many_connections"
+        assert httpx.get(f"{svc.admin_url}/readyz", timeout=5).status_code == 200  # not counted
+        assert metric(svc, 'segmap_http_rejected_total{reason="too_many_connections"}') == 1
+    finally:
+        for s in idle:
+            s.close()
+    # the places are given back: a signed webhook is accepted on a fresh connection
+    deadline = time.monotonic() + 5
+    while True:
+        body = envelope(7)
+        r = signed_post(svc, "msg_after_cap", body)
+        if r.status_code != 503 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert r.status_code == 200
+
+
+def test_the_connection_cap_leaves_file_descriptors_for_the_database_and_segment():
+    """Past the descriptor limit accept() fails and the client hangs; the cap stays under it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import resource; from segmap.service.server import connection_limit as c; "
+            "resource.setrlimit(resource.RLIMIT_NOFILE, (200, resource.getrlimit(resource.RLIMIT_NOFILE)[1])); "
+            "print(c(1000), c(100))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}).stdout.split()
+    assert out == ["136", "100"]
+
+
 # --- 7. malformed HTTP ---
 
 @pytest.mark.parametrize("request_bytes", [
