@@ -17,7 +17,6 @@ import asyncio
 import logging
 import os
 import shutil
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from segmap.service.config import ServiceConfig
 from segmap.service.ingest import GroupCommitter
 from segmap.service.metrics import ServiceMetrics
 from segmap.service.outflow import DryRunPump, TimedSink, TimedStore
+from segmap.service.storefence import StoreFence
 from segmap.service.storehealth import FaultWatch, StoreHealth
 from segmap.service.verification import Verifier
 
@@ -132,7 +132,7 @@ class Service:
         self.health = StoreHealth(recheck_seconds=config.store_recheck_seconds)
         self._reloading: asyncio.Task | None = None
         self._pruning: asyncio.Task | None = None
-        self._prune_lock = threading.Lock()  # held while a prune runs: see _prune_once
+        self._store_users = StoreFence()  # prune, readiness and metrics threads: shutdown closes the store after them
 
     # --- start-up (before the server listens: errors become exit codes) ---
 
@@ -265,11 +265,8 @@ class Service:
                 log.info("pruned the outbox", extra={"inbox": res.inbox, "delivered": res.delivered})
 
     def _prune_once(self, store: OutboxStore) -> PruneResult:
-        # Cancelling the prune task at shutdown does not stop a prune already running in its
-        # thread; holding this lock while it runs lets shutdown wait for it before closing the
-        # store under it (closing a SQLite connection mid-transaction crashes the process).
-        with self._prune_lock:
-            if self.stopping:
+        with self._store_users.use() as allowed:
+            if not allowed or self.stopping:
                 return PruneResult(0, 0)
             return store.prune()
 
@@ -357,7 +354,8 @@ class Service:
             except Exception:  # noqa: BLE001
                 pass
         if self.store is not None:
-            await asyncio.to_thread(self._prune_lock.acquire, True, left())
+            if not await asyncio.to_thread(self._store_users.close, left()):
+                log.warning("a prune, probe or metrics scrape was still using the store at shutdown")
             self.store.close()
         log.info("stopped")
 
@@ -397,11 +395,15 @@ class Service:
 
     def _store_probe(self) -> str:
         """'ok' or why the store cannot take a webhook now."""
-        cfg = self.config
         if self.committer is None or not self.committer.alive:
             return "outbox writer not running"
         if not self.committer.healthy:
             return f"last outbox transaction failed: {self.committer.last_error}"
+        with self._store_users.use() as allowed:
+            return self._store_checks() if allowed else "closing"
+
+    def _store_checks(self) -> str:
+        cfg = self.config
         health = self.health
         check = getattr(self.store, "check_health", None)
         if health.problem() is not None and check is not None and health.due_for_recheck():
@@ -466,11 +468,14 @@ class Service:
         ready, _ = self.readiness()  # so that segmap_ready is current for alerts, whoever calls /readyz
         m.ready.set(1 if ready else 0)
         m.store_fault.set(1 if self.health.problem() is not None else 0)
-        try:
-            st = self.store.status()
-        except Exception as exc:  # noqa: BLE001 - a closed or locked store: keep the last values
-            self.health.note(exc, "metrics")
-            return
+        with self._store_users.use() as allowed:
+            if not allowed:
+                return  # shutting down: keep the last values
+            try:
+                st = self.store.status()
+            except Exception as exc:  # noqa: BLE001 - a locked or failing store: keep the last values
+                self.health.note(exc, "metrics")
+                return
         for state, n in st.counts.items():
             m.outbox.set(n, state)
         held = st.held or {}
