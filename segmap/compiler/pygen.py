@@ -637,6 +637,9 @@ class _FunctionGen:
 
     def _call_string(self, e: ast.Call) -> V | None:
         (x,) = (self.expr(a) for a in e.args)
+        if x.is_const:  # a constant inside what does not fold (`string(coalesce(0, data.x))`): the helper
+            return None  # (`0.__class__` would not even parse)
+        x = self.name(x)
         return self._assign(f"{x.code} if {x.code}.__class__ is str else _f.string({x.code})", e.span, mm=x.mm,
                             js=True)
 

@@ -389,3 +389,16 @@ def test_large_mapping_agrees_on_every_event_type(large):
 @given(data=st.data())
 def test_large_mapping_agrees_on_broken_envelopes(large, data):
     assert_same(large, data.draw(broken_envelopes(large, None)))
+
+
+@pytest.mark.parametrize("inner", ["coalesce(0, data.activations_limit)", "coalesce(1.5, data.activations_limit)",
+                                   'coalesce("x", data.activations_limit)', "coalesce(true, data.activations_limit)",
+                                   "coalesce(null, 7, data.activations_limit)"])
+def test_string_of_a_constant_inside_what_does_not_fold(inner):
+    """string() of a value that is constant although its expression reads the envelope (found by
+    tests/js/test_random_mappings.py: the inlined form once wrote `0.__class__`, which does not parse)."""
+    text = ("version: 1\nevents:\n  license_key.created:\n    - track: E\n      userId: business_id\n"
+            f"      properties:\n        f0: '{inner}'\n        f1: 'string({inner})'\n")
+    m = segmap.compile_source(text, "c.yaml")
+    for v in range(3):
+        assert_same(m, sample_envelope("license_key.created", variant=v))
