@@ -168,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
             _err(f"--since {iso(since)} is not before --until {iso(until)}")
             return EXIT_USAGE
 
-        plan_calls = mapping.check.plan.calls
+        plan_calls = mapping.check.checked_plan().calls
         needs = {}
         for resource in resources:
             for event_type in sorted(set(resource.events.values())):

@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
                          else "del" if text.startswith("-") else "add" if text.startswith("+") else "")
                 line("    " + paint(style, text))
         if not args.keyword:
-            missing = uncovered_events(list(result.plan.calls), cases)
+            missing = uncovered_events(list(result.checked_plan().calls), cases)
             if missing:
                 shown = ", ".join(missing)
                 line(f"{paint('warn', 'warning')}: {name}: no test for mapped event{'s' if len(missing) != 1 else ''}: {shown}")

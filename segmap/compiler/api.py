@@ -13,6 +13,8 @@ from segmap.record import MutableRecord
 if TYPE_CHECKING:  # not imported at run time: a cold `segmap check` needs neither
     from os import PathLike
 
+    from segmap.compiler.plan import Plan
+    from segmap.dsl.ast import MappingFile
     from segmap.runtime.entry import Entry
 
 _counter = itertools.count()
@@ -35,12 +37,13 @@ class CheckResult(MutableRecord):
     _fields = ("diagnostics", "sources", "mapping", "plan", "acknowledged")  # a __dict__, as a dataclass has (weak references, extra attributes)
     diagnostics: list[Diagnostic]
     sources: SourceMap
-    mapping: Any  # ast.MappingFile
-    plan: Any  # plan.Plan
+    mapping: MappingFile | None  # None when the file did not load (broken YAML)
+    plan: Plan | None  # None when the file did not load
     #: warnings an `# segmap: allow` comment (or `ignore`) acknowledged; not in ``diagnostics``
     acknowledged: list[Diagnostic]
 
-    def __init__(self, diagnostics: list[Diagnostic], sources: SourceMap, mapping: Any = None, plan: Any = None,
+    def __init__(self, diagnostics: list[Diagnostic], sources: SourceMap, mapping: MappingFile | None = None,
+                 plan: Plan | None = None,
                  acknowledged: list[Diagnostic] | None = None) -> None:
         self.diagnostics = diagnostics
         self.sources = sources
@@ -51,6 +54,12 @@ class CheckResult(MutableRecord):
     @property
     def ok(self) -> bool:
         return not any(d.is_error for d in self.diagnostics)
+
+    def checked_plan(self) -> Plan:
+        """The plan, for a mapping that checked without errors; MappingError otherwise."""
+        if self.plan is None or not self.ok:
+            raise MappingError(self.diagnostics, self.sources)
+        return self.plan
 
 
 def check_source(text: str, filename: str, ignore: tuple[str, ...] = ()) -> CheckResult:
@@ -181,7 +190,7 @@ def _compile_checked(result: CheckResult, filename: str, strict_warnings: bool =
 
     if not result.ok or (strict_warnings and result.diagnostics):
         raise MappingError(result.diagnostics, result.sources)
-    generated = pygen.generate(result.plan, filename, __version__, python_name)
+    generated = pygen.generate(result.checked_plan(), filename, __version__, python_name)
     number = _code_number()
     code_name = f"<segmap:{ascii(filename)[1:-1]}#{number}>"  # no NULs or odd characters in code names
     namespace: dict[str, Any] = {"__name__": f"segmap_generated_{next(_counter)}"}
@@ -206,7 +215,7 @@ def _compile_checked(result: CheckResult, filename: str, strict_warnings: bool =
     # The general versions only run for envelopes off the fast path: compile them on first use.
     exec(compile(generated.exec_source, code_name, "exec"), namespace)  # noqa: S102
     entry = Entry(namespace, source=lambda: _unzip(source_z), code_name=code_name)
-    compiled = CompiledMapping(filename, source_z, result.diagnostics, tuple(result.plan.calls), entry, text)
+    compiled = CompiledMapping(filename, source_z, result.diagnostics, tuple(result.checked_plan().calls), entry, text)
     # Tracebacks show generated lines: the entry registers them with linecache when an envelope first
     # fails, and they go with the mapping (a service recompiling on every reload keeps no old text).
     weakref.finalize(compiled, _release, code_name, number)
@@ -255,4 +264,4 @@ def export_python(text: str, filename: str = "<mapping>") -> str:
     result = check_source(text, filename)
     if not result.ok:
         raise MappingError(result.diagnostics, result.sources)
-    return pygen.generate(result.plan, filename, __version__, python_name, entry=True).source
+    return pygen.generate(result.checked_plan(), filename, __version__, python_name, entry=True).source

@@ -624,7 +624,7 @@ def export_source(text: str, filename: str = "<mapping>", *, host: str = REGION_
     result = check_source(text, filename)
     if not result.ok:
         raise MappingError(result.diagnostics, result.sources)
-    exported = generate(result.plan, filename, host=host)
+    exported = generate(result.checked_plan(), filename, host=host)
     exported.diagnostics = list(result.diagnostics)
     return exported
 
