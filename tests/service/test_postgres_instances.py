@@ -143,7 +143,10 @@ def test_database_restart_under_load_503_while_down_never_a_false_2xx_and_recove
     try:
         server.start()
         svc = spawn(mapping_file, server.url, env=_env(fake), args=["--lease", "3"], cwd=tmp_path).start()
-        items = [(f"msg_r{i}", envelope(i)) for i in range(500)]
+        # 12 s of webhooks at 100/s: still sending when the database comes back, however long
+        # its stop takes on a loaded machine (with 5 s of them, a slow stop once left no webhook
+        # arriving during the outage, and so no 503 to see)
+        items = [(f"msg_r{i}", envelope(i)) for i in range(1200)]
         ledger = Ledger()
         ready_seen: list[int] = []
 
@@ -163,6 +166,7 @@ def test_database_restart_under_load_503_while_down_never_a_false_2xx_and_recove
                                                   schedule=(0.2, 0.5, 1.0, 1.0, 2.0)))
             await asyncio.sleep(1.5)
             await asyncio.to_thread(server.stop, "fast")  # the database goes away under load
+            assert not sender.done(), "every webhook was sent before the database stopped"
             # longer than a commit waits for a connection (5 s): webhooks arriving now must get 503
             await asyncio.sleep(7.0)
             await asyncio.to_thread(server.start)  # ... and comes back; segmap is not restarted
