@@ -144,6 +144,11 @@ class _FunctionGen:
         self.fn_name = fn_name
         # each call made, (type, body, origin) as code; the lines hold a marker for it (see `render`)
         self.made: list[tuple[str, str, str]] = []
+        # a local whose output form another local already holds (set on both branches where it is made)
+        self.js_form: dict[str, str] = {}
+        # fast version: envelope values passed into bodies as they are, each with the tests that show
+        # js_value would not change it; all tested at once after the reads (else: the general version)
+        self.passed: dict[str, list[str]] = {}
         self.event = event
         self.calls = calls
         self.origins = origins  # rule_id -> "file:line:col"
@@ -155,6 +160,7 @@ class _FunctionGen:
         self.paths: dict[PathKey, str] = {}  # (root, keys...) -> local name (envelope paths only)
         self.path_mm: dict[PathKey, bool] = {}
         self.lambda_vars: list[dict[str, str]] = []
+        self.path_names: set[str] = set()
         self.cse: list[dict[_Key, V | bool]] = [{}]  # a value computed, or True for a test already made
         self._folds: dict[int, object] = {}
 
@@ -177,6 +183,7 @@ class _FunctionGen:
     def collect_paths(self) -> None:
         for key in envelope_paths(self.calls):
             self.paths[key] = self.new("_p")
+        self.path_names = set(self.paths.values())
 
     def emit_path_block(self) -> None:
         if self.fast:
@@ -399,6 +406,11 @@ class _FunctionGen:
             return V(v.code, v.mm, v.const, v.isbool, js=True)
         v = self.name(v)
         c = v.code
+        if c in self.js_form:
+            return V(self.js_form[c], v.mm, js=True)
+        if self.fast and ty is not None and c in self.path_names and _passes_as_is(ty):
+            self.passed.setdefault(c, _unchanged_by_js_value(c, ty, v.mm))
+            return V(c, v.mm, js=True)
         key = ("js", c)
         hit = self._cse_get(key)
         if hit is not None:
@@ -656,14 +668,18 @@ class _FunctionGen:
         o = self.out
         t = self.new()
         i = self.new()
+        js = self.new()
         o.emit(f"if {a}.__class__ is int and {c}.__class__ is str and {c} in _DIV "
                f"and {a} < {_TWO53} and {a} > -{_TWO53}:", e.span)
         o.emit(f"    {t} = {a} / _DIV[{c}]", e.span)
         o.emit(f"    {i} = int({t})")
         o.emit(f"    if {i} == {t}:")
         o.emit(f"        {t} = {i}")
+        o.emit(f"    {js} = {t}")  # |t| < 2**53, an int when whole, never below 1e-3: printed alike
         o.emit("else:")
         o.emit(f"    {t} = _f.{self.funcs('to_major')}({a}, {c})", e.span)
+        o.emit(f"    {js} = _jv({t})")
+        self.js_form[t] = js
         return V(t, n.mm or cur.mm)
 
     def _call_fixed(self, e: ast.Call) -> V | None:
@@ -763,6 +779,7 @@ class _FunctionGen:
         o = self.out
         if self.paths:
             self.emit_path_block()
+        tests_at = len(o.lines)
         guarded = any(self._guard_state(pc) == "guarded" for pc in self.calls)
         pending: list[tuple[str, Span]] = []
         if guarded:
@@ -779,6 +796,11 @@ class _FunctionGen:
             o.emit("return calls")
         else:
             o.emit("return [" + ", ".join(c for c, _ in pending) + "]", pending[0][1] if pending else None)
+        if self.passed:  # one test of every value passed through as it is; an odd one: the general version
+            alternatives = [" or ".join(t) for t in self.passed.values()]
+            conds = [f"({a})" if " or " in a else a for a in alternatives]
+            o.lines[tests_at:tests_at] = ["    if not (" + " and ".join(conds) + "):", f"        return {_MARK}general{_MARK}"]
+            o.spans[tests_at:tests_at] = [None, None]
         return "\n".join([f"def {self.fn_name}(env):"] + o.lines)
 
     def render(self, json: bool) -> list[str]:
@@ -885,6 +907,13 @@ class _FunctionGen:
             self.cse[-1][("required", cond)] = True
             o.emit(f"if {cond}:", span)
             o.emit(f"    {message}", span)
+
+
+def _passes_as_is(ty: Ty) -> bool:
+    """Whether a valid envelope's value of this type is one js_value returns unchanged (text, a boolean,
+    an integer, null): the fast version then tests it with the others and passes it as it is."""
+    base = ty.required()
+    return base.is_stringy or base.kind in ("bool", "int")
 
 
 def _unchanged_by_js_value(c: str, ty: Ty | None, mm: bool) -> list[str]:

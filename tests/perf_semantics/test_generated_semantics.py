@@ -402,3 +402,19 @@ def test_string_of_a_constant_inside_what_does_not_fold(inner):
     m = segmap.compile_source(text, "c.yaml")
     for v in range(3):
         assert_same(m, sample_envelope("license_key.created", variant=v))
+
+
+@pytest.mark.parametrize("flag", [True, False])
+@pytest.mark.parametrize("path", [("data", "subscription_id"), ("data", "product_id"), ("data", "customer", "email"),
+                                  ("data", "customer", "customer_id"), ("timestamp",)])
+def test_one_odd_value_beside_a_boolean_leaves_the_fast_path(path, flag):
+    """The fast version tests every value it passes through at once (`x is True or x is False` among
+    them, parenthesised: found by the large mapping's broken envelopes); a whole float where text was
+    expected must still come out as JavaScript prints it."""
+    from segmap.cli.cmd_init import starter_text
+
+    m = segmap.compile_source(starter_text(), "segmap.yaml")
+    env = sample_envelope("subscription.cancelled")
+    env["data"]["cancel_at_next_billing_date"] = flag
+    _set(env, path, 5.0)
+    assert_same(m, env)
