@@ -92,7 +92,8 @@ def _open(target: str, *, upgrade: bool):
 
 
 def cmd_version(args) -> int:
-    from segmap.delivery.outbox import SCHEMA_LATEST, SchemaOutdated, describe
+    from segmap.delivery.outbox import SchemaOutdated, backend_for, describe
+    from segmap.delivery.outbox.migrations import latest
 
     target = _target(args)
     if target is None:
@@ -105,7 +106,7 @@ def cmd_version(args) -> int:
     if store is None:
         return EXIT_USAGE
     try:
-        print(f"{describe(target)}: schema version {store.schema_version()} (this segmap: {SCHEMA_LATEST}); up to date")
+        print(f"{describe(target)}: schema version {store.schema_version()} (this segmap: {latest(backend_for(target))}); up to date")
     finally:
         store.close()
     return EXIT_OK

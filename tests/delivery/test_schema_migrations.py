@@ -11,6 +11,8 @@ from segmap.delivery.outbox import SCHEMA_LATEST, SchemaOutdated, SchemaTooNew, 
 from tests.delivery.conftest import Clock, calls_for
 from tests.delivery.legacy.outbox_sqlite_c5b3eb0 import SqliteOutbox as ReleasedSqliteOutbox
 
+SQLITE_LATEST = migrations.latest("sqlite")
+
 
 def write_with_previous_release(path, clock: Clock) -> dict:
     """Fill a database with the c5b3eb0 code: pending, delivered, retried, dead, quarantined, paused."""
@@ -36,7 +38,7 @@ def test_a_database_of_the_previous_release_is_upgraded_with_every_row_kept(tmp_
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 1
 
     store = SqliteOutbox(path, create=False, clock=clock)
-    assert (store.upgraded_from, store.schema_version()) == (1, SCHEMA_LATEST)
+    assert (store.upgraded_from, store.schema_version()) == (1, SQLITE_LATEST)
     after = dict(counts=store.counts(), dead=store.list_dead(), quarantine=store.list_quarantine(),
                  paused=store.paused(), peek=store.peek(100), inbox=store.status().inbox)
     assert after == before
@@ -90,14 +92,31 @@ def test_a_failing_migration_leaves_the_previous_version_whole(tmp_path, monkeyp
     with pytest.raises(sqlite3.OperationalError):
         SqliteOutbox(path)
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_LATEST
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SQLITE_LATEST
     assert "sample" not in {r[1] for r in conn.execute("PRAGMA table_info(outbox)")}
     assert conn.execute("SELECT count(*) FROM outbox").fetchone()[0] == 2
 
 
-def test_migrations_are_numbered_in_order_with_sql_for_both_backends():
+def test_migrations_are_numbered_in_order_and_each_changes_a_backend():
     assert [m.version for m in migrations.MIGRATIONS] == list(range(1, SCHEMA_LATEST + 1))
-    assert all(m.sqlite and m.postgresql and m.description for m in migrations.MIGRATIONS)
+    assert all((m.sqlite or m.postgresql) and m.description for m in migrations.MIGRATIONS)
+
+
+def test_a_version_that_changes_only_postgresql_leaves_sqlite_files_where_they_were(tmp_path):
+    """So a SQLite user can go back to the previous release: it refuses only a newer number."""
+    pg_only = [m.version for m in migrations.MIGRATIONS if m.postgresql and not m.sqlite]
+    assert pg_only, "no PostgreSQL-only version today: this test has nothing to check"
+    path = tmp_path / "o.db"
+    SqliteOutbox(path).close()
+    written = sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0]
+    assert written == SQLITE_LATEST < SCHEMA_LATEST
+    # a file marked with a PostgreSQL-only version (as a development build wrote it) still opens
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {pg_only[-1]}")
+    conn.close()
+    store = SqliteOutbox(path, upgrade=False)
+    assert store.accept("msg_1", "payment.succeeded", b"{}", calls_for(1)).queued == 2
+    store.close()
 
 
 def test_db_version_and_upgrade_commands(tmp_path, capsys):
@@ -106,7 +125,7 @@ def test_db_version_and_upgrade_commands(tmp_path, capsys):
     assert main(["db", "version", "--db", str(path)]) == 1
     assert "schema version 1, this segmap needs" in capsys.readouterr().out
     assert main(["db", "upgrade", "--db", str(path)]) == 0
-    assert f"upgraded schema version 1 -> {SCHEMA_LATEST}" in capsys.readouterr().out
+    assert f"upgraded schema version 1 -> {SQLITE_LATEST}" in capsys.readouterr().out
     assert main(["db", "upgrade", "--db", str(path)]) == 0
     assert "nothing to do" in capsys.readouterr().out
     assert main(["db", "version", "--db", str(path)]) == 0

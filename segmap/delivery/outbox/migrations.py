@@ -45,8 +45,11 @@ class SchemaOutdated(SchemaError):
 class Migration:
     version: int
     description: str
-    sqlite: tuple[str, ...]
-    postgresql: tuple[str, ...]
+    sqlite: tuple[str, ...]  # empty: this version changes nothing in a SQLite file
+    postgresql: tuple[str, ...]  # empty: nothing in a PostgreSQL database
+
+    def statements(self, backend: str) -> tuple[str, ...]:
+        return self.sqlite if backend == "sqlite" else self.postgresql
 
 
 # --- version 1: the schema as first released (SQLite text identical to commit c5b3eb0) ---
@@ -204,7 +207,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "insert into a table with one index instead of a new row version with an entry in every index; "
         "delivered rows already in `outbox` stay there and are counted and pruned as before. SQLite: unchanged "
         "(it rewrites a row in place)",
-        ("SELECT 1",),
+        (),  # a SQLite file stays at version 3, so the previous release can still open it after a rollback
         (
             """CREATE TABLE IF NOT EXISTS delivered_calls (
     id               bigint PRIMARY KEY,
@@ -233,24 +236,33 @@ def _check_list() -> None:
     for i, m in enumerate(MIGRATIONS, start=1):
         if m.version != i:
             raise AssertionError(f"migration {m.version} is out of order (expected {i})")
-        if not m.sqlite or not m.postgresql:
-            raise AssertionError(f"migration {m.version} needs statements for both backends")
+        if not m.sqlite and not m.postgresql:
+            raise AssertionError(f"migration {m.version} changes neither backend")
 
 
 _check_list()
 
 
-def to_apply(current: int, *, where: str, upgrade: bool = True) -> list[Migration]:
+def latest(backend: str) -> int:
+    """The version a database of this backend ends at: the newest migration that changes it.
+
+    A version that changes only the other backend is not recorded, so a release whose only
+    schema change is PostgreSQL's leaves SQLite files readable by the release before it."""
+    return max((m.version for m in MIGRATIONS if m.statements(backend)), default=0)
+
+
+def to_apply(current: int, *, where: str, backend: str, upgrade: bool = True) -> list[Migration]:
     """The migrations a database at `current` needs; refuses a newer schema, and an older
     one when upgrading is not allowed (a read-only look must not change the database)."""
-    if current > LATEST:
+    known = max((m.version for m in MIGRATIONS), default=0)
+    if current > known:
         raise SchemaTooNew(
             f"{where} has schema version {current}, written by a newer segmap; this one knows up to "
-            f"{LATEST}: upgrade segmap (nothing was changed)"
+            f"{known}: upgrade segmap (nothing was changed)"
         )
-    missing = [m for m in MIGRATIONS if m.version > current]
+    missing = [m for m in MIGRATIONS if m.version > current and m.statements(backend)]
     if missing and not upgrade:
         raise SchemaOutdated(
-            f"{where} has schema version {current}, this segmap needs {LATEST}: run `segmap db upgrade`"
+            f"{where} has schema version {current}, this segmap needs {latest(backend)}: run `segmap db upgrade`"
         )
     return missing

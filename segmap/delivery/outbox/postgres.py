@@ -284,9 +284,9 @@ class PostgresOutbox:
             if check_only:
                 if before == 0:
                     raise ValueError(f"{describe(self.url)} holds no segmap outbox (schema version 0)")
-                migrations.to_apply(before, where=describe(self.url), upgrade=False)
+                migrations.to_apply(before, where=describe(self.url), backend="postgresql", upgrade=False)
                 return before
-            for m in migrations.to_apply(before, where=describe(self.url), upgrade=upgrade):
+            for m in migrations.to_apply(before, where=describe(self.url), backend="postgresql", upgrade=upgrade):
                 with conn.transaction():
                     conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
                     conn.execute(

@@ -23,7 +23,7 @@ import orjson
 
 from segmap.runtime.calls import Call
 from segmap.delivery.message import EncodedMessage, encode_calls
-from segmap.delivery.outbox.migrations import LATEST, to_apply
+from segmap.delivery.outbox.migrations import latest, to_apply
 from segmap.delivery.outbox.store import (
     INBOX_MIN_RETENTION,
     STATES,
@@ -38,7 +38,7 @@ from segmap.delivery.outbox.store import (
     QuarantinedEnvelope,
 )
 
-SCHEMA_VERSION = LATEST  # kept for callers of the first release
+SCHEMA_VERSION = latest("sqlite")  # kept for callers of the first release
 MAX_TEXT = 2000  # stored error texts are capped: an upstream body must not bloat the table
 
 _ROW_COLUMNS = "id, webhook_id, idx, event_type, call, message_id, payload, attempts, first_attempt_at, created_at, lease_token, claimed_at"
@@ -95,13 +95,13 @@ class SqliteOutbox:
             if version == 0:
                 raise ValueError(f"{self.path} is not a segmap outbox (schema version 0)")
             self.upgraded_from = version
-            to_apply(version, where=str(self.path), upgrade=False)  # refuses a schema it cannot read
+            to_apply(version, where=str(self.path), backend="sqlite", upgrade=False)  # refuses a schema it cannot read
             return
         if version == 0 and not create:
             raise ValueError(f"{self.path} is not a segmap outbox (schema version 0)")
         self.upgraded_from = version
         try:
-            for migration in to_apply(version, where=str(self.path), upgrade=upgrade or version == 0):
+            for migration in to_apply(version, where=str(self.path), backend="sqlite", upgrade=upgrade or version == 0):
                 with self._tx(conn):
                     # re-read under the write lock: another process may have upgraded meanwhile
                     if self.schema_version() >= migration.version:

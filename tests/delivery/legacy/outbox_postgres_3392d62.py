@@ -48,7 +48,7 @@ from psycopg_pool import ConnectionPool
 
 from segmap._version import __version__
 from segmap.delivery.message import EncodedMessage, encode_calls
-from segmap.delivery.outbox import migrations
+from segmap.delivery.outbox import migrations  # today's list, cut to the release's by the tests (to_apply now names the backend)
 from segmap.delivery.outbox.store import (
     INBOX_MIN_RETENTION,
     STATES,
@@ -216,9 +216,9 @@ class PostgresOutbox:
             if check_only:
                 if before == 0:
                     raise ValueError(f"{describe(self.url)} holds no segmap outbox (schema version 0)")
-                migrations.to_apply(before, where=describe(self.url), upgrade=False)
+                migrations.to_apply(before, where=describe(self.url), backend="postgresql", upgrade=False)
                 return before
-            for m in migrations.to_apply(before, where=describe(self.url), upgrade=upgrade):
+            for m in migrations.to_apply(before, where=describe(self.url), backend="postgresql", upgrade=upgrade):
                 with conn.transaction():
                     conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
                     conn.execute(
