@@ -17,6 +17,7 @@ function paymentSucceeded(env) {
   const method = p.payment_method || 'unknown';
   return [
     {call: 'track', body: {
+      userId: userId,
       event: 'Payment Completed',
       properties: {
         amount: amount,
@@ -27,9 +28,9 @@ function paymentSucceeded(env) {
         customer_name: c.name,
       },
       timestamp: env.timestamp,
-      userId: userId,
     }},
     {call: 'identify', body: {
+      userId: userId,
       traits: {
         email: c.email,
         name: c.name,
@@ -38,7 +39,6 @@ function paymentSucceeded(env) {
         last_payment_date: env.timestamp,
         customer_since: env.timestamp,
       },
-      userId: userId,
     }},
   ];
 }
@@ -48,6 +48,7 @@ function subscriptionActive(env) {
   const userId = s.customer.customer_id;
   if (userId == null) noUser('track');
   return [{call: 'track', body: {
+    userId: userId,
     event: 'Subscription Started',
     properties: {
       subscription_id: s.subscription_id,
@@ -58,7 +59,6 @@ function subscriptionActive(env) {
       customer_email: s.customer.email,
     },
     timestamp: env.timestamp,
-    userId: userId,
   }}];
 }
 
@@ -67,6 +67,7 @@ function subscriptionCancelled(env) {
   const userId = s.customer.customer_id;
   if (userId == null) noUser('track');
   return [{call: 'track', body: {
+    userId: userId,
     event: 'Subscription Cancelled',
     properties: {
       subscription_id: s.subscription_id,
@@ -76,7 +77,6 @@ function subscriptionCancelled(env) {
       customer_email: s.customer.email,
     },
     timestamp: env.timestamp,
-    userId: userId,
   }}];
 }
 
