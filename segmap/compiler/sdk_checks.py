@@ -201,6 +201,23 @@ _ONE_WORDS = frozenset({"last", "latest", "recent", "current", "previous", "firs
 _STATE_WORDS = frozenset({"mrr", "arr", "recurring", "plan", "price", "seat", "seats", "subscription"})
 
 
+# conversions and formatting that leave "this event's amount" what it was
+_KEEPS_THE_AMOUNT = frozenset({"to_major", "fixed", "round", "number", "string"})
+
+
+def _amount_inside(value: ast.Expr) -> ast.Expr:
+    """The amount under `to_major(x, c)`, `fixed(x / 100, 2)`, `number(x)` and the like: Dodo's own
+    example writes `(total_amount / 100).toFixed(2)`, which is still one payment's amount."""
+    while True:
+        if isinstance(value, ast.Call) and value.func in _KEEPS_THE_AMOUNT and value.args:
+            value = value.args[0]
+        elif isinstance(value, ast.Binary) and value.op == "/" and isinstance(value.right, ast.Literal) \
+                and isinstance(value.right.value, (int, float)) and not isinstance(value.right.value, bool):
+            value = value.left
+        else:
+            return value
+
+
 def check_total_trait(checker: CheckContext, call_kind: str, key: str, value: ast.Expr) -> None:
     """W446: an identify/group trait named as a running total set to this event's amount.
 
@@ -210,8 +227,7 @@ def check_total_trait(checker: CheckContext, call_kind: str, key: str, value: as
     words = _key_words(key)
     if not words & _TOTAL_WORDS or words & (_ONE_WORDS | _STATE_WORDS):
         return
-    inner = value.args[0] if isinstance(value, ast.Call) and value.func == "to_major" and value.args else value
-    unit = unit_of(checker, inner)
+    unit = unit_of(checker, _amount_inside(value))
     if unit is None or unit[0] != "minor" or unit[2].name.startswith(("recurring", "trial")):
         return
     checker.report("W446", f"{call_kind} trait `{key}` is set to this event's amount (`{show(unit[2])}`): each "

@@ -41,8 +41,10 @@ def test_starter_warnings_are_the_seeds_known_weaknesses():
     result = check_source((ROOT / "segmap/cli/starter.yaml").read_text(), "starter.yaml")
     # kept on purpose and acknowledged in the file, so `segmap check --strict` passes
     assert result.diagnostics == []
-    assert sorted({d.code for d in result.acknowledged}) == ["W410", "W430"]
-    assert all(d.suggestion.startswith("to_major(") for d in result.acknowledged)
+    assert sorted({d.code for d in result.acknowledged}) == ["W410", "W430", "W446"]
+    # a currency-correct replacement where there is a safe one; W446 (total_spent holds the last
+    # payment, as in Dodo's example) has none, only a hint
+    assert all(d.suggestion.startswith("to_major(") for d in result.acknowledged if d.code != "W446")
 
 
 def test_a_careful_mapping_has_no_diagnostics():
@@ -361,7 +363,10 @@ def test_period_dates_against_the_names_they_are_sent_under(key, value, codes):
 @pytest.mark.parametrize("trait,value,codes", [
     ("total_spent", "to_major(data.total_amount, data.currency)", ["W446"]),
     ("lifetime_value", "to_major(data.total_amount, data.currency)", ["W446"]),
+    ("total_spent", "fixed(data.total_amount / 100, 2)", ["W410", "W446", "W430"]),  # Dodo's own example
+    ("total_spent", "number(string(data.total_amount))", ["W446"]),
     ("last_payment_amount", "to_major(data.total_amount, data.currency)", []),
+    ("last_payment_amount", "fixed(data.total_amount / 100, 2)", ["W410", "W430"]),
     ("total_orders", "length(data.product_cart ?? [])", []),
 ])
 def test_running_totals_from_one_payment(trait, value, codes):
