@@ -120,7 +120,7 @@ def baseline(url: str, store: SqliteOutbox, threads: int, gzip: bool) -> tuple[i
     return len(payloads), time.perf_counter() - t0
 
 
-def _pg_database():
+def pg_database():
     """A database of this run on the shared server: (url, drop)."""
     import uuid
 
@@ -166,7 +166,7 @@ def run(args, backend: str) -> int:
                 from segmap.delivery.outbox.postgres import PostgresOutbox
                 from tests.delivery.legacy.outbox_postgres_3392d62 import PostgresOutbox as PreviousPostgresOutbox
 
-                db_url, drop = _pg_database()
+                db_url, drop = pg_database()
                 store = (PostgresOutbox if backend == "postgresql" else PreviousPostgresOutbox)(db_url)
                 durability = "synchronous_commit=on"
             else:

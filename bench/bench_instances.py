@@ -34,7 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_serve import SECRET, WRITE_KEY, build_requests, compare_ledgers, start_fake  # noqa: E402
+from bench.bench_delivery import pg_database  # noqa: E402
+from bench.bench_serve import SECRET, WRITE_KEY, build_requests, compare_ledgers, start_fake, stop  # noqa: E402
 
 SERVICE = r"""
 import sys
@@ -70,15 +71,6 @@ def start_service(workdir: Path, db: str, fake_url: str) -> tuple[subprocess.Pop
         proc.kill()
         raise RuntimeError(f"service did not start: {line!r}")
     return proc, int(line.split()[1])
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 # --- load generator: webhook i goes to instance i mod N (strict round-robin) ---
@@ -192,23 +184,6 @@ def result(proc: subprocess.Popen) -> dict:
 
 
 # --- databases and the ledger ---
-
-def pg_database() -> tuple[str, callable]:
-    import uuid
-
-    import psycopg
-
-    admin = os.environ.get("SEGMAP_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-    name = f"segmap_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return admin.rsplit("/", 1)[0] + "/" + name, drop
-
 
 def drain(db: str, timeout: float = 120.0) -> None:
     from segmap.delivery.outbox import open_store

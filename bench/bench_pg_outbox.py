@@ -29,7 +29,7 @@ from typing import Any, Callable
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_delivery import _pg_database, calls_for  # noqa: E402
+from bench.bench_delivery import pg_database, calls_for  # noqa: E402
 
 _TICK = os.sysconf("SC_CLK_TCK")
 
@@ -61,7 +61,7 @@ def _stores() -> dict[str, type]:
 
 
 def measure(store_cls: type, calls: int, small: int, group: int) -> dict[str, tuple[float, float, float]]:
-    url, drop = _pg_database()
+    url, drop = pg_database()
     try:
         store = store_cls(url, min_size=1, max_size=1)
         try:
