@@ -90,16 +90,16 @@ def _run_python(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         text, name = read_mapping_text(args.mapping)
-        source = export_python(text, name)
+        checked = check_source(text, name)
+        source = export_python(text, name, checked=checked)
     except OSError as exc:
         print(f"segmap export: cannot read {args.mapping}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
     except MappingError as exc:
         print_mapping_error(exc, "segmap export")
         return EXIT_PROBLEMS
-    warnings = check_source(text, name).diagnostics
-    if warnings:
-        _print_warnings(warnings, args.mapping)
+    if checked.diagnostics:  # warnings only: errors stopped us above
+        _print_warnings(checked.diagnostics, args.mapping)
     if args.output:
         try:
             with open(args.output, "w", encoding="ascii", newline="\n") as fh:

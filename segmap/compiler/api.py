@@ -254,14 +254,14 @@ def compile_file(path: str | PathLike[str], strict_warnings: bool = False) -> Co
     return compile_source(text, name, strict_warnings)
 
 
-def export_python(text: str, filename: str = "<mapping>") -> str:
+def export_python(text: str, filename: str = "<mapping>", *, checked: CheckResult | None = None) -> str:
     """The mapping as a Python module that imports only ``segmap.runtime``: ``apply``, ``apply_json`` and
-    ``apply_json_bytes`` at its top level, its line map inside (``segmap export python``)."""
+    ``apply_json_bytes`` at its top level, its line map inside (``segmap export python``).
+
+    ``checked``: the check of this same text, when the caller has made it already (for its warnings)."""
     from segmap._version import __version__
     from segmap.compiler import pygen
     from segmap.compiler.function_types import python_name
 
-    result = check_source(text, filename)
-    if not result.ok:
-        raise MappingError(result.diagnostics, result.sources)
+    result = check_source(text, filename) if checked is None else checked
     return pygen.generate(result.checked_plan(), filename, __version__, python_name, entry=True).source

@@ -619,11 +619,9 @@ def generate(plan: Plan, file: str, *, host: str = REGION_HOSTS["us"], version: 
 
 def export_source(text: str, filename: str = "<mapping>", *, host: str = REGION_HOSTS["us"]) -> ExportedHandler:
     """Check a mapping text and export it; MappingError if it has errors, JsExportError if it cannot be exported."""
-    from segmap.compiler.api import MappingError, check_source
+    from segmap.compiler.api import check_source
 
     result = check_source(text, filename)
-    if not result.ok:
-        raise MappingError(result.diagnostics, result.sources)
     exported = generate(result.checked_plan(), filename, host=host)
     exported.diagnostics = list(result.diagnostics)
     return exported
