@@ -78,16 +78,21 @@ def require_tool(name: str) -> str:
     return found
 
 
-@required_tool("node", "install Node.js 20 and put `node` on PATH")
-def _node() -> str | None:
-    path = shutil.which("node")
+def _version_output(program: str) -> subprocess.CompletedProcess | None:
+    """`program --version` as run from PATH, or None when it is not there or cannot start."""
+    path = shutil.which(program)
     if path is None:
         return None
     try:
-        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30)
+        return subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30)
     except OSError:
         return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+@required_tool("node", "install Node.js 20 and put `node` on PATH")
+def _node() -> str | None:
+    out = _version_output("node")
+    return out.stdout.strip() or None if out is not None and out.returncode == 0 else None
 
 
 @required_tool("dodopayments", "install the dev extras: README's test command")
@@ -110,12 +115,8 @@ def _pygls() -> str | None:
 
 @required_tool("promtool", "Debian/Ubuntu: `apt-get install prometheus` (it checks and unit-tests docs/monitoring/)")
 def _promtool() -> str | None:
-    path = shutil.which("promtool")
-    if path is None:
-        return None
-    try:
-        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30)
-    except OSError:
+    out = _version_output("promtool")
+    if out is None:
         return None
     first = (out.stdout or out.stderr).strip().splitlines()
     return first[0].split(",")[1].strip() if out.returncode == 0 and first and "," in first[0] else None
