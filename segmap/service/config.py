@@ -56,6 +56,7 @@ class ServiceConfig:
     accept_timeout: float = 10.0  # a commit slower than this answers 503 (Dodo gives up at 15 s)
     max_queue: int = 20_000  # webhooks waiting for a commit before new ones get 503
     max_group: int = 512  # webhooks per group-commit transaction
+    commit_linger: float = 0.002  # under concurrent load, collect a group this long before committing (0: never)
     delivery_workers: int = 2
     lease_seconds: float = 120.0  # a crashed worker's claimed calls are re-sent after this
     shutdown_timeout: float = 10.0

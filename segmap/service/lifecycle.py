@@ -153,7 +153,8 @@ class Service:
             self.health.note(exc, "start-up")  # already not ready; readiness says why
         m = self.metrics
         self.committer = GroupCommitter(
-            FaultWatch(store, self.health, "group commit"), max_group=cfg.max_group, max_queue=cfg.max_queue, on_committed=self._wake_delivery,
+            FaultWatch(store, self.health, "group commit"), max_group=cfg.max_group, max_queue=cfg.max_queue,
+            linger=cfg.commit_linger, on_committed=self._wake_delivery,
             observe=self._observe_commit,
         )
         self._build_delivery(store)
