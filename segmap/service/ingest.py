@@ -14,8 +14,8 @@ leaves groups of one or two webhooks at 2,000/s, and each commit's fixed cost
 (the fsync, the transaction, the wake-up of the event loop) is then most of
 the service's CPU per webhook. So once webhooks are arriving concurrently (the
 group just taken, or the one before it, held more than one), the writer
-*lingers*: it keeps collecting for up to `linger` seconds (2 ms by default)
-before it commits, as PostgreSQL's `commit_delay` does. A lone webhook on a
+*lingers*: it keeps collecting until the group's first webhook has waited
+`linger` seconds (2 ms by default), then commits, as PostgreSQL's `commit_delay` does. A lone webhook on a
 quiet service never waits for it.
 
 Each request is answered only after the transaction holding its webhook
@@ -40,6 +40,7 @@ from segmap.errors import SegmapError
 log = logging.getLogger("segmap.service.ingest")
 
 _STOP = object()
+_monotonic = time.monotonic
 
 
 class Overloaded(SegmapError):
@@ -55,7 +56,7 @@ class _Item:
     made per request, and a dataclass's generated __init__ with defaults costs more."""
 
     __slots__ = ("kind", "webhook_id", "event_type", "raw_body", "calls", "error", "location", "hold", "loop",
-                 "future", "result", "exc")
+                 "future", "result", "exc", "handed_at")
 
     def __init__(self, kind: str, webhook_id: str, event_type: str, raw_body: bytes, calls: Sequence[Call] = (),
                  error: str = "", location: str = "", hold: str | None = None):
@@ -71,6 +72,7 @@ class _Item:
         self.future: Any = None
         self.result: AcceptResult | None = None
         self.exc: BaseException | None = None
+        self.handed_at = 0.0  # time.monotonic() when the writer was handed it
 
 
 def _expire(future: asyncio.Future, timeout: float) -> None:
@@ -93,6 +95,7 @@ class GroupCommitter:
         self._q: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._stopping = threading.Event()
         self.last_error: str = ""
         self.last_error_at: float | None = None
         self.last_success_at: float | None = None
@@ -128,6 +131,7 @@ class GroupCommitter:
         if self._thread is None:
             return True
         self._q.put(_STOP)
+        self._stopping.set()  # ends a linger at once
         self._thread.join(timeout)
         return not self._thread.is_alive()
 
@@ -150,6 +154,7 @@ class GroupCommitter:
         loop = asyncio.get_running_loop()
         item.loop = loop
         future = item.future = loop.create_future()
+        item.handed_at = _monotonic()
         self._q.put(item)
         if timeout is None:
             return await future
@@ -172,15 +177,7 @@ class GroupCommitter:
             if first is _STOP:
                 break
             batch = [first]
-            while len(batch) < self.max_group:
-                try:
-                    nxt = q.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is _STOP:
-                    stop = True
-                    break
-                batch.append(nxt)
+            stop = self._drain(batch)
             if linger > 0 and not stop and len(batch) < self.max_group and (len(batch) > 1 or last_size > 1):
                 stop = self._linger(batch, linger)
             last_size = len(batch)
@@ -205,16 +202,23 @@ class GroupCommitter:
         self._resolve(leftovers)
 
     def _linger(self, batch: list[_Item], linger: float) -> bool:
-        """Add what arrives within `linger` seconds to `batch` (up to max_group); True if the stop
-        marker came (the group is then committed and the thread ends, as without lingering)."""
+        """Wait until the group's first webhook has waited `linger` seconds (or until close()), then
+        add what arrived meanwhile to `batch` (up to max_group); True if the stop marker came.
+
+        Counted from the first hand-over, so a webhook that already waited through the previous
+        commit is not held longer. The writer sleeps through the linger rather than waking for each
+        webhook: a wake-up per hand-over would take the GIL from the event loop."""
+        left = batch[0].handed_at + linger - _monotonic()
+        if left > 0:
+            self._stopping.wait(left)
+        return self._drain(batch)
+
+    def _drain(self, batch: list[_Item]) -> bool:
+        """Add what waits in the queue to `batch` (up to max_group); True if the stop marker came."""
         q = self._q
-        deadline = time.monotonic() + linger
         while len(batch) < self.max_group:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
             try:
-                nxt = q.get(timeout=left)
+                nxt = q.get_nowait()
             except queue.Empty:
                 return False
             if nxt is _STOP:

@@ -77,7 +77,7 @@ def _burst_then_trickle(committer: GroupCommitter) -> list:
     return asyncio.run(scenario())
 
 
-@pytest.mark.parametrize("linger", [5.0, 0.0])
+@pytest.mark.parametrize("linger", [1.0, 0.0])
 def test_under_concurrent_load_the_writer_lingers_for_bigger_groups(tmp_path, linger):
     """Once webhooks arrive together, the writer keeps collecting them before it commits: the 20
     that trickle in after a burst share one or two transactions. Without lingering (linger=0, the
