@@ -34,7 +34,31 @@ IN_CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 
 # `segmap check` keeps a cache of parse trees (segmap/dsl/tree_cache.py): the suite's own, in a
 # directory of the session (inherited by every segmap process a test starts), never ~/.cache.
-SEGMAP_CACHE_DIR = tempfile.mkdtemp(prefix="segmap-test-cache-")
+_CACHE_PREFIX = "segmap-test-cache-"
+
+
+def _remove_abandoned_caches() -> None:
+    """Sessions that were killed (kill -9, a CI timeout) never reach their cleanup: their cache
+    directories are removed here, once the pid in the name is no longer running."""
+    tmp = tempfile.gettempdir()
+    for name in os.listdir(tmp):
+        if not name.startswith(_CACHE_PREFIX):
+            continue
+        pid = name[len(_CACHE_PREFIX):].partition("-")[0]
+        if not pid.isdigit():
+            continue  # not one of ours
+        try:
+            os.kill(int(pid), 0)
+            continue  # still running
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue  # someone else's, alive
+        shutil.rmtree(os.path.join(tmp, name), ignore_errors=True)
+
+
+_remove_abandoned_caches()
+SEGMAP_CACHE_DIR = tempfile.mkdtemp(prefix=f"{_CACHE_PREFIX}{os.getpid()}-")
 os.environ["SEGMAP_CACHE_DIR"] = SEGMAP_CACHE_DIR
 os.environ.pop("SEGMAP_NO_CACHE", None)
 
