@@ -44,7 +44,7 @@ from segmap.diagnostics.model import Span
 from segmap.compiler.literals import literal_operand, number_literal_problem
 from segmap.compiler.paths import PathKey, envelope_paths, static_path
 from segmap.compiler.plan import Plan, PlannedCall, PlannedField
-from segmap.compiler.types import Ty
+from segmap.compiler.types import NUM as _NUMBER, Ty
 from segmap.compiler.wording import method_name as _method_name
 from segmap.dsl import ast
 from segmap.dsl.segment_fields import OBJECT_FIELDS
@@ -656,8 +656,13 @@ class _FunctionGen:
                             js=True)
 
     def _call_to_major(self, e: ast.Call) -> V | None:
-        """``to_major(n, c)`` for an integer ``|n| < 2**53`` and a known currency code: ``n / 10**e``,
-        an int when whole, exactly the helper's arithmetic (which it keeps for every other input)."""
+        """``to_major(n, c)`` for an integer ``|n| < 2**53`` and a known currency code: ``n // d`` when
+        ``d = 10**e`` divides ``n``, else ``n / d``, exactly the helper's result (which it keeps for
+        every other input). The helper divides and makes a whole quotient an int; the remainder
+        says the same without the ``int()`` call, because for ``|n| < 2**53`` and ``d`` in 1, 100,
+        1000 a quotient with a remainder is at least ``1/d`` from the nearest integer while the
+        double is within half a unit in the last place of it, less than ``1/d`` at that size
+        (``tests/perf_semantics`` checks the edges)."""
         if len(e.args) != 2:
             return None
         n, cur = (self.expr(a) for a in e.args)
@@ -667,20 +672,60 @@ class _FunctionGen:
         a, c = n.code, cur.code
         o = self.out
         t = self.new()
-        i = self.new()
+        d = self.new()
         js = self.new()
-        o.emit(f"if {a}.__class__ is int and {c}.__class__ is str and {c} in _DIV "
-               f"and {a} < {_TWO53} and {a} > -{_TWO53}:", e.span)
-        o.emit(f"    {t} = {a} / _DIV[{c}]", e.span)
-        o.emit(f"    {i} = int({t})")
-        o.emit(f"    if {i} == {t}:")
-        o.emit(f"        {t} = {i}")
+        if self._known_str(c):  # text is hashable: the table's get() cannot fail
+            o.emit(f"{d} = _DIV.get({c})", e.span)
+            o.emit(f"if {a}.__class__ is int and {d} is not None and {a} < {_TWO53} and {a} > -{_TWO53}:", e.span)
+        else:
+            o.emit(f"if {a}.__class__ is int and {c}.__class__ is str and {c} in _DIV "
+                   f"and {a} < {_TWO53} and {a} > -{_TWO53}:", e.span)
+            o.emit(f"    {d} = _DIV[{c}]")
+        o.emit(f"    {t} = {a} / {d} if {a} % {d} else {a} // {d}", e.span)
         o.emit(f"    {js} = {t}")  # |t| < 2**53, an int when whole, never below 1e-3: printed alike
         o.emit("else:")
         o.emit(f"    {t} = _f.{self.funcs('to_major')}({a}, {c})", e.span)
         o.emit(f"    {js} = _jv({t})")
         self.js_form[t] = js
         return V(t, n.mm or cur.mm)
+
+    def _call_number(self, e: ast.Call) -> V | None:
+        """``number(s)`` for ASCII digits only, at most 15 of them: ``int(s)``, exactly the helper's
+        result (below 10**15 the double is exact and whole, so the helper gives that int) and already
+        in its output form; the helper for everything else (signs, points, exponents, whitespace,
+        other scripts' digits, which ``int`` would accept and ``Number()`` does not)."""
+        if len(e.args) != 1:
+            return None
+        x = self.expr(e.args[0])
+        if x.is_const:
+            return None
+        x = self.name(x)
+        c = x.code
+        o = self.out
+        t = self.new()
+        js = self.new()
+        test = f"{c}.isdigit() and {c}.isascii() and len({c}) < 16"
+        if not self._known_str(c):
+            test = f"{c}.__class__ is str and {test}"
+        o.emit(f"if {test}:", e.span)
+        o.emit(f"    {t} = int({c})", e.span)
+        o.emit(f"    {js} = {t}")
+        o.emit("else:")
+        o.emit(f"    {t} = _f.{self.funcs('number')}({c})", e.span)
+        o.emit(f"    {js} = {t} if {' or '.join(_unchanged_by_js_value(t, _NUMBER, x.mm))} else _jv({t})")
+        self.js_form[t] = js
+        return V(t, x.mm)
+
+    def _known_str(self, c: str) -> bool:
+        """Whether local ``c`` is certainly text here: a value the fast version tests with the others
+        right after the reads, where text is all the test lets through."""
+        return self.passed.get(c) == [f"{c}.__class__ is str"]
+
+    def _never_nullish(self, c: str) -> bool:
+        """Whether local ``c`` is certainly neither null nor absent here: a value the fast version
+        tests with the others right after the reads, with a test that lets neither through."""
+        tests = self.passed.get(c)
+        return tests is not None and f"{c} is None" not in tests and f"{c} is _M" not in tests
 
     def _call_fixed(self, e: ast.Call) -> V | None:
         if len(e.args) != 2:
@@ -780,6 +825,8 @@ class _FunctionGen:
         if self.paths:
             self.emit_path_block()
         tests_at = len(o.lines)
+        if self.fast:
+            self._prescan_passed()
         guarded = any(self._guard_state(pc) == "guarded" for pc in self.calls)
         pending: list[tuple[str, Span]] = []
         if guarded:
@@ -802,6 +849,33 @@ class _FunctionGen:
             o.lines[tests_at:tests_at] = ["    if not (" + " and ".join(conds) + "):", f"        return {_MARK}general{_MARK}"]
             o.spans[tests_at:tests_at] = [None, None]
         return "\n".join([f"def {self.fn_name}(env):"] + o.lines)
+
+    def _prescan_passed(self) -> None:
+        """Record, before any code is generated, the envelope values the calls will pass into their
+        bodies as they are (what ``to_js`` will find, in the same order), so that code generated
+        before a value's own field already knows what the test after the reads lets through
+        (``_known_str``, ``_never_nullish``). Everything recorded is tested there."""
+        def walk(e: ast.Expr, ty: Ty | None) -> None:
+            base = ty.required() if ty is not None else None
+            if isinstance(e, ast.ObjectLit) and self.fold(e) is _NOCONST:
+                members = dict(base.args) if base is not None and base.kind == "object" else {}
+                for entry in e.entries:
+                    walk(entry.value, members.get(entry.key))
+            elif isinstance(e, ast.ListLit) and self.fold(e) is _NOCONST:
+                item = base.args[0] if base is not None and base.kind == "list" and base.args else None
+                for x in e.items:
+                    walk(x, item)
+            elif ty is not None and _passes_as_is(ty):
+                sp = static_path(e)
+                key = (sp[0],) + sp[1] if sp is not None else None
+                if key is not None and key in self.paths:
+                    c = self.paths[key]
+                    self.passed.setdefault(c, _unchanged_by_js_value(c, ty, self.path_mm[key]))
+
+        for pc in self.calls:
+            if self._guard_state(pc) != "never":
+                for f in pc.fields:
+                    walk(f.value, f.ty)
 
     def render(self, json: bool) -> list[str]:
         """The function's lines with its calls built as ``Call`` objects (``apply``), or as the
@@ -893,6 +967,9 @@ class _FunctionGen:
                     if v.const is not None and v.const is not MISSING:
                         satisfied = True
                     continue  # null or absent: that alternative is always missing
+                if self._never_nullish(v.code):
+                    satisfied = True  # tested right after the reads: neither null nor absent here
+                    continue
                 conds.append(self.nullish(v))
             if satisfied:
                 continue

@@ -418,3 +418,64 @@ def test_one_odd_value_beside_a_boolean_leaves_the_fast_path(path, flag):
     env["data"]["cancel_at_next_billing_date"] = flag
     _set(env, path, 5.0)
     assert_same(m, env)
+
+
+@pytest.fixture(scope="module")
+def every():
+    """bench/all_events.yaml: every event type, number() and to_major() of values that are also passed as
+    they are (the currency), so the fast version's inlined helpers know them to be text."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "bench" / "all_events.yaml").read_text(encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return segmap.compile_source(text, "all_events.yaml")
+
+
+def test_all_events_mapping_agrees_on_every_event_type(every):
+    from segmap.compiler.types import event_types
+
+    for t in event_types():
+        for v in (0, 1, 5):
+            assert_same(every, sample_envelope(t, variant=v))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_all_events_mapping_agrees_on_broken_envelopes(every, data):
+    assert_same(every, data.draw(broken_envelopes(every, None)))
+
+
+# number() of text: ASCII digits (at most 15) are int() on the fast path, everything else the helper
+NUMBER_TEXTS = ["0", "7", "007", "000000000000000", "999999999999999", "9999999999999999", "9007199254740993",
+                "1" * 400, "", " 12", "12 ", "+5", "-5", "12.5", "12.", ".5", "1e3", "1_0", "\u0663", "\uff11\uff12",
+                "\u00b2", "0x10", "Infinity", "nan", 12, 12.5, None, MISSING, True, [], {}]
+
+
+@pytest.mark.parametrize("text", NUMBER_TEXTS, ids=repr)
+def test_number_of_text_on_the_fast_path(rich, every, text):
+    for compiled, event in ((rich, "dispute.opened"), (every, "dispute.opened"), (every, "credit.added"),
+                            (every, "credit.balance_low")):
+        env = sample_envelope(event)
+        for key in ("amount", "balance_after", "available_balance"):
+            if key in env["data"]:
+                _set(env, ("data", key), text)
+        assert_same(compiled, env)
+
+
+# to_major() of whole amounts at the edges of the inlined form (|n| < 2**53), in every exponent's currency
+# and in codes that are not currencies, with the currency passed as it is (all_events.yaml) or not (RICH)
+MAJOR_AMOUNTS = [0, 1, -1, 5, 99, 100, 101, 999, 1000, 1001, -1999, 2**53 - 1, -(2**53 - 1), 2**53 - 999,
+                 2**53 - 1000, 2**53, -(2**53), 2**53 + 1, 2**63, 12.0, 12.5, "100", None, True]
+
+
+@pytest.mark.parametrize("currency", ["USD", "JPY", "KWD", "XXX", "usd", None, 5, [], MISSING], ids=repr)
+def test_to_major_at_the_edges_of_the_fast_path(rich, every, currency):
+    for amount in MAJOR_AMOUNTS:
+        for compiled, event, key in ((rich, "subscription.active", "recurring_pre_tax_amount"),
+                                     (every, "subscription.active", "recurring_pre_tax_amount"),
+                                     (every, "payout.created", "amount"), (rich, "refund.succeeded", "amount")):
+            env = sample_envelope(event)
+            _set(env, ("data", key), amount)
+            _set(env, ("data", "currency"), currency)
+            assert_same(compiled, env)
