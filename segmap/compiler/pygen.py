@@ -111,7 +111,9 @@ class V:
 
 
 def _const_v(value: object) -> V:
-    return V(lit(value), value is MISSING, value, isinstance(value, bool))
+    # text, booleans, null and MISSING hold no number: already in their output form
+    return V(lit(value), value is MISSING, value, isinstance(value, bool),
+             js=value is None or value is MISSING or value.__class__ is str)
 
 
 @dataclass
@@ -163,6 +165,9 @@ class _FunctionGen:
         self.path_names: set[str] = set()
         self.cse: list[dict[_Key, V | bool]] = [{}]  # a value computed, or True for a test already made
         self._folds: dict[int, object] = {}
+        self.local_keys: dict[str, PathKey] = {}  # path local -> its path
+        self.only_guarded = False  # the one call made has a `when:` (see generate)
+        self.schema_types: dict[PathKey, Ty | None] = {}  # the schema's type of each path (fast version)
 
     def new(self, prefix: str = "_t") -> str:
         self.tmp += 1
@@ -184,6 +189,7 @@ class _FunctionGen:
         for key in envelope_paths(self.calls):
             self.paths[key] = self.new("_p")
         self.path_names = set(self.paths.values())
+        self.local_keys = {var: key for key, var in self.paths.items()}
 
     def emit_path_block(self) -> None:
         if self.fast:
@@ -207,7 +213,8 @@ class _FunctionGen:
 
     def _emit_fast_paths(self) -> None:
         o = self.out
-        optional = _optional_keys(self.event, self.paths)
+        self.schema_types = _schema_types(self.event, self.paths)
+        optional = {key for key, ty in self.schema_types.items() if len(key) >= 2 and (ty is None or ty.optional)}
         o.emit("try:")
         o.indent += 1
         for key, var in sorted(self.paths.items(), key=lambda kv: len(kv[0])):
@@ -351,7 +358,9 @@ class _FunctionGen:
                 root, keys = sp
                 if not any(root in scope for scope in self.lambda_vars) and (root,) + keys in self.paths:
                     k = (root,) + keys
-                    return V(self.paths[k], self.path_mm[k])
+                    c = self.paths[k]
+                    # a value tested right after the reads is in its output form from there on
+                    return V(c, self.path_mm[k], js=self.fast and c in self.passed)
         key = None
         if not isinstance(e, (ast.Literal, ast.Name, ast.ObjectLit, ast.ListLit)):
             key = self.key(e)
@@ -409,7 +418,7 @@ class _FunctionGen:
         if c in self.js_form:
             return V(self.js_form[c], v.mm, js=True)
         if self.fast and ty is not None and c in self.path_names and _passes_as_is(ty):
-            self.passed.setdefault(c, _unchanged_by_js_value(c, ty, v.mm))
+            self.passed.setdefault(c, self._passed_tests(c, ty, v.mm))
             return V(c, v.mm, js=True)
         key = ("js", c)
         hit = self._cse_get(key)
@@ -476,19 +485,38 @@ class _FunctionGen:
             if left.is_const:  # null or absent, or the whole thing would have folded
                 return self.expr(e.right)
             t = self.new()
+            head = len(o.lines)
             o.emit(f"{t} = {left.code}", e.span)
             o.emit(f"if {t} is None or {t} is _M:" if left.mm else f"if {t} is None:", e.span)
             with self.block():
                 right = self.expr(e.right)
-                o.emit(f"{t} = {right.code}", e.span)
+                one_line = len(o.lines) == head + 2 and not left.code.startswith(("{", "["))
+                if not one_line:
+                    o.emit(f"{t} = {right.code}", e.span)
+            if one_line:  # nothing to compute for the right operand: one conditional expression
+                del o.lines[head:], o.spans[head:]
+                x = left.code
+                test = f"{x} is None or {x} is _M" if left.mm else f"{x} is None"
+                o.emit(f"{t} = {right.code} if {test} else {x}", e.span)
             return V(t, right.mm, js=left.js and right.js)
         if op in ("and", "or"):
             t = self.new()
             left = self.expr(e.left)
+            if left.is_const and left.const.__class__ is bool:  # settled by the test after the reads
+                if left.const is (op == "or"):
+                    return left
+                right = self.expr(e.right)
+                return right if right.isbool else self._assign(self.truth(right), e.right.span, isbool=True)
+            head = len(o.lines)
             o.emit(f"{t} = {self.truth(left)}", e.left.span)
             o.emit(f"if {'' if op == 'and' else 'not '}{t}:", e.span)
             with self.block():
                 right = self.expr(e.right)
+                if len(o.lines) == head + 2 and not right.code.startswith(("{", "[")):
+                    # nothing to compute for the right operand: one line, still lazy (`and`/`or`)
+                    del o.lines[head + 1:], o.spans[head + 1:]
+                    o.lines[head] = f"{'    ' * (o.indent - 1)}{t} = {self.truth(left)} {op} {self.truth(right)}"
+                    return V(t, isbool=True)
                 o.emit(f"{t} = {self.truth(right)}", e.right.span)
             return V(t, isbool=True)
         left = self.expr(e.left)
@@ -498,10 +526,13 @@ class _FunctionGen:
             if shortcut is not None:
                 side, kind = shortcut
                 a, b = (left, right) if side == 0 else (right, left)
+                # a comparison with a literal cannot fail: an expression, computed where it is used
                 if kind == "string":
-                    return self._assign(f"({a.code} {op} {b.code})", e.span, isbool=True)
+                    return V(f"({a.code} {op} {b.code})", isbool=True)
+                if not a.is_const and self._never_nullish(a.code):  # tested right after the reads
+                    return _const_v(op == "!=")
                 test = self.nullish(a)
-                return self._assign(test if op == "==" else f"not ({test})", e.span, isbool=True)
+                return V(f"({test})" if op == "==" else f"(not {test})", isbool=True)
             neg = "" if op == "==" else "not "
             return self._assign(f"{neg}_f.eq({left.code}, {right.code})", e.span, isbool=True)
         if op in _COMPARISONS:
@@ -616,12 +647,20 @@ class _FunctionGen:
                             js=e.func in _TEXT_FUNCTIONS)
 
     # --- inlined helpers (each exactly the helper; the helper stays for the other inputs) ---
+    def _text_or_empty(self, c: str) -> bool:
+        """Whether local ``c`` is certainly text, null or MISSING here (tested right after the reads):
+        then its truth is that of ``fallback``'s test (MISSING, None and "" are false)."""
+        tests = self.passed.get(c)
+        return tests is not None and all(t in (f"{c}.__class__ is str", f"{c} is None", f"{c} is _M") for t in tests)
+
     def _call_fallback(self, e: ast.Call) -> V | None:
         x, d = (self.expr(a) for a in e.args)
         if x.is_const:
             return d if x.const is None or x.const is MISSING or x.const == "" else x
         x = self.name(x)
         c = x.code
+        if self._text_or_empty(c):
+            return self._assign(f"{c} or {d.code}", e.span, mm=d.mm, js=x.js and d.js)
         # a truthy value is never null, absent or "": one truth test on the common path
         test = f"{c} is None or {c} is _M or {c} == ''" if x.mm else f"{c} is None or {c} == ''"
         return self._assign(f"{d.code} if not {c} and ({test}) else {c}", e.span, mm=d.mm, js=x.js and d.js)
@@ -675,7 +714,12 @@ class _FunctionGen:
         d = self.new()
         js = self.new()
         if self._known_str(c):  # text is hashable: the table's get() cannot fail
-            o.emit(f"{d} = _DIV.get({c})", e.span)
+            hit = self._cse_get(("divisor", c))
+            if hit is not None:
+                d = hit.code
+            else:
+                o.emit(f"{d} = _DIV.get({c})", e.span)
+                self.cse[-1][("divisor", c)] = V(d)
             o.emit(f"if {a}.__class__ is int and {d} is not None and {a} < {_TWO53} and {a} > -{_TWO53}:", e.span)
         else:
             o.emit(f"if {a}.__class__ is int and {c}.__class__ is str and {c} in _DIV "
@@ -715,6 +759,17 @@ class _FunctionGen:
         o.emit(f"    {js} = {t} if {' or '.join(_unchanged_by_js_value(t, _NUMBER, x.mm))} else _jv({t})")
         self.js_form[t] = js
         return V(t, x.mm)
+
+    def _passed_tests(self, c: str, ty: Ty, mm: bool) -> list[str]:
+        """The tests of envelope value ``c`` passed as it is where the checker types it ``ty``, made right
+        after the reads. They let null and absence through wherever the schema allows them, even where
+        the checker has ruled them out (inside a call's ``when: data.x != null``): the test comes
+        before the ``when``, and an envelope the ``when`` skips must not leave the fast path for it."""
+        key = self.local_keys[c]
+        schema = self.schema_types.get(key)
+        nullable = ty.nullable or schema is None or schema.nullable
+        optional = ty.optional or schema is None or schema.optional
+        return _unchanged_by_js_value(c, ty.with_flags(nullable=nullable, optional=optional), mm)
 
     def _known_str(self, c: str) -> bool:
         """Whether local ``c`` is certainly text here: a value the fast version tests with the others
@@ -827,9 +882,12 @@ class _FunctionGen:
         tests_at = len(o.lines)
         if self.fast:
             self._prescan_passed()
-        guarded = any(self._guard_state(pc) == "guarded" for pc in self.calls)
+        states = [self._guard_state(pc) for pc in self.calls]
+        guarded = "guarded" in states
+        # the only call made has a `when:`: returned from inside its block, no list to append to
+        self.only_guarded = guarded and len(states) - states.count("never") == 1
         pending: list[tuple[str, Span]] = []
-        if guarded:
+        if guarded and not self.only_guarded:
             o.emit("calls = []")
         for pc in self.calls:
             code = self._call(pc)
@@ -839,7 +897,9 @@ class _FunctionGen:
                 o.emit(f"calls.append({code[0]})", code[1])
             else:
                 pending.append(code)
-        if guarded:
+        if self.only_guarded:
+            o.emit("return []")
+        elif guarded:
             o.emit("return calls")
         else:
             o.emit("return [" + ", ".join(c for c, _ in pending) + "]", pending[0][1] if pending else None)
@@ -870,7 +930,7 @@ class _FunctionGen:
                 key = (sp[0],) + sp[1] if sp is not None else None
                 if key is not None and key in self.paths:
                     c = self.paths[key]
-                    self.passed.setdefault(c, _unchanged_by_js_value(c, ty, self.path_mm[key]))
+                    self.passed.setdefault(c, self._passed_tests(c, ty, self.path_mm[key]))
 
         for pc in self.calls:
             if self._guard_state(pc) != "never":
@@ -936,7 +996,7 @@ class _FunctionGen:
             self.made.append((lit(spec.kind), body.code, lit(self.origins[spec.rule_id])))
             code = f"{_MARK}{len(self.made) - 1}{_MARK}"
             if state == "guarded":
-                o.emit(f"calls.append({code})", spec.span)
+                o.emit(f"return [{code}]" if self.only_guarded else f"calls.append({code})", spec.span)
                 return None
         return code, spec.span
 
@@ -1056,15 +1116,13 @@ def _power_of_ten(c: object) -> int | None:
     return j if c == 1 else None
 
 
-def _optional_keys(event: str, paths: Iterable[PathKey]) -> set[PathKey]:
-    """Paths whose last key the Dodo schema lets be absent (read with ``.get`` on the fast path)."""
+def _schema_types(event: str, paths: Iterable[PathKey]) -> dict[PathKey, Ty | None]:
+    """The Dodo schema's type of each path for ``event`` (None where the schema does not say)."""
     from segmap.compiler import types as T
 
-    out: set[PathKey] = set()
+    out: dict[PathKey, Ty | None] = {}
     root_types = dict(T.envelope_type(event).args)
     for key in paths:
-        if len(key) < 2:
-            continue
         ty = root_types.get(key[0]) if isinstance(key[0], str) else None  # the root is a name
         for k in key[1:]:
             if ty is None:
@@ -1079,9 +1137,13 @@ def _optional_keys(event: str, paths: Iterable[PathKey]) -> set[PathKey]:
                 ty = dict(base.args).get(k)
             else:
                 ty = None
-        if ty is None or ty.optional:
-            out.add(key)
+        out[key] = ty
     return out
+
+
+def _optional_keys(event: str, paths: Iterable[PathKey]) -> set[PathKey]:
+    """Paths whose last key the Dodo schema lets be absent (read with ``.get`` on the fast path)."""
+    return {key for key, ty in _schema_types(event, paths).items() if len(key) >= 2 and (ty is None or ty.optional)}
 
 
 @dataclass
