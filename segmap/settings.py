@@ -38,7 +38,7 @@ CONFIG_ENV = "SEGMAP_CONFIG"
 SECRET_MASK = "**********"
 
 _SIZE = re.compile(r"^\s*(\d+)\s*(b|k|kb|kib|m|mb|mib)?\s*$", re.IGNORECASE)
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|[smhd]?)\s*$")
 
 
 class SettingsError(ValueError, SegmapError):
@@ -59,13 +59,13 @@ def parse_size(text: str | int) -> int:
 
 
 def parse_duration(text: str | float) -> float:
-    """`30`, `30s`, `90m`, `6h`, `2d` -> seconds."""
+    """`30`, `30s`, `90m`, `6h`, `2d`, `2ms` -> seconds."""
     if isinstance(text, (int, float)):
         return float(text)
     m = _DURATION.match(str(text))
     if not m:
-        raise ValueError("not a duration (use e.g. 30s, 90m, 6h, 2d)")
-    return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+        raise ValueError("not a duration (use e.g. 30s, 90m, 6h, 2d, 2ms)")
+    return float(m.group(1)) * {"": 1, "ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
 
 
 def split_secrets(text: str | None) -> list[str]:
@@ -118,6 +118,9 @@ class Settings(BaseSettings):
     workers: int = _setting(2, "SEGMAP_WORKERS", used_by="serve, outbox deliver", help="delivery threads", ge=1)
     lease: float = _setting(120.0, "SEGMAP_LEASE", used_by="serve", ge=1,
                             help="seconds a delivery worker owns the calls it claimed")
+    commit_linger: float = _setting(0.002, "SEGMAP_COMMIT_LINGER", used_by="serve", ge=0, le=1,
+                                    help="under concurrent load, how long the group commit collects webhooks "
+                                         "before one durable commit (e.g. 2ms; 0: never wait)")
     shutdown_timeout: float = _setting(10.0, "SEGMAP_SHUTDOWN_TIMEOUT", used_by="serve", gt=0,
                                        help="seconds from SIGTERM to exit, at most")
     segment_timeout: float = _setting(15.0, "SEGMAP_SEGMENT_TIMEOUT", used_by="outbox deliver", gt=0,
@@ -192,7 +195,7 @@ class Settings(BaseSettings):
     def _size(cls, value: Any) -> Any:
         return parse_size(value)
 
-    @field_validator("lease", "shutdown_timeout", "segment_timeout", "retry_budget", "probe_first", "probe_max",
+    @field_validator("lease", "commit_linger", "shutdown_timeout", "segment_timeout", "retry_budget", "probe_first", "probe_max",
                      "max_undelivered_age", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> Any:

@@ -56,6 +56,9 @@ def register(subparsers) -> None:
     p.add_argument("--lease", type=float, default=None, metavar="SECONDS",
                    help="how long a delivery worker owns the calls it claimed; after a crash, the calls that were "
                         "in flight are sent again once this has passed (default 120)")
+    p.add_argument("--commit-linger", metavar="DURATION", default=None,
+                   help="once webhooks arrive concurrently, collect them this long before one durable commit: "
+                        "fewer fsyncs and less CPU per webhook for up to this much latency (default 2ms; 0: never)")
     p.add_argument("--shutdown-timeout", type=float, default=None, metavar="SECONDS",
                    help="SIGTERM to exit, at most (default 10)")
     p.add_argument("--admin-host", default=None,
@@ -95,7 +98,8 @@ def run(args: argparse.Namespace) -> int:
     flags = {"host": args.host, "port": args.port, "db": args.db, "webhook_secrets": args.secret,
              "region": args.region, "segment_host": args.segment_host, "dry_run_file": args.dry_run_file,
              "max_body": args.max_body, "workers": args.workers, "lease": args.lease,
-             "shutdown_timeout": args.shutdown_timeout, "log_level": args.log_level, "log_format": args.log_format,
+             "commit_linger": args.commit_linger, "shutdown_timeout": args.shutdown_timeout,
+             "log_level": args.log_level, "log_format": args.log_format,
              "admin_host": args.admin_host, "admin_port": args.admin_port, "probe_first": args.probe_first,
              "probe_max": args.probe_max}
     labels = {"webhook_secrets": "--secret"}

@@ -158,6 +158,7 @@ def build_config(mapping_path: str | os.PathLike, settings: Settings) -> Service
         db_path=db_path, write_key=settings.write_key_value(), region=settings.region,
         segment_host=settings.segment_host, dev_secret_file=dev_file, dry_run_file=Path(settings.dry_run_file),
         max_body_bytes=settings.max_body, delivery_workers=settings.workers, lease_seconds=settings.lease,
+        commit_linger=settings.commit_linger,
         shutdown_timeout=settings.shutdown_timeout, log_level=settings.log_level,
         admin_host=settings.admin_host, admin_port=settings.admin_port, probe_first=settings.probe_first,
         probe_max=settings.probe_max,

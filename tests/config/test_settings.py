@@ -20,7 +20,7 @@ SECRET = "whsec_" + base64.b64encode(b"settings-canary-secret-0123456789").decod
 BAD_SECRET = "whsec_canary!!not~base64"
 SETTING_VARS = ("SEGMAP_DB", "SEGMENT_WRITE_KEY", "SEGMENT_REGION", "SEGMENT_HOST", "DODO_WEBHOOK_SECRET",
                 "DODO_PAYMENTS_WEBHOOK_KEY", "SEGMAP_CONFIG", "SEGMAP_HOST", "SEGMAP_PORT", "SEGMAP_URL",
-                "SEGMAP_WORKERS", "SEGMAP_LOG_FORMAT", "SEGMAP_MAX_BODY")
+                "SEGMAP_WORKERS", "SEGMAP_LOG_FORMAT", "SEGMAP_MAX_BODY", "SEGMAP_COMMIT_LINGER")
 
 
 @pytest.fixture(autouse=True)
@@ -115,6 +115,22 @@ def test_serve_print_config_uses_the_serve_flags(capsys, monkeypatch):
     assert code == 0
     assert "port" in out and "9200" in out and "flag --port" in out and "flag --secret" in out
     assert SECRET not in out and SECRET[6:] not in out
+
+
+@pytest.mark.parametrize(("given", "seconds"), [("2ms", 0.002), ("0", 0.0), ("0.5ms", 0.0005), ("1s", 1.0)])
+def test_commit_linger_reads_milliseconds_and_reaches_the_service(given, seconds, tmp_path):
+    from segmap.service.config import build_config
+
+    settings = load_settings(env={"SEGMAP_COMMIT_LINGER": given, "DODO_WEBHOOK_SECRET": SECRET}).settings
+    assert settings.commit_linger == pytest.approx(seconds)
+    assert build_config(tmp_path / "segmap.yaml", settings).commit_linger == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("given", ["2x", "-1ms", "2s"])
+def test_a_commit_linger_that_is_not_a_short_duration_stops_serve(capsys, given):
+    Path("segmap.yaml").write_text("version: 1\nevents: {}\n")
+    code, _, err = cli(capsys, "serve", "segmap.yaml", "--secret", SECRET, f"--commit-linger={given}")
+    assert code == 2 and "commit_linger" in err and "--commit-linger" in err
 
 
 def test_invalid_setting_stops_serve_with_exit_2_and_no_secret(capsys, monkeypatch):
