@@ -89,6 +89,8 @@ class SqliteOutbox:
         self._clock = clock
         self._busy_timeout = busy_timeout
         self._synchronous = synchronous.upper()
+        self._worker_synchronous = "NORMAL"  # see _tx
+        self._sync_modes: dict[int, str] = {}  # id(connection) -> its synchronous setting now
         self._local = threading.local()
         self._conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
@@ -175,6 +177,7 @@ class SqliteOutbox:
             conn.close()
             raise RuntimeError(f"could not switch {self.path} to WAL (got {mode}); is it on a network filesystem?")
         conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+        self._sync_modes[id(conn)] = self._synchronous
         if sys.platform == "darwin":  # fsync alone does not reach the platter on macOS
             conn.execute("PRAGMA fullfsync = ON")
         self._local.conn = conn
@@ -183,8 +186,20 @@ class SqliteOutbox:
         return conn
 
     @contextmanager
-    def _tx(self, conn: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
+    def _tx(self, conn: sqlite3.Connection | None = None, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """One write transaction. `durable=False` is for the delivery worker's own bookkeeping
+        (claims, renewals, and acks, nacks, dead letters and releases under a claim's token): it
+        commits with synchronous=NORMAL, without an fsync. A power cut can then lose the last of
+        them, which only means a call is sent again with the same messageId (Segment drops it) or
+        retried once more, the outcome of a worker crash between send and ack; and a later durable
+        commit (an accept) makes every earlier one durable too, as the WAL is flushed in order.
+        Accepts, which a 2xx answers, and every operator's action stay durable. PostgreSQL's
+        store does the same with synchronous_commit."""
         conn = conn or self._conn()
+        mode = self._synchronous if durable else self._worker_synchronous
+        if self._sync_modes.get(id(conn)) != mode:
+            conn.execute(f"PRAGMA synchronous = {mode}")
+            self._sync_modes[id(conn)] = mode
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
@@ -203,6 +218,7 @@ class SqliteOutbox:
         self._closed = True
         with self._conns_lock:
             conns, self._conns = self._conns, []
+            self._sync_modes.clear()
         for c in conns:
             try:
                 c.close()
@@ -304,7 +320,7 @@ class SqliteOutbox:
         (their worker crashed or hung) are due again first."""
         now = self._clock()
         token = secrets.token_hex(8)
-        with self._tx() as conn:
+        with self._tx(durable=False) as conn:
             conn.execute(
                 "UPDATE outbox SET state = 'pending', lease_until = NULL, lease_token = NULL"
                 " WHERE state = 'in_flight' AND lease_until <= ?",
@@ -320,7 +336,7 @@ class SqliteOutbox:
         return sorted((_row(r) for r in rows), key=lambda r: r.id)
 
     def renew(self, token: str, lease_seconds: float) -> int:
-        with self._tx() as conn:
+        with self._tx(durable=False) as conn:
             return conn.execute(
                 "UPDATE outbox SET lease_until = ? WHERE state = 'in_flight' AND lease_token = ?",
                 (self._clock() + lease_seconds, token),
@@ -329,7 +345,7 @@ class SqliteOutbox:
     def _transition(self, sql: str, params: tuple, ids: Sequence[int], token: str | None) -> int:
         if not ids:
             return 0
-        with self._tx() as conn:
+        with self._tx(durable=token is None) as conn:  # under a claim's token: the worker's bookkeeping
             return conn.execute(sql, params + (orjson.dumps(list(ids)), token, token)).rowcount
 
     def ack(self, ids: Sequence[int], *, token: str | None = None) -> int:
