@@ -15,8 +15,10 @@ leaves groups of one or two webhooks at 2,000/s, and each commit's fixed cost
 the service's CPU per webhook. So once webhooks are arriving concurrently (the
 group just taken, or the one before it, held more than one), the writer
 *lingers*: it keeps collecting until the group's first webhook has waited
-`linger` seconds (2 ms by default), then commits, as PostgreSQL's `commit_delay` does. A lone webhook on a
-quiet service never waits for it.
+`linger` seconds (`--commit-linger`, 2 ms by default), then commits, as
+PostgreSQL's `commit_delay` does. A lone webhook on a quiet service never
+waits for it, and on a slow disk the previous commit has usually outlasted
+the linger already.
 
 Each request is answered only after the transaction holding its webhook
 committed, so the promise "a 2xx means the webhook and its calls are on disk"
