@@ -58,11 +58,22 @@ _TWO53 = 2**53
 # (or true/false, or a list of texts)
 _TEXT_FUNCTIONS = frozenset({"fixed", "string", "lower", "upper", "trim", "iso_time", "join", "replace", "split",
                              "starts_with", "ends_with", "contains"})
+# below this, an int is one CPython digit, and 3.11 compares two such ints in its specialised
+# instruction (a larger constant takes the generic comparison, about twice the work)
+_ONE_DIGIT = 2**30 - 1
 _NOCONST = object()  # "not a compile-time constant"
 _SCALARS = (str, int, float, bool, type(None))
 #: a structural key of an expression for reuse (see `_FunctionGen.key`), or of a test already made
 _Key = tuple[object, ...]
 _X = TypeVar("_X")  # what a display entry is made from (an object entry, a planned field)
+
+
+def _within(c: str, bound: int) -> str:
+    """Code for ``-bound < c < bound`` for an int ``c``, in parentheses: against ``2**30 - 1`` first,
+    the common case, compared in CPython's specialised instruction, then against ``bound``."""
+    if bound <= _ONE_DIGIT:
+        return f"({c} < {bound} and {c} > -{bound})"
+    return f"({c} < {_ONE_DIGIT} and {c} > -{_ONE_DIGIT} or {c} < {bound} and {c} > -{bound})"
 
 
 def lit(value: object) -> str:
@@ -537,7 +548,36 @@ class _FunctionGen:
             return self._assign(f"{neg}_f.eq({left.code}, {right.code})", e.span, isbool=True)
         if op in _COMPARISONS:
             return self._assign(f"_f.{_ARITH[op]}({left.code}, {right.code})", e.span, isbool=True)
+        if op in ("+", "-", "*"):
+            v = self._int_arith(e, left, right)
+            if v is not None:
+                return v
         return self._assign(f"_f.{_ARITH[op]}({left.code}, {right.code})", e.span, mm=left.mm or right.mm)
+
+    def _int_arith(self, e: ast.Binary, left: V, right: V) -> V | None:
+        """``a + b``, ``a - b``, ``a * b`` of two ints below 2**53 inlined: Python's exact result, made
+        the nearest double when it is 2**53 or more, which is what the helpers (``add``, ``sub``, ``mul``)
+        do with such ints (one rounding of the exact result is IEEE arithmetic's); the helper for every
+        other input. None where an operand is a constant that is not such an int."""
+        tests = []
+        for v in (left, right):
+            if v.is_const:
+                if v.const.__class__ is not int or not -_TWO53 < v.const < _TWO53:
+                    return None
+            else:
+                tests.append(f"{v.code}.__class__ is int and {_within(v.code, _TWO53)}")
+        if not tests:
+            return None
+        a, b = self.name(left).code, self.name(right).code
+        o = self.out
+        t = self.new()
+        o.emit(f"if {' and '.join(tests)}:", e.span)
+        o.emit(f"    {t} = {a} {e.op} {b}")
+        o.emit(f"    if not {_within(t, _TWO53)}:")
+        o.emit(f"        {t} = float({t})")
+        o.emit("else:")
+        o.emit(f"    {t} = _f.{_ARITH[e.op]}({a}, {b})", e.span)
+        return V(t, left.mm or right.mm)
 
     def _Cond(self, e: ast.Cond) -> V:
         o = self.out
@@ -720,10 +760,10 @@ class _FunctionGen:
             else:
                 o.emit(f"{d} = _DIV.get({c})", e.span)
                 self.cse[-1][("divisor", c)] = V(d)
-            o.emit(f"if {a}.__class__ is int and {d} is not None and {a} < {_TWO53} and {a} > -{_TWO53}:", e.span)
+            o.emit(f"if {a}.__class__ is int and {d} is not None and {_within(a, _TWO53)}:", e.span)
         else:
             o.emit(f"if {a}.__class__ is int and {c}.__class__ is str and {c} in _DIV "
-                   f"and {a} < {_TWO53} and {a} > -{_TWO53}:", e.span)
+                   f"and {_within(a, _TWO53)}:", e.span)
             o.emit(f"    {d} = _DIV[{c}]")
         o.emit(f"    {t} = {a} / {d} if {a} % {d} else {a} // {d}", e.span)
         o.emit(f"    {js} = {t}")  # |t| < 2**53, an int when whole, never below 1e-3: printed alike
@@ -803,7 +843,7 @@ class _FunctionGen:
                     o = self.out
                     t = self.new()
                     # two plain comparisons: cheaper than the chained `-b < n < b` in CPython 3.11
-                    o.emit(f"if {n.code}.__class__ is int and {n.code} < {bound} and {n.code} > -{bound}:", e.span)
+                    o.emit(f"if {n.code}.__class__ is int and {_within(n.code, bound)}:", e.span)
                     o.emit(f"    {t} = '%.{digits}f' % ({n.code} / {c})", e.span)
                     o.emit("else:")
                     with self.block():
@@ -816,7 +856,7 @@ class _FunctionGen:
         d = self.expr(e.args[1])
         tail = f" + {lit('.' + '0' * digits)}" if digits else ""
         c = x.code
-        return self._assign(f"str({c}){tail} if {c}.__class__ is int and {c} < {_TWO53} and {c} > -{_TWO53} "
+        return self._assign(f"str({c}){tail} if {c}.__class__ is int and {_within(c, _TWO53)} "
                             f"else _f.fixed({c}, {d.code})", e.span, mm=x.mm, js=True)
 
     def _map(self, e: ast.Call, out: bool = False, ty: Ty | None = None) -> V:
@@ -1061,10 +1101,10 @@ def _unchanged_by_js_value(c: str, ty: Ty | None, mm: bool) -> list[str]:
     if base is not None and base.kind == "bool":
         tests = [f"{c} is True or {c} is False"]
     elif base is not None and base.kind == "int":
-        tests = [f"({c}.__class__ is int and {-_TWO53} < {c} < {_TWO53})"]
+        tests = [f"({c}.__class__ is int and {_within(c, _TWO53)})"]
     elif base is not None and base.is_numeric:  # an int as above, or a float with a fraction that
         # JavaScript prints positionally as orjson does (js_number keeps those)
-        tests = [f"({c}.__class__ is int and {-_TWO53} < {c} < {_TWO53})",
+        tests = [f"({c}.__class__ is int and {_within(c, _TWO53)})",
                  f"({c}.__class__ is float and (1e-05 <= {c} < {float(_TWO53)!r} or {-float(_TWO53)!r} < {c} <= -1e-05)"
                  f" and {c} % 1.0 != 0.0)"]
     else:

@@ -500,3 +500,21 @@ def test_a_when_that_rules_out_null_keeps_null_envelopes_on_the_fast_path(amount
     assert_same(m, env)
     assert "_lazy" in fast.__globals__[general].__code__.co_names  # never needed the general function
     assert (m.apply(env) == []) == (amount is None or currency in (None, MISSING))
+
+
+# integer +, - and * inlined for operands below 2**53: results at and beyond 2**53 become the nearest double
+ARITH_PAIRS = [(2**53 - 1, 1), (2**53 - 1, -1), (-(2**53 - 1), 1), (-(2**53 - 1), -1), (2**53 - 1, 2**53 - 1),
+               (2**30 - 1, 1), (-(2**30 - 1), -1), (2**30, 2**30), (2**53, 0), (0, 2**53), (5, None), (5, 2.5),
+               (5, True), ("5", 1), (1999, 2**52 + 1)]
+
+
+@pytest.mark.parametrize("a, b", ARITH_PAIRS, ids=repr)
+def test_integer_arithmetic_at_the_edges_of_the_fast_path(rich, every, a, b):
+    for compiled in (rich, every):
+        env = sample_envelope("payment.succeeded")
+        _set(env, ("data", "total_amount"), a)
+        _set(env, ("data", "tax"), b)
+        assert_same(compiled, env)
+    env = sample_envelope("subscription.active")
+    _set(env, ("data", "quantity"), a)
+    assert_same(rich, env)  # data.quantity * 2, -data.quantity, data.quantity % 2 == 1
