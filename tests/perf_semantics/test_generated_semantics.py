@@ -377,18 +377,6 @@ def large():
     return segmap.compile_source(bench.large_mapping_text(), "large.yaml")
 
 
-def test_large_mapping_agrees_on_every_event_type(large):
-    from segmap.compiler.types import event_types
-
-    for t in event_types():
-        for v in (0, 1, 5):
-            assert_same(large, sample_envelope(t, variant=v))
-
-
-@settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
-@given(data=st.data())
-def test_large_mapping_agrees_on_broken_envelopes(large, data):
-    assert_same(large, data.draw(broken_envelopes(large, None)))
 
 
 @pytest.mark.parametrize("inner", ["coalesce(0, data.activations_limit)", "coalesce(1.5, data.activations_limit)",
@@ -432,18 +420,24 @@ def every():
         return segmap.compile_source(text, "all_events.yaml")
 
 
-def test_all_events_mapping_agrees_on_every_event_type(every):
+@pytest.fixture(params=["large", "every"])
+def big(request):
+    """Both 48-event mappings: bench_mapping's generated one and bench/all_events.yaml."""
+    return request.getfixturevalue(request.param)
+
+
+def test_48_event_mappings_agree_on_every_event_type(big):
     from segmap.compiler.types import event_types
 
     for t in event_types():
         for v in (0, 1, 5):
-            assert_same(every, sample_envelope(t, variant=v))
+            assert_same(big, sample_envelope(t, variant=v))
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
-def test_all_events_mapping_agrees_on_broken_envelopes(every, data):
-    assert_same(every, data.draw(broken_envelopes(every, None)))
+def test_48_event_mappings_agree_on_broken_envelopes(big, data):
+    assert_same(big, data.draw(broken_envelopes(big, None)))
 
 
 # number() of text: ASCII digits (at most 15) are int() on the fast path, everything else the helper
