@@ -23,9 +23,9 @@ NAMES = ("a", "b", "c", "d", "e", "f", "g")
 
 FORMS = {
     "nothing (the loop alone, subtracted from the others)": "pass",
-    "x.__class__ is str, each (the generated code before this round)":
+    "x.__class__ is str, each (the generated code)":
         "if not (" + " and ".join(f"{n}.__class__ is str" for n in NAMES) + "): raise ValueError",
-    "x.__class__ is _str, each, _str=str a default parameter (the generated code now)":
+    "x.__class__ is _str, each, _str=str a default parameter (tried, not kept)":
         "if not (" + " and ".join(f"{n}.__class__ is _str" for n in NAMES) + "): raise ValueError",
     "type(x) is str, each": "if not (" + " and ".join(f"type({n}) is str" for n in NAMES) + "): raise ValueError",
     "isinstance(x, str), each": "if not (" + " and ".join(f"isinstance({n}, str)" for n in NAMES) + "): raise ValueError",

@@ -143,26 +143,6 @@ class _Emitter:
 _MARK = "\x00"
 _MARKED = re.compile("\x00(\\w+)\x00")
 
-# A class test in a fast function, outside string literals (user text is written with ascii(): quoted,
-# one line, quotes and backslashes escaped)
-_CLASS_TEST = re.compile(r"""('(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")|\.__class__ is (str|int)\b""")
-#: default parameters a fast function gets for the classes it tests (a local load, not a builtin one)
-_LOCAL_CLASSES = {"str": "_str=str", "int": "_int=int"}
-
-
-def _localise(line: str, used: set[str]) -> str:
-    """``x.__class__ is str`` as ``x.__class__ is _str`` (``_str=str`` a default parameter of the
-    function): a local is loaded with less work than a builtin, which counts where every value
-    passed as it is gets one such test."""
-    def sub(m: re.Match[str]) -> str:
-        if m.group(1) is not None:
-            return m.group(0)
-        used.add(m.group(2))
-        return f".__class__ is _{m.group(2)}"
-
-    return _CLASS_TEST.sub(sub, line) if "__class__ is " in line else line
-
-
 _ARITH = {"+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod",
           "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
 _COMPARISONS = ("<", "<=", ">", ">=")
@@ -198,7 +178,6 @@ class _FunctionGen:
         self._folds: dict[int, object] = {}
         self.local_keys: dict[str, PathKey] = {}  # path local -> its path
         self.only_guarded = False  # the one call made has a `when:` (see generate)
-        self.params = "env"  # the parameters of the rendered function (see render)
         self.schema_types: dict[PathKey, Ty | None] = {}  # the schema's type of each path (fast version)
 
     def new(self, prefix: str = "_t") -> str:
@@ -1009,12 +988,7 @@ class _FunctionGen:
             kind, body, origin = self.made[int(m.group(1))]
             return f"{{'call': {kind}, 'body': {body}}}" if json else f"_new(_Call, ({kind}, {body}, {origin}))"
 
-        lines = [_MARKED.sub(made, line) if _MARK in line else line for line in self.out.lines]
-        if self.fast:
-            used: set[str] = set()
-            lines = [_localise(line, used) for line in lines]
-            self.params = ", ".join(["env"] + [_LOCAL_CLASSES[k] for k in sorted(used)])
-        return lines
+        return [_MARKED.sub(made, line) if _MARK in line else line for line in self.out.lines]
 
     def _guard_state(self, pc: PlannedCall) -> str:
         w = pc.spec.when
@@ -1311,10 +1285,9 @@ def generate(plan: Plan, file: str, version: str, func_name_of: Callable[[str], 
                 gen.generate()
             lines = gen.render(json)
             w.write("\n")
-            head = f"def {fn_name}({gen.params}):"
-            first = w.function(head, lines, gen.out.spans)
+            first = w.function(f"def {fn_name}(env):", lines, gen.out.spans)
             if deferred:
-                lazy[fn_name] = (first, "\n".join([head] + lines))
+                lazy[fn_name] = (first, "\n".join([f"def {fn_name}(env):"] + lines))
                 exec_lines[first] = [f"    return _lazy({fn_name!r}, env)"] + [""] * (len(lines) - 1)
         by_rule.setdefault(id(rule), i)
         dispatch.append((lit(event), i))
